@@ -1,0 +1,46 @@
+"""brain: an event-driven brain on an MQTT bus.
+
+The public API for writing nodes: subclass ``Sense`` or ``Effector`` (or ``Node``),
+give it a ``name`` and an ``Options`` model, and register it under the
+``brain.nodes`` entry point group or drop its file into a plugins directory.
+"""
+
+from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
+from brain._config import OptionError, Settings, load_settings
+from brain._node import Effector, FatalError, Node, NodeOptions, Sense
+from brain._plugins import MODEL_GROUP, NODE_GROUP, Catalog, PluginError, discover
+from brain._runner import EXIT_FATAL, run_node
+from brain._stats import Counters
+from brain._supervisor import ChildSpec, RestartPolicy, Supervisor
+from brain._topics import Topics
+from brain._url import BrokerUrl, BrokerUrlError
+
+__all__ = [
+    "EXIT_FATAL",
+    "MODEL_GROUP",
+    "NODE_GROUP",
+    "OFFLINE",
+    "ONLINE",
+    "STOPPED",
+    "BrokerUrl",
+    "BrokerUrlError",
+    "Bus",
+    "Catalog",
+    "ChildSpec",
+    "Counters",
+    "Effector",
+    "FatalError",
+    "Node",
+    "NodeOptions",
+    "OptionError",
+    "PluginError",
+    "RestartPolicy",
+    "Sense",
+    "Settings",
+    "Supervisor",
+    "Topics",
+    "describe_rejection",
+    "discover",
+    "load_settings",
+    "run_node",
+]

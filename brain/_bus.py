@@ -1,0 +1,268 @@
+"""The bus client: paho-mqtt 2.x with the contract's presence, QoS and typed payloads.
+
+Why a wrapper: every node needs the same things done the same way (a will,
+``online``/``stopped``, resubscribing after a reconnect, turning a bad payload
+into an error event instead of an exception), and none of them should have to
+think about paho's threads.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ValidationError
+
+from brain._stats import Counters
+from brain._topics import Topics, strip_share
+from brain._url import BrokerUrl
+from schemas import ErrorEvent, Event, MAX_IMAGE_BYTES
+
+E = TypeVar("E", bound=Event)
+
+#: Largest payload a node accepts: a 2 MiB image as base64 plus its JSON envelope.
+DEFAULT_MAX_PAYLOAD = MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
+#: Presence words on ``{prefix}/status/{node}`` (plain text, retained).
+ONLINE, OFFLINE, STOPPED = "online", "offline", "stopped"
+
+_EXCERPT_CHARS = 200
+_MAX_CACHED_TOPICS = 4096
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    topic_filter: str
+    deliver: Callable[[str, bytes], None]
+
+
+class Bus:
+    """A connection to the broker on behalf of one node.
+
+    Handlers run on paho's network thread: they must be quick, and a node with
+    slow work (inference, speech) hands it to a thread of its own.
+    """
+
+    def __init__(
+        self,
+        *,
+        node: str,
+        url: BrokerUrl | None = None,
+        topics: Topics | None = None,
+        counters: Counters | None = None,
+        presence: bool = True,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+    ) -> None:
+        self.node = node
+        self.url = url or BrokerUrl()
+        self.topics = topics or Topics()
+        self.counters = counters or Counters()
+        self.connected = threading.Event()
+        self._presence = presence
+        self._max_payload = max_payload
+        self._closing = False
+        self._was_connected = False
+        self._subscriptions: tuple[_Subscription, ...] = ()
+        self._routes: dict[str, tuple[_Subscription, ...]] = {}
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"brain-{self.node}-{secrets.token_hex(3)}",
+            protocol=mqtt.MQTTv5,
+        )
+        if self.url.username:
+            client.username_pw_set(self.url.username, self.url.password)
+        if self.url.tls:
+            client.tls_set(ca_certs=self.url.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if self._presence:
+            client.will_set(self.topics.status(self.node), OFFLINE, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def connect(self, *, timeout: float | None = None) -> None:
+        """Start connecting in the background; paho retries until the broker answers.
+
+        With ``timeout``, wait that long for the first connection and raise
+        ``TimeoutError`` if the broker did not answer.
+        """
+        self._client.connect_async(self.url.host, self.url.port, keepalive=30, clean_start=True)
+        self._client.loop_start()
+        if timeout is not None and not self.connected.wait(timeout):
+            raise TimeoutError(f"no MQTT broker answered at {self.url} within {timeout:g} s")
+
+    def close(self) -> None:
+        """Say ``stopped`` (so watchers know this was no crash) and disconnect."""
+        self._closing = True
+        if self._presence and self.connected.is_set():
+            info = self._client.publish(self.topics.status(self.node), STOPPED, qos=1, retain=True)
+            info.wait_for_publish(timeout=2)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # -- publishing ------------------------------------------------------------
+
+    def publish(self, topic: str, event: Event) -> None:
+        """Publish an event with the QoS and retain flag the contract gives it."""
+        self.publish_raw(topic, event.to_json(), qos=event.QOS, retain=event.RETAIN)
+
+    def publish_raw(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN and qos == 0:
+            # paho keeps QoS 1 messages for the reconnect; a QoS 0 frame is gone.
+            self.counters.add("dropped_offline")
+        else:
+            self.counters.add("published")
+
+    def report_error(
+        self, reason: str, *, topic: str = "", payload: bytes = b"", cause: str | None = None
+    ) -> None:
+        """Log, count and publish an input this node rejected."""
+        self.counters.add("errors")
+        log.warning("rejected input", reason=reason, topic=topic)
+        excerpt = payload[:_EXCERPT_CHARS].decode("utf-8", errors="replace")
+        error = ErrorEvent(
+            source=self.node, node=self.node, reason=reason, topic=topic, cause=cause, excerpt=excerpt
+        )
+        self.publish(self.topics.error(self.node), error)
+
+    # -- subscribing -----------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, model: type[E], handler: Callable[[E], None]) -> None:
+        """Deliver payloads on ``topic_filter`` to ``handler`` as ``model`` instances.
+
+        A payload that is not a valid ``model`` becomes an error event; the
+        handler never sees it.
+        """
+
+        def deliver(topic: str, payload: bytes) -> None:
+            try:
+                event = model.model_validate_json(payload)
+            except ValidationError as error:
+                self.report_error(
+                    describe_rejection(error, model), topic=topic, payload=payload,
+                    cause=_event_id(payload),
+                )
+                return
+            handler(event)
+
+        self._add(_Subscription(topic_filter, deliver))
+
+    def subscribe_raw(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
+        """Deliver ``(topic, payload)`` as they come, for tools that show any traffic."""
+        self._add(_Subscription(topic_filter, handler))
+
+    def _add(self, subscription: _Subscription) -> None:
+        self._subscriptions = (*self._subscriptions, subscription)
+        self._routes = {}
+        if self.connected.is_set():
+            self._client.subscribe(subscription.topic_filter, qos=1)
+
+    def _route(self, topic: str) -> tuple[_Subscription, ...]:
+        # Topics repeat (the same camera, the same node), so matching once per topic pays.
+        routes = self._routes
+        found = routes.get(topic)
+        if found is None:
+            found = tuple(
+                s for s in self._subscriptions
+                if mqtt.topic_matches_sub(strip_share(s.topic_filter), topic)
+            )
+            if len(routes) >= _MAX_CACHED_TOPICS:
+                routes.clear()
+            routes[topic] = found
+        return found
+
+    # -- paho callbacks (network thread) ------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection", broker=str(self.url), reason=str(reason),
+                      fix="check the user name and password in the broker URL")
+            return
+        # A clean session forgets subscriptions, so every (re)connect makes them again.
+        for subscription in self._subscriptions:
+            client.subscribe(subscription.topic_filter, qos=1)
+        if self._presence:
+            client.publish(self.topics.status(self.node), ONLINE, qos=1, retain=True)
+        log.info("reconnected" if self._was_connected else "connected", broker=str(self.url))
+        self._was_connected = True
+        self.connected.set()
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        self.counters.add("connect_failures")
+        if self.counters.get("connect_failures") == 1:
+            log.warning("cannot reach the broker yet; retrying", broker=str(self.url))
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        self.connected.clear()
+        if not self._closing:
+            self.counters.add("disconnects")
+            self.counters.set("connect_failures", 0)
+            log.warning("lost the broker; reconnecting", broker=str(self.url), reason=str(reason))
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.counters.add("received")
+        topic, payload = message.topic, message.payload
+        if len(payload) > self._max_payload:
+            self.report_error(
+                f"payload of {len(payload)} bytes is over the limit of {self._max_payload} bytes",
+                topic=topic, payload=payload,
+            )
+            return
+        for subscription in self._route(topic):
+            try:
+                subscription.deliver(topic, payload)
+            except Exception as error:  # a handler's bug must not take the node down
+                log.exception("handler failed", topic=topic)
+                self.report_error(f"handler failed: {type(error).__name__}: {error}", topic=topic)
+
+
+def describe_rejection(error: ValidationError, model: type[Event]) -> str:
+    """One sentence about why a payload is not a valid ``model``."""
+    problems = error.errors(include_url=False)
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "json_invalid":
+        sentence = f"payload is not valid JSON ({first['msg']})"
+    elif where == "schema" and first["type"] == "literal_error":
+        sentence = f"schema is {first['input']!r}, expected {model.schema_name()!r}"
+    elif where:
+        sentence = f"{where}: {first['msg']}"
+    else:
+        sentence = f"payload is not a {model.schema_name()} event: {first['msg']}"
+    if len(problems) > 1:
+        sentence += f" (and {len(problems) - 1} more problems)"
+    return sentence
+
+
+def _event_id(payload: bytes) -> str | None:
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return None
+    found = document.get("id") if isinstance(document, dict) else None
+    return found if isinstance(found, str) else None

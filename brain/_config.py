@@ -1,0 +1,164 @@
+"""Options from ``brain.toml``, ``BRAIN_<NODE>_<KEY>`` and ``--set NODE.KEY=VALUE``.
+
+Later sources win, in that order. pydantic validates the merged values, and a
+bad one is reported with its key, where it came from and what is accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from brain._node import NodeOptions
+from brain._url import BrokerUrl, BrokerUrlError
+
+DEFAULT_CONFIG = Path("brain.toml")
+DEFAULT_PLUGINS_DIR = Path("plugins")
+MQTT_URL_ENV = "BRAIN_MQTT_URL"
+#: Keys of brain.toml outside any [node] section.
+GLOBAL_KEYS = ("mqtt", "prefix", "plugins_dir")
+
+
+class OptionError(ValueError):
+    """A bad option; the message names the key, its origin and the accepted values."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the command line, the environment and brain.toml say, merged."""
+
+    #: The broker; None when nobody named one (``brain run`` may then embed one).
+    url: BrokerUrl | None
+    prefix: str = "brain"
+    plugins_dirs: tuple[Path, ...] = ()
+    #: Per node: key -> (raw value, where it came from).
+    node_values: Mapping[str, Mapping[str, tuple[Any, str]]] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def sections(self) -> set[str]:
+        """The node names that brain.toml or --set gave options to."""
+        return set(self.node_values)
+
+    def options_for(self, node: str, options_type: type[NodeOptions]) -> NodeOptions:
+        """Validate the options of ``node``; raise ``OptionError`` naming the bad key."""
+        values = dict(self.node_values.get(node, {}))
+        prefix = f"BRAIN_{_env_word(node)}_"
+        accepted = {_env_word(key): key for key in options_type.model_fields}
+        for name, text in self.env.items():
+            if name.startswith(prefix) and name != MQTT_URL_ENV:
+                key = accepted.get(name.removeprefix(prefix), name.removeprefix(prefix).lower())
+                values[key] = (_parse_value(text), f"environment variable {name}")
+        return _validate(node, options_type, values)
+
+
+def load_settings(
+    *,
+    mqtt: str | None = None,
+    config: Path | None = None,
+    sets: Sequence[str] = (),
+    plugins_dirs: Sequence[Path] = (),
+    prefix: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge the global options and collect every node's raw option values."""
+    env = dict(os.environ if env is None else env)
+    document = _read_config(config)
+    node_values: dict[str, dict[str, tuple[Any, str]]] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            origin = f"[{key}] in {config or DEFAULT_CONFIG}"
+            node_values[key] = {name: (v, origin) for name, v in value.items()}
+        elif key not in GLOBAL_KEYS:
+            raise OptionError(
+                f"{config or DEFAULT_CONFIG}: unknown key {key!r}; "
+                f"accepted outside a [node] section: {', '.join(GLOBAL_KEYS)}"
+            )
+    for assignment in sets:
+        node, key, value = _parse_set(assignment)
+        node_values.setdefault(node, {})[key] = (_parse_value(value), f"--set {assignment}")
+    url_text = mqtt or env.get(MQTT_URL_ENV) or document.get("mqtt")
+    dirs = [*map(Path, _as_list(document.get("plugins_dir"))), *plugins_dirs]
+    if DEFAULT_PLUGINS_DIR.is_dir():
+        dirs.append(DEFAULT_PLUGINS_DIR)
+    try:
+        url = BrokerUrl.parse(url_text) if url_text else None
+    except BrokerUrlError as error:
+        raise OptionError(str(error)) from None
+    return Settings(
+        url=url,
+        prefix=prefix or str(document.get("prefix", "brain")),
+        plugins_dirs=tuple(dict.fromkeys(dirs)),
+        node_values=node_values,
+        env=env,
+    )
+
+
+def _read_config(config: Path | None) -> dict[str, Any]:
+    path = config or DEFAULT_CONFIG
+    if config is None and not path.exists():
+        return {}
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise OptionError(f"config file {path} does not exist; check the --config path") from None
+    except tomllib.TOMLDecodeError as error:
+        raise OptionError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def _parse_set(assignment: str) -> tuple[str, str, str]:
+    target, equals, value = assignment.partition("=")
+    node, dot, key = target.partition(".")
+    if not (equals and dot and node and key):
+        raise OptionError(f"--set expects NODE.KEY=VALUE (e.g. camera.fps=2), got {assignment!r}")
+    return node, key, value
+
+
+def _parse_value(text: str) -> Any:
+    """``2`` -> 2, ``true`` -> True, ``["a"]`` -> ["a"]; anything else stays text."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _validate(
+    node: str, options_type: type[NodeOptions], values: dict[str, tuple[Any, str]]
+) -> NodeOptions:
+    try:
+        return options_type.model_validate({key: value for key, (value, _) in values.items()})
+    except ValidationError as error:
+        raise OptionError(_describe(node, options_type, values, error)) from None
+
+
+def _describe(
+    node: str, options_type: type[NodeOptions], values: dict[str, tuple[Any, str]],
+    error: ValidationError,
+) -> str:
+    lines = []
+    for problem in error.errors(include_url=False):
+        key = ".".join(str(part) for part in problem["loc"])
+        value, origin = values.get(str(problem["loc"][0]), (None, "the defaults"))
+        if problem["type"] == "extra_forbidden":
+            accepted = ", ".join(sorted(options_type.model_fields))
+            lines.append(f"{node}.{key} (from {origin}) is not an option of {node}; "
+                         f"accepted: {accepted}")
+        else:
+            lines.append(f"{node}.{key} = {value!r} (from {origin}): {problem['msg']}")
+    return "; ".join(lines)
+
+
+def _env_word(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

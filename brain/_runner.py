@@ -1,0 +1,85 @@
+"""Running one node in this process: connect, start, run until stopped, close."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from brain._bus import Bus
+from brain._node import FatalError, Node, NodeOptions
+from brain._topics import Topics
+from brain._url import BrokerUrl
+from schemas import Stats
+
+#: Exit status of a node that must not be restarted (sysexits' EX_CONFIG).
+EXIT_FATAL = 78
+
+log = structlog.get_logger()
+
+
+def run_node(
+    node_type: type[Node[Any]],
+    *,
+    options: NodeOptions,
+    url: BrokerUrl,
+    topics: Topics,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status."""
+    stop = stop or threading.Event()
+    _stop_on_signals(stop)
+    bus = Bus(node=node_type.name, url=url, topics=topics)
+    node = node_type(bus=bus, options=options)
+    started = time.monotonic()
+    stats = threading.Thread(
+        target=_publish_stats, args=(node, stop, started), name="stats", daemon=True
+    )
+    bus.connect()
+    log.info("starting", broker=str(url))
+    try:
+        node.start()
+        stats.start()
+        node.run(stop)
+    except FatalError as error:
+        log.error("cannot run", reason=str(error))
+        return EXIT_FATAL
+    finally:
+        stop.set()
+        node.close()
+        if stats.is_alive():
+            stats.join(timeout=2)
+        _publish_stats_once(node, started)
+        bus.close()
+    log.info("stopped")
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+
+def _publish_stats(node: Node[Any], stop: threading.Event, started: float) -> None:
+    while not stop.wait(node.options.stats_interval):
+        _publish_stats_once(node, started)
+
+
+def _publish_stats_once(node: Node[Any], started: float) -> None:
+    try:
+        figures = {**node.bus.counters.snapshot(), **node.figures()}
+    except Exception:  # a node's figures are a convenience, never a reason to stop
+        log.exception("figures failed")
+        figures = node.bus.counters.snapshot()
+    stats = Stats(source=node.name, node=node.name, uptime_s=time.monotonic() - started,
+                  figures=figures)
+    node.bus.publish(node.topics.stats(node.name), stats)

@@ -1,0 +1,1 @@
+"""Built-in effector nodes (browser, speaker, alerts) live here."""

@@ -1,0 +1,49 @@
+"""The wire contract: pydantic models of every event on the bus, and their JSON Schemas."""
+
+from schemas._base import Event, SenseEvent
+from schemas._events import (
+    EVENTS,
+    Alert,
+    Box,
+    Command,
+    CommandName,
+    ErrorEvent,
+    ImageEvent,
+    Label,
+    MentionEvent,
+    Perception,
+    PerceptionKind,
+    Snapshot,
+    Stats,
+    StatValue,
+    TranscriptEvent,
+)
+from schemas._export import SCHEMA_DIR, render_schema, schema_filename, write_schemas
+from schemas._fields import MAX_IMAGE_BYTES, TopicName, new_id
+
+__all__ = [
+    "EVENTS",
+    "MAX_IMAGE_BYTES",
+    "SCHEMA_DIR",
+    "Alert",
+    "Box",
+    "Command",
+    "CommandName",
+    "ErrorEvent",
+    "Event",
+    "ImageEvent",
+    "Label",
+    "MentionEvent",
+    "Perception",
+    "PerceptionKind",
+    "SenseEvent",
+    "Snapshot",
+    "StatValue",
+    "Stats",
+    "TopicName",
+    "TranscriptEvent",
+    "new_id",
+    "render_schema",
+    "schema_filename",
+    "write_schemas",
+]

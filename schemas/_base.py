@@ -1,0 +1,55 @@
+"""The envelope every event shares: schema id, id, timestamp and source."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas._fields import TopicName, new_id, utcnow
+
+
+def schema_field(schema_id: str) -> Any:
+    """The ``schema`` field of an event class: its id, required to match on the wire."""
+    return Field(default=schema_id, alias="schema", description="Schema id of this event.")
+
+
+class Event(BaseModel):
+    """Base of every payload on the bus.
+
+    Readers ignore fields they do not know (``extra="ignore"``), so a newer writer
+    can add fields without breaking older readers; ``schema`` changes when a
+    field's meaning does, and a reader refuses an id it was not written for.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    #: MQTT delivery of this event, from the contract's table.
+    QOS: ClassVar[int] = 1
+    RETAIN: ClassVar[bool] = False
+
+    schema_id: str = Field(alias="schema")
+    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    ts: AwareDatetime = Field(default_factory=utcnow, description="UTC, RFC 3339.")
+    source: TopicName
+
+    @classmethod
+    def schema_name(cls) -> str:
+        """The id written in ``schema``, e.g. ``brain.image/1``."""
+        return str(cls.model_fields["schema_id"].default)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class SenseEvent(Event):
+    """An event a sense publishes on ``{prefix}/senses/{sense}/{source}/{kind}``."""
+
+    #: The last topic level: ``image``, ``transcript``, ``mention``.
+    KIND: ClassVar[str] = ""

@@ -1,0 +1,153 @@
+"""The events of the wire contract (see DESIGN.md, "The wire contract")."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+
+from schemas._base import Event, SenseEvent, schema_field
+from schemas._fields import MAX_IMAGE_BYTES, Base64Bytes, TopicName
+
+ImageType = Literal["image/jpeg", "image/png"]
+PerceptionKind = Literal["vision", "speech", "mention"]
+CommandName = Literal["open", "close", "snapshot"]
+StatValue = float | int | str | bool | None
+
+
+class ImageEvent(SenseEvent):
+    """One camera frame. Frames are QoS 0: a lost frame is replaced by the next."""
+
+    KIND: ClassVar[str] = "image"
+    QOS: ClassVar[int] = 0
+
+    schema_id: Literal["brain.image/1"] = schema_field("brain.image/1")
+    content_type: ImageType
+    data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES, description="The encoded image.")
+    width: PositiveInt
+    height: PositiveInt
+    seq: NonNegativeInt = Field(description="Frame counter of this source, from 0.")
+
+
+class TranscriptEvent(SenseEvent):
+    """What a microphone (or a page's speech recognition) heard."""
+
+    KIND: ClassVar[str] = "transcript"
+
+    schema_id: Literal["brain.transcript/1"] = schema_field("brain.transcript/1")
+    text: str = Field(max_length=10_000)
+    final: bool = True
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    lang: str = "en"
+
+
+class MentionEvent(SenseEvent):
+    """A social-network mention of the watched account."""
+
+    KIND: ClassVar[str] = "mention"
+
+    schema_id: Literal["brain.mention/1"] = schema_field("brain.mention/1")
+    tweet_id: str
+    author: str = Field(description="Handle without the @.")
+    author_name: str = ""
+    text: str
+    created: AwareDatetime
+    url: str
+
+
+class Box(BaseModel):
+    """A region of an image, in pixels from the top-left corner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x: int
+    y: int
+    width: NonNegativeInt
+    height: NonNegativeInt
+
+
+class Label(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    score: float = Field(ge=0, le=1)
+    box: Box | None = None
+
+
+class Perception(Event):
+    """What the cortex made of an event; ``text`` can be said or shown as it is."""
+
+    schema_id: Literal["brain.perception/1"] = schema_field("brain.perception/1")
+    cause: str = Field(description="The id of the event this perception came from.")
+    sense: TopicName
+    kind: PerceptionKind
+    labels: list[Label] = Field(default_factory=list, description="Best first.")
+    model: str | None = None
+    inference_ms: float | None = Field(default=None, ge=0)
+    text: str
+
+
+class Snapshot(BaseModel):
+    """A downscaled frame attached to an alert."""
+
+    model_config = ConfigDict(frozen=True)
+
+    content_type: ImageType
+    data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES)
+    width: PositiveInt
+    height: PositiveInt
+
+
+class Alert(Event):
+    """A rule fired on a perception."""
+
+    schema_id: Literal["brain.alert/1"] = schema_field("brain.alert/1")
+    rule: TopicName
+    perception: Perception
+    snapshot: Snapshot | None = None
+
+
+class Command(Event):
+    """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``."""
+
+    schema_id: Literal["brain.command/1"] = schema_field("brain.command/1")
+    command: CommandName
+    reason: str = Field(default="", description="Why, e.g. the transcript that asked for it.")
+
+
+class Stats(Event):
+    """A node's periodic figures; retained, so a new watcher sees the latest at once."""
+
+    QOS: ClassVar[int] = 0
+    RETAIN: ClassVar[bool] = True
+
+    schema_id: Literal["brain.stats/1"] = schema_field("brain.stats/1")
+    node: TopicName
+    uptime_s: float = Field(ge=0)
+    figures: dict[str, StatValue] = Field(default_factory=dict)
+
+
+class ErrorEvent(Event):
+    """An input a node rejected, and why."""
+
+    QOS: ClassVar[int] = 0
+
+    schema_id: Literal["brain.error/1"] = schema_field("brain.error/1")
+    node: TopicName
+    reason: str
+    topic: str = ""
+    cause: str | None = Field(default=None, description="The rejected event's id, if readable.")
+    excerpt: str = Field(default="", description="The start of the rejected payload.")
+
+
+#: Every event of the contract, in the order the docs list them.
+EVENTS: tuple[type[Event], ...] = (
+    ImageEvent,
+    TranscriptEvent,
+    MentionEvent,
+    Perception,
+    Alert,
+    Command,
+    Stats,
+    ErrorEvent,
+)

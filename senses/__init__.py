@@ -1,0 +1,1 @@
+"""Built-in sense nodes (camera, microphone, twitter) live here."""

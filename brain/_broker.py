@@ -45,18 +45,20 @@ def find_mosquitto() -> str:
 
 def embedded_config(host: str, port: int) -> str:
     """An open, in-memory broker for one run on this machine."""
-    return "\n".join([
-        f"listener {port} {host}",
-        "allow_anonymous true",
-        "persistence false",
-        f"max_packet_size {DEFAULT_MAX_PAYLOAD + 1024}",
-        "log_dest stderr",
-        "log_type error",
-        "log_type warning",
-        "log_type notice",
-        "log_timestamp false",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"listener {port} {host}",
+            "allow_anonymous true",
+            "persistence false",
+            f"max_packet_size {DEFAULT_MAX_PAYLOAD + 1024}",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_timestamp false",
+            "",
+        ]
+    )
 
 
 def embedded_broker(host: str, port: int, *, config_dir: Path, alone: bool = False) -> ChildSpec:
@@ -79,6 +81,8 @@ def wait_until_listening(host: str, port: int, *, timeout: float = 10.0) -> None
     deadline = time.monotonic() + timeout
     while not is_listening(host, port, timeout=0.2):
         if time.monotonic() > deadline:
-            raise BrokerError(f"the embedded broker did not start listening on {host}:{port}; "
-                              "is the port taken by another program?")
+            raise BrokerError(
+                f"the embedded broker did not start listening on {host}:{port}; "
+                "is the port taken by another program?"
+            )
         time.sleep(0.05)

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from brain._stats import Counters
 from brain._topics import Topics, strip_share
 from brain._url import BrokerUrl
-from schemas import ErrorEvent, Event, MAX_IMAGE_BYTES
+from schemas import MAX_IMAGE_BYTES, ErrorEvent, Event
 
 E = TypeVar("E", bound=Event)
 
@@ -68,6 +68,8 @@ class Bus:
         self.url = url or BrokerUrl()
         self.topics = topics or Topics()
         self.counters = counters or Counters()
+        for figure in ("received", "published", "errors", "dropped_offline"):
+            self.counters.set(figure, 0)
         self.connected = threading.Event()
         self._presence = presence
         self._max_payload = max_payload
@@ -124,7 +126,9 @@ class Bus:
         """Publish an event with the QoS and retain flag the contract gives it."""
         self.publish_raw(topic, event.to_json(), qos=event.QOS, retain=event.RETAIN)
 
-    def publish_raw(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+    def publish_raw(
+        self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False
+    ) -> None:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == mqtt.MQTT_ERR_NO_CONN and qos == 0:
             # paho keeps QoS 1 messages for the reconnect; a QoS 0 frame is gone.
@@ -140,7 +144,12 @@ class Bus:
         log.warning("rejected input", reason=reason, topic=topic)
         excerpt = payload[:_EXCERPT_CHARS].decode("utf-8", errors="replace")
         error = ErrorEvent(
-            source=self.node, node=self.node, reason=reason, topic=topic, cause=cause, excerpt=excerpt
+            source=self.node,
+            node=self.node,
+            reason=reason,
+            topic=topic,
+            cause=cause,
+            excerpt=excerpt,
         )
         self.publish(self.topics.error(self.node), error)
 
@@ -158,7 +167,9 @@ class Bus:
                 event = model.model_validate_json(payload)
             except ValidationError as error:
                 self.report_error(
-                    describe_rejection(error, model), topic=topic, payload=payload,
+                    describe_rejection(error, model),
+                    topic=topic,
+                    payload=payload,
                     cause=_event_id(payload),
                 )
                 return
@@ -182,7 +193,8 @@ class Bus:
         found = routes.get(topic)
         if found is None:
             found = tuple(
-                s for s in self._subscriptions
+                s
+                for s in self._subscriptions
                 if mqtt.topic_matches_sub(strip_share(s.topic_filter), topic)
             )
             if len(routes) >= _MAX_CACHED_TOPICS:
@@ -193,12 +205,20 @@ class Bus:
     # -- paho callbacks (network thread) ------------------------------------------
 
     def _on_connect(
-        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
         if reason.is_failure:
-            log.error("broker refused the connection", broker=str(self.url), reason=str(reason),
-                      fix="check the user name and password in the broker URL")
+            log.error(
+                "broker refused the connection",
+                broker=str(self.url),
+                reason=str(reason),
+                fix="check the user name and password in the broker URL",
+            )
             return
         # A clean session forgets subscriptions, so every (re)connect makes them again.
         for subscription in self._subscriptions:
@@ -215,7 +235,11 @@ class Bus:
             log.warning("cannot reach the broker yet; retrying", broker=str(self.url))
 
     def _on_disconnect(
-        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: ReasonCode,
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
         self.connected.clear()
@@ -226,11 +250,12 @@ class Bus:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.counters.add("received")
-        topic, payload = message.topic, message.payload
+        topic, payload = message.topic, bytes(message.payload)  # no copy: it is bytes already
         if len(payload) > self._max_payload:
             self.report_error(
                 f"payload of {len(payload)} bytes is over the limit of {self._max_payload} bytes",
-                topic=topic, payload=payload,
+                topic=topic,
+                payload=payload,
             )
             return
         for subscription in self._route(topic):

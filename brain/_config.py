@@ -25,6 +25,10 @@ MQTT_URL_ENV = "BRAIN_MQTT_URL"
 GLOBAL_KEYS = ("mqtt", "prefix", "plugins_dir")
 
 
+#: Option key -> (raw value, where it came from), for error messages that point home.
+Values = dict[str, tuple[Any, str]]
+
+
 class OptionError(ValueError):
     """A bad option; the message names the key, its origin and the accepted values."""
 
@@ -37,24 +41,36 @@ class Settings:
     url: BrokerUrl | None
     prefix: str = "brain"
     plugins_dirs: tuple[Path, ...] = ()
-    #: Per node: key -> (raw value, where it came from).
-    node_values: Mapping[str, Mapping[str, tuple[Any, str]]] = field(default_factory=dict)
+    #: Per node: key -> (raw value, where it came from), from brain.toml and from --set.
+    file_values: Mapping[str, Values] = field(default_factory=dict)
+    set_values: Mapping[str, Values] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
 
     def sections(self) -> set[str]:
         """The node names that brain.toml or --set gave options to."""
-        return set(self.node_values)
+        return {*self.file_values, *self.set_values}
 
     def options_for(self, node: str, options_type: type[NodeOptions]) -> NodeOptions:
         """Validate the options of ``node``; raise ``OptionError`` naming the bad key."""
-        values = dict(self.node_values.get(node, {}))
+        values = {
+            **self.file_values.get(node, {}),
+            **self._env_values(node, options_type),
+            **self.set_values.get(node, {}),
+        }
+        return _validate(node, options_type, values)
+
+    def _env_values(self, node: str, options_type: type[NodeOptions]) -> Values:
         prefix = f"BRAIN_{_env_word(node)}_"
         accepted = {_env_word(key): key for key in options_type.model_fields}
+        values = {}
         for name, text in self.env.items():
             if name.startswith(prefix) and name != MQTT_URL_ENV:
-                key = accepted.get(name.removeprefix(prefix), name.removeprefix(prefix).lower())
-                values[key] = (_parse_value(text), f"environment variable {name}")
-        return _validate(node, options_type, values)
+                word = name.removeprefix(prefix)
+                values[accepted.get(word, word.lower())] = (
+                    _parse_value(text),
+                    f"environment variable {name}",
+                )
+        return values
 
 
 def load_settings(
@@ -69,11 +85,12 @@ def load_settings(
     """Merge the global options and collect every node's raw option values."""
     env = dict(os.environ if env is None else env)
     document = _read_config(config)
-    node_values: dict[str, dict[str, tuple[Any, str]]] = {}
+    file_values: dict[str, Values] = {}
+    set_values: dict[str, Values] = {}
     for key, value in document.items():
         if isinstance(value, dict):
             origin = f"[{key}] in {config or DEFAULT_CONFIG}"
-            node_values[key] = {name: (v, origin) for name, v in value.items()}
+            file_values[key] = {name: (v, origin) for name, v in value.items()}
         elif key not in GLOBAL_KEYS:
             raise OptionError(
                 f"{config or DEFAULT_CONFIG}: unknown key {key!r}; "
@@ -81,7 +98,7 @@ def load_settings(
             )
     for assignment in sets:
         node, key, value = _parse_set(assignment)
-        node_values.setdefault(node, {})[key] = (_parse_value(value), f"--set {assignment}")
+        set_values.setdefault(node, {})[key] = (_parse_value(value), f"--set {assignment}")
     url_text = mqtt or env.get(MQTT_URL_ENV) or document.get("mqtt")
     dirs = [*map(Path, _as_list(document.get("plugins_dir"))), *plugins_dirs]
     if DEFAULT_PLUGINS_DIR.is_dir():
@@ -94,7 +111,8 @@ def load_settings(
         url=url,
         prefix=prefix or str(document.get("prefix", "brain")),
         plugins_dirs=tuple(dict.fromkeys(dirs)),
-        node_values=node_values,
+        file_values=file_values,
+        set_values=set_values,
         env=env,
     )
 
@@ -128,9 +146,7 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _validate(
-    node: str, options_type: type[NodeOptions], values: dict[str, tuple[Any, str]]
-) -> NodeOptions:
+def _validate(node: str, options_type: type[NodeOptions], values: Values) -> NodeOptions:
     try:
         return options_type.model_validate({key: value for key, (value, _) in values.items()})
     except ValidationError as error:
@@ -138,8 +154,7 @@ def _validate(
 
 
 def _describe(
-    node: str, options_type: type[NodeOptions], values: dict[str, tuple[Any, str]],
-    error: ValidationError,
+    node: str, options_type: type[NodeOptions], values: Values, error: ValidationError
 ) -> str:
     lines = []
     for problem in error.errors(include_url=False):
@@ -147,8 +162,9 @@ def _describe(
         value, origin = values.get(str(problem["loc"][0]), (None, "the defaults"))
         if problem["type"] == "extra_forbidden":
             accepted = ", ".join(sorted(options_type.model_fields))
-            lines.append(f"{node}.{key} (from {origin}) is not an option of {node}; "
-                         f"accepted: {accepted}")
+            lines.append(
+                f"{node}.{key} (from {origin}) is not an option of {node}; accepted: {accepted}"
+            )
         else:
             lines.append(f"{node}.{key} = {value!r} (from {origin}): {problem['msg']}")
     return "; ".join(lines)

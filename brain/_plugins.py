@@ -76,13 +76,17 @@ class Catalog:
         try:
             loaded = plugin.load()
         except Exception as error:
-            raise PluginError(f"node {name!r} from {plugin.origin} failed to load: "
-                              f"{type(error).__name__}: {error}") from error
+            raise PluginError(
+                f"node {name!r} from {plugin.origin} failed to load: "
+                f"{type(error).__name__}: {error}"
+            ) from error
         if not (inspect.isclass(loaded) and issubclass(loaded, Node)):
             raise PluginError(f"node {name!r} from {plugin.origin} is not a brain Node class")
         if loaded.name != name:
-            raise PluginError(f"node {name!r} from {plugin.origin} is a class named "
-                              f"{loaded.name!r}; its `name` must be the entry point's name")
+            raise PluginError(
+                f"node {name!r} from {plugin.origin} is a class named "
+                f"{loaded.name!r}; its `name` must be the entry point's name"
+            )
         return loaded
 
     def load_all(self) -> None:
@@ -100,8 +104,13 @@ class Catalog:
     def _add(self, plugin: Plugin) -> None:
         key = (plugin.group, plugin.name)
         if key in self.plugins:
-            self.broken.append(Broken(plugin.origin, f"{plugin.name!r} is already provided by "
-                                      f"{self.plugins[key].origin}; rename one of them"))
+            self.broken.append(
+                Broken(
+                    plugin.origin,
+                    f"{plugin.name!r} is already provided by "
+                    f"{self.plugins[key].origin}; rename one of them",
+                )
+            )
         else:
             self.plugins[key] = plugin
 
@@ -122,8 +131,7 @@ def _plugin_files(directories: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for directory in directories:
         if not directory.is_dir():
-            raise PluginError(f"plugins directory {directory} does not exist; "
-                              "check --plugins-dir")
+            raise PluginError(f"plugins directory {directory} does not exist; check --plugins-dir")
         files.extend(sorted(p for p in directory.glob("*.py") if not p.name.startswith("_")))
     return files
 
@@ -159,7 +167,11 @@ def _import_file(path: Path) -> ModuleType:
 
 def _node_classes(module: ModuleType) -> list[type[Node[Any]]]:
     return [
-        obj for obj in vars(module).values()
-        if inspect.isclass(obj) and issubclass(obj, Node) and obj.__module__ == module.__name__
-        and obj.name and not inspect.isabstract(obj)
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, Node)
+        and obj.__module__ == module.__name__
+        and obj.name
+        and not inspect.isabstract(obj)
     ]

@@ -80,6 +80,7 @@ def _publish_stats_once(node: Node[Any], started: float) -> None:
     except Exception:  # a node's figures are a convenience, never a reason to stop
         log.exception("figures failed")
         figures = node.bus.counters.snapshot()
-    stats = Stats(source=node.name, node=node.name, uptime_s=time.monotonic() - started,
-                  figures=figures)
+    stats = Stats(
+        source=node.name, node=node.name, uptime_s=time.monotonic() - started, figures=figures
+    )
     node.bus.publish(node.topics.stats(node.name), stats)

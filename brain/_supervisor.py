@@ -54,7 +54,7 @@ class RestartPolicy:
     grace: float = 4.0
 
     def delay(self, crashes: int) -> float:
-        return min(self.max_delay, self.first_delay * 2 ** max(0, crashes - 1))
+        return min(self.max_delay, self.first_delay * 2.0 ** max(0, crashes - 1))
 
 
 def _die_with_parent() -> None:
@@ -84,7 +84,7 @@ class _Child:
 
     def start(self) -> None:
         self.restart_at = None
-        self.process = subprocess.Popen(  # noqa: S603 - argv is ours, not a shell string
+        self.process = subprocess.Popen(
             list(self.spec.argv),
             env={**os.environ, **self.spec.env},
             stdin=subprocess.DEVNULL,
@@ -92,10 +92,12 @@ class _Child:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - called from the main thread only
+            preexec_fn=_die_with_parent,
         )
         self._reader = threading.Thread(
-            target=self._relay_output, args=(self.process,), name=f"relay-{self.spec.name}",
+            target=self._relay_output,
+            args=(self.process,),
+            name=f"relay-{self.spec.name}",
             daemon=True,
         )
         self._reader.start()
@@ -179,7 +181,9 @@ class Supervisor:
         if child.restart_at is not None:
             if now >= child.restart_at:
                 child.start()
-                log.info("restarted", child=child.spec.name, pid=child.process and child.process.pid)
+                log.info(
+                    "restarted", child=child.spec.name, pid=child.process and child.process.pid
+                )
             return
         assert child.process is not None
         code = child.process.poll()
@@ -207,7 +211,8 @@ class Supervisor:
             log.error(
                 f"crashed {len(child.crashes)} times within {self.policy.window:g} s; "
                 "giving up: fix the error above and run it again",
-                child=name, exit_code=code,
+                child=name,
+                exit_code=code,
             )
             return
         delay = self.policy.delay(len(child.crashes))

@@ -9,12 +9,16 @@ from typing import Any
 _LONG_TEXT = 80
 
 
+class _Summary(str):
+    """Text that stands for a long value; shown as it is, never quoted."""
+
+
 def summarize(topic: str, payload: bytes) -> str:
     """One readable line for one message."""
     try:
         document = json.loads(payload)
     except ValueError:
-        return f"{topic}  {payload[:_LONG_TEXT * 2].decode('utf-8', errors='replace')}"
+        return f"{topic}  {payload[: _LONG_TEXT * 2].decode('utf-8', errors='replace')}"
     if not isinstance(document, dict):
         return f"{topic}  {json.dumps(document)}"
     document = _shorten(document)
@@ -45,11 +49,13 @@ def _shorten(value: Any) -> Any:
 
 def _shorten_field(key: str, value: Any) -> Any:
     if key == "data" and isinstance(value, str) and len(value) > _LONG_TEXT:
-        return f"<{len(value) * 3 // 4} bytes>"
+        return _Summary(f"<{len(value) * 3 // 4} bytes>")
     return _shorten(value)
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, _Summary):
+        return value
     if isinstance(value, str):
         return value if value and " " not in value else json.dumps(value)
     return json.dumps(value, separators=(",", ":"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import threading
@@ -42,8 +41,13 @@ class GlobalOptions:
     log_level: str
 
     def settings(self) -> Settings:
-        return load_settings(mqtt=self.mqtt, config=self.config, sets=self.sets,
-                             plugins_dirs=self.plugins_dirs, prefix=self.prefix)
+        return load_settings(
+            mqtt=self.mqtt,
+            config=self.config,
+            sets=self.sets,
+            plugins_dirs=self.plugins_dirs,
+            prefix=self.prefix,
+        )
 
     def child_argv(self, node: str) -> list[str]:
         """``brain ... node NAME`` for a child; the broker URL goes by environment, not argv,
@@ -77,21 +81,47 @@ def _guarded(function: Callable[[], T]) -> T:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--mqtt", metavar="URL", help="Broker, e.g. mqtt://user:pass@host:1883 or "
-              "mqtts://host:8883 [env: BRAIN_MQTT_URL].")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
-              help="TOML file of options [default: brain.toml when present].")
-@click.option("--set", "sets", multiple=True, metavar="NODE.KEY=VALUE",
-              help="Set a node option; repeatable; wins over the environment and the file.")
-@click.option("--plugins-dir", "plugins_dirs", multiple=True,
-              type=click.Path(path_type=Path, file_okay=False),
-              help="Directory of drop-in plugin .py files; repeatable [and ./plugins].")
+@click.option(
+    "--mqtt",
+    metavar="URL",
+    help="Broker, e.g. mqtt://user:pass@host:1883 or mqtts://host:8883 [env: BRAIN_MQTT_URL].",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML file of options [default: brain.toml when present].",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NODE.KEY=VALUE",
+    help="Set a node option; repeatable; wins over the environment and the file.",
+)
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory of drop-in plugin .py files; repeatable [and ./plugins].",
+)
 @click.option("--prefix", help="Topic prefix [default: brain].")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 @click.pass_context
-def main(ctx: click.Context, mqtt: str | None, config: Path | None, sets: tuple[str, ...],
-         plugins_dirs: tuple[Path, ...], prefix: str | None, log_level: str) -> None:
+def main(
+    ctx: click.Context,
+    mqtt: str | None,
+    config: Path | None,
+    sets: tuple[str, ...],
+    plugins_dirs: tuple[Path, ...],
+    prefix: str | None,
+    log_level: str,
+) -> None:
     """An event-driven brain on an MQTT bus: senses, a cortex and effectors."""
     _logging.configure(node="brain", level=log_level)
     ctx.obj = GlobalOptions(mqtt, config, sets, plugins_dirs, prefix, log_level)
@@ -109,8 +139,9 @@ def run(options: GlobalOptions, nodes: tuple[str, ...]) -> None:
         with tempfile.TemporaryDirectory(prefix="brain-") as scratch:
             url, broker = _broker_for_run(settings, Path(scratch))
             env = {MQTT_URL_ENV: url.with_secret(), _logging.LOG_FORMAT_ENV: "json"}
-            children = [ChildSpec(name=node, argv=options.child_argv(node), env=env)
-                        for node in nodes]
+            children = [
+                ChildSpec(name=node, argv=options.child_argv(node), env=env) for node in nodes
+            ]
             code = Supervisor([*broker, *children]).run()
     sys.exit(code)
 
@@ -125,8 +156,12 @@ def node(options: GlobalOptions, name: str) -> None:
         settings = options.settings()
         node_type = _catalog(settings).node(name)
         node_options = settings.options_for(name, node_type.Options)
-    code = run_node(node_type, options=node_options, url=settings.url or BrokerUrl(),
-                    topics=Topics(settings.prefix))
+    code = run_node(
+        node_type,
+        options=node_options,
+        url=settings.url or BrokerUrl(),
+        topics=Topics(settings.prefix),
+    )
     sys.exit(code)
 
 
@@ -182,8 +217,13 @@ def watch(options: GlobalOptions, topic_filter: str, as_json: bool, count: int |
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=SCHEMA_DIR,
-              show_default=True, help="Directory to write the JSON Schema files into.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=SCHEMA_DIR,
+    show_default=True,
+    help="Directory to write the JSON Schema files into.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; fail if the files are out of date.")
 def schema(out: Path, check: bool) -> None:
     """Write the JSON Schema of every event (one file per event)."""
@@ -225,8 +265,10 @@ def _check_nodes(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> 
         settings.options_for(name, catalog.node(name).Options)
     known = set(catalog.names(NODE_GROUP))
     for section in sorted(settings.sections() - known):
-        raise OptionError(f"options are given for {section!r}, which is not a node; "
-                          f"known nodes: {', '.join(sorted(known))}")
+        raise OptionError(
+            f"options are given for {section!r}, which is not a node; "
+            f"known nodes: {', '.join(sorted(known))}"
+        )
 
 
 def _broker_for_run(settings: Settings, scratch: Path) -> tuple[BrokerUrl, list[ChildSpec]]:
@@ -236,8 +278,7 @@ def _broker_for_run(settings: Settings, scratch: Path) -> tuple[BrokerUrl, list[
     url = BrokerUrl()
     if is_listening(url.host, url.port):
         return url, []
-    log.info("no broker named and none listening; starting the embedded one",
-             address=str(url))
+    log.info("no broker named and none listening; starting the embedded one", address=str(url))
     return url, [embedded_broker(url.host, url.port, config_dir=scratch)]
 
 

@@ -1,0 +1,208 @@
+"""Test helpers and fixtures: real brokers on free ports, a recorder of what crosses them,
+and brain commands run as processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from brain._broker import embedded_config, find_mosquitto, wait_until_listening
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "plugins"
+TEST_PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Broker:
+    """A broker process on 127.0.0.1:port that a test may kill and start again."""
+
+    kind: str
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if self.kind == "mosquitto":
+            config = self.workdir / "mosquitto.conf"
+            config.write_text(embedded_config("127.0.0.1", self.port))
+            argv = [find_mosquitto(), "-c", str(config)]
+        else:  # the embedded broker, as `brain broker` runs it
+            argv = [sys.executable, "-m", "brain", "broker", "--port", str(self.port)]
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until_listening("127.0.0.1", self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(params=["mosquitto", "embedded"])
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    """A real Mosquitto started by the test, and brain's own embedded broker."""
+    running = Broker(kind=request.param, port=free_port(), workdir=tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Broker]:
+    """A plain Mosquitto, for tests that do not need to run on both brokers."""
+    running = Broker(kind="mosquitto", port=free_port(), workdir=tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+@dataclass
+class Recorder:
+    """A plain paho client that records every message on the filters it is given."""
+
+    client: mqtt.Client
+    messages: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        with self.changed:
+            self.messages.append((message.topic, message.payload, bool(message.retain)))
+            self.changed.notify_all()
+
+    def wait_for(
+        self, match: Callable[[str, bytes], bool], *, count: int = 1, timeout: float = 15
+    ) -> list[tuple[str, bytes]]:
+        """The first ``count`` messages that ``match``; fails the test after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = [(t, p) for t, p, _ in self.messages if match(t, p)]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [t for t, _, _ in self.messages][-10:]
+                    raise AssertionError(
+                        f"waited {timeout} s for {count} messages; last seen: {seen}"
+                    )
+                self.changed.wait(left)
+
+    def matching(self, match: Callable[[str, bytes], bool]) -> list[tuple[str, bytes]]:
+        with self.changed:
+            return [(t, p) for t, p, _ in self.messages if match(t, p)]
+
+
+def topic_is(wanted: str) -> Callable[[str, bytes], bool]:
+    return lambda topic, _payload: mqtt.topic_matches_sub(wanted, topic)
+
+
+@pytest.fixture
+def record() -> Iterator[Callable[..., Recorder]]:
+    """``record(broker, "brain/#")`` starts recording and returns the recorder."""
+    clients: list[mqtt.Client] = []
+
+    def start(
+        on: Broker, *filters: str, username: str | None = None, password: str | None = None
+    ) -> Recorder:
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        if username:
+            client.username_pw_set(username, password)
+        recorder = Recorder(client)
+        subscribed = threading.Event()
+        client.on_message = recorder.on_message
+        client.on_subscribe = lambda *_args: subscribed.set()
+        client.connect("127.0.0.1", on.port)
+        client.loop_start()
+        client.subscribe([(f, 1) for f in filters])
+        assert subscribed.wait(10), "the recorder could not subscribe"
+        clients.append(client)
+        return recorder
+
+    yield start
+    for client in clients:
+        client.disconnect()
+        client.loop_stop()
+
+
+def publish(on: Broker, topic: str, payload: bytes | str, *, qos: int = 1) -> None:
+    """Publish one message with a plain paho client and wait until the broker has it."""
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", on.port)
+    client.loop_start()
+    client.publish(topic, payload, qos=qos).wait_for_publish(timeout=10)
+    client.disconnect()
+    client.loop_stop()
+
+
+@dataclass
+class NodeProcess:
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def log(self) -> str:
+        return "".join(self.output)
+
+
+def start_brain(*args: str, env: dict[str, str] | None = None) -> NodeProcess:
+    """Start ``python -m brain ARGS`` and keep its output."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "brain", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    node = NodeProcess(process)
+
+    def keep() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            node.output.append(line)
+
+    threading.Thread(target=keep, daemon=True).start()
+    return node
+
+
+@pytest.fixture
+def brain_process() -> Iterator[Callable[..., NodeProcess]]:
+    """Start brain commands as processes; whatever is left running is killed after the test."""
+    started: list[NodeProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> NodeProcess:
+        node = start_brain(*args, env=env)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        if node.process.poll() is None:
+            node.process.kill()
+            node.process.wait()

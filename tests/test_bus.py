@@ -1,0 +1,159 @@
+"""The bus client against real brokers: a Mosquitto the test starts, and `brain broker`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from brain import BrokerUrl, Bus, Topics
+from schemas import ErrorEvent, TranscriptEvent
+from tests.support import TEST_PLUGINS, Broker, NodeProcess, Recorder, publish, topic_is
+
+
+def connected_bus(broker: Broker, node: str, **options: object) -> Bus:
+    bus = Bus(node=node, url=BrokerUrl.parse(broker.url), **options)  # type: ignore[arg-type]
+    bus.connect(timeout=10)
+    return bus
+
+
+def echo_node(broker: Broker, start: Callable[..., NodeProcess]) -> NodeProcess:
+    return start("--mqtt", broker.url, "--plugins-dir", str(TEST_PLUGINS), "node", "echo")
+
+
+def test_a_typed_event_goes_round_trip(broker: Broker) -> None:
+    received: list[TranscriptEvent] = []
+    arrived = threading.Event()
+    reader = connected_bus(broker, "reader")
+    reader.subscribe(
+        "brain/senses/microphone/+/transcript",
+        TranscriptEvent,
+        lambda event: (received.append(event), arrived.set()),
+    )
+    time.sleep(0.2)  # let the SUBSCRIBE reach the broker
+    writer = connected_bus(broker, "writer")
+    sent = TranscriptEvent(source="kitchen", text="what do you see", confidence=0.9)
+    writer.publish(Topics().sense("microphone", "kitchen", "transcript"), sent)
+    assert arrived.wait(10)
+    assert received == [sent]
+    writer.close()
+    reader.close()
+
+
+def test_bad_payloads_become_error_events_and_the_node_goes_on(
+    broker: Broker, record: Callable[..., Recorder]
+) -> None:
+    errors = record(broker, "brain/errors/#")
+    good: list[TranscriptEvent] = []
+    bus = connected_bus(broker, "listener", max_payload=10_000)
+    bus.subscribe("brain/senses/microphone/+/transcript", TranscriptEvent, good.append)
+    time.sleep(0.2)
+    topic = "brain/senses/microphone/kitchen/transcript"
+    wrong_schema = json.loads(TranscriptEvent(source="k", text="x").to_json())
+    wrong_schema["schema"] = "brain.image/1"
+    publish(broker, topic, b"{not json")
+    publish(broker, topic, json.dumps(wrong_schema))
+    publish(broker, topic, b"x" * 10_001)
+    publish(broker, topic, TranscriptEvent(source="kitchen", text="still here").to_json())
+
+    reported = [
+        ErrorEvent.model_validate_json(p)
+        for _, p in errors.wait_for(topic_is("brain/errors/listener"), count=3)
+    ]
+    reasons = [error.reason for error in reported]
+    assert reasons[0].startswith("payload is not valid JSON")
+    assert reasons[1] == "schema is 'brain.image/1', expected 'brain.transcript/1'"
+    assert reasons[2] == "payload of 10001 bytes is over the limit of 10000 bytes"
+    assert reported[1].cause == wrong_schema["id"]
+    assert all(error.topic == topic and error.node == "listener" for error in reported)
+    deadline = time.monotonic() + 5
+    while not good and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [event.text for event in good] == ["still here"]
+    assert bus.counters.get("errors") == 3
+    bus.close()
+
+
+def test_the_will_says_offline_when_a_node_is_killed(
+    broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    status = record(broker, "brain/status/echo")
+    node = echo_node(broker, brain_process)
+    status.wait_for(lambda _t, p: p == b"online")
+    node.stop(signal.SIGKILL)
+    status.wait_for(lambda _t, p: p == b"offline")
+    later = record(broker, "brain/status/echo")  # a newcomer sees it too: it is retained
+    later.wait_for(lambda _t, p: p == b"offline")
+
+
+def test_a_clean_stop_says_stopped(
+    broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    status = record(broker, "brain/status/echo")
+    node = echo_node(broker, brain_process)
+    status.wait_for(lambda _t, p: p == b"online")
+    assert node.stop(signal.SIGTERM) == 0
+    status.wait_for(lambda _t, p: p == b"stopped")
+    assert not status.matching(lambda _t, p: p == b"offline")
+
+
+def test_a_node_survives_a_broker_restart_and_resubscribes(
+    broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    status = record(broker, "brain/status/echo")
+    node = echo_node(broker, brain_process)
+    status.wait_for(lambda _t, p: p == b"online")
+
+    broker.stop()
+    time.sleep(0.5)
+    broker.start()
+
+    perceptions = record(broker, "brain/perceptions/#", "brain/status/echo")
+    perceptions.wait_for(lambda t, p: t == "brain/status/echo" and p == b"online")
+    deadline = time.monotonic() + 20
+    while not perceptions.matching(topic_is("brain/perceptions/microphone/kitchen")):
+        assert time.monotonic() < deadline, "no perception after the broker came back"
+        publish(
+            broker,
+            "brain/senses/microphone/kitchen/transcript",
+            TranscriptEvent(source="kitchen", text="are you back").to_json(),
+        )
+        time.sleep(0.5)
+    assert node.process.poll() is None, "the node died instead of reconnecting"
+    assert "reconnected" in node.log()
+    assert node.stop() == 0
+
+
+def test_stats_are_published_and_retained(
+    broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    stats = record(broker, "brain/stats/echo")
+    brain_process(
+        "--mqtt",
+        broker.url,
+        "--plugins-dir",
+        str(TEST_PLUGINS),
+        "--set",
+        "echo.stats_interval=0.2",
+        "node",
+        "echo",
+    )
+    _, payload = stats.wait_for(topic_is("brain/stats/echo"))[0]
+    document = json.loads(payload)
+    assert document["schema"] == "brain.stats/1"
+    assert document["node"] == "echo"
+    assert {"received", "published", "errors", "dropped_offline"} <= set(document["figures"])
+    later = record(broker, "brain/stats/echo")  # retained: a newcomer sees the latest at once
+    with later.changed:
+        assert later.changed.wait_for(lambda: any(retained for *_, retained in later.messages), 5)
+
+
+@pytest.mark.parametrize("broker", ["mosquitto"], indirect=True)
+def test_qos0_frames_published_while_offline_are_counted_as_dropped(broker: Broker) -> None:
+    bus = Bus(node="camera", url=BrokerUrl.parse(broker.url))
+    bus.publish_raw("brain/senses/camera/x/image", b"{}", qos=0)
+    assert bus.counters.get("dropped_offline") == 1

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import Field
+
+from brain import NodeOptions, OptionError, load_settings
+from brain._url import BrokerUrl
+
+
+class CameraOptions(NodeOptions):
+    source: str = "0"
+    fps: float = Field(default=2.0, gt=0)
+    mode: str = "auto"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_set_beats_environment_beats_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "brain.toml", '[camera]\nsource = "file"\nfps = 1\nmode = "file"\n')
+    settings = load_settings(
+        config=config,
+        sets=["camera.source=cli"],
+        env={"BRAIN_CAMERA_SOURCE": "env", "BRAIN_CAMERA_FPS": "5"},
+    )
+    options = settings.options_for("camera", CameraOptions)
+    assert options == CameraOptions(source="cli", fps=5, mode="file")
+
+
+def test_values_are_read_as_toml_where_they_can_be() -> None:
+    settings = load_settings(sets=["camera.fps=2.5", "camera.source=frontdoor"], env={})
+    assert settings.options_for("camera", CameraOptions) == CameraOptions(
+        source="frontdoor", fps=2.5
+    )
+
+
+def test_an_unknown_key_is_named_with_the_accepted_ones() -> None:
+    settings = load_settings(sets=["camera.sorce=x"], env={})
+    with pytest.raises(OptionError) as error:
+        settings.options_for("camera", CameraOptions)
+    message = str(error.value)
+    assert "camera.sorce" in message and "--set camera.sorce=x" in message
+    assert "accepted: fps, mode, source, stats_interval" in message
+
+
+def test_a_bad_value_names_its_key_origin_and_problem() -> None:
+    settings = load_settings(env={"BRAIN_CAMERA_FPS": "-1"})
+    with pytest.raises(
+        OptionError,
+        match=r"camera\.fps = -1 \(from environment variable "
+        r"BRAIN_CAMERA_FPS\): Input should be greater than 0",
+    ):
+        settings.options_for("camera", CameraOptions)
+
+
+@pytest.mark.parametrize("assignment", ["camera", "camera.fps", "fps=2", ".fps=2"])
+def test_a_malformed_set_says_how_to_write_it(assignment: str) -> None:
+    with pytest.raises(OptionError, match=r"NODE\.KEY=VALUE"):
+        load_settings(sets=[assignment], env={})
+
+
+def test_broker_url_priority_and_parsing(tmp_path: Path) -> None:
+    config = write(tmp_path / "brain.toml", 'mqtt = "mqtt://file:1"\n')
+    assert load_settings(config=config, env={}).url == BrokerUrl(host="file", port=1)
+    from_env = load_settings(config=config, env={"BRAIN_MQTT_URL": "mqtts://u:p%40ss@env"})
+    assert from_env.url == BrokerUrl(host="env", port=8883, tls=True, username="u", password="p@ss")
+    assert str(from_env.url) == "mqtts://u@env:8883"  # the password never reaches a log
+    assert load_settings(mqtt="mqtt://cli:2", config=config, env={}).url == BrokerUrl(
+        host="cli", port=2
+    )
+    assert load_settings(env={}).url is None
+
+
+def test_bad_config_files_and_urls_are_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="mqtt:// or mqtts://"):
+        load_settings(mqtt="http://host", env={})
+    with pytest.raises(OptionError, match="does not exist"):
+        load_settings(config=tmp_path / "missing.toml", env={})
+    broken = write(tmp_path / "broken.toml", "[camera\n")
+    with pytest.raises(OptionError, match="not valid TOML"):
+        load_settings(config=broken, env={})
+    unknown = write(tmp_path / "unknown.toml", 'colour = "red"\n')
+    with pytest.raises(OptionError, match="unknown key 'colour'; accepted outside"):
+        load_settings(config=unknown, env={})

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+import schemas
+from schemas import EVENTS, ImageEvent, Perception, TranscriptEvent, render_schema, schema_filename
+
+
+def image(**overrides: object) -> ImageEvent:
+    fields = {
+        "source": "frontdoor",
+        "content_type": "image/jpeg",
+        "data": b"\xff\xd8jpeg",
+        "width": 4,
+        "height": 3,
+        "seq": 7,
+    }
+    return ImageEvent.model_validate({**fields, **overrides})
+
+
+def test_an_event_survives_the_wire_unchanged() -> None:
+    sent = image()
+    received = ImageEvent.model_validate_json(sent.to_json())
+    assert received == sent
+    assert received.data == b"\xff\xd8jpeg"
+
+
+def test_the_envelope_is_what_the_contract_says() -> None:
+    document = json.loads(image().to_json())
+    assert document["schema"] == "brain.image/1"
+    assert document["ts"].endswith("Z")  # UTC, RFC 3339
+    assert document["data"] == "/9hqcGVn"  # plain base64, no line breaks
+    assert len({image().id for _ in range(100)}) == 100
+
+
+def test_readers_ignore_fields_they_do_not_know() -> None:
+    document = json.loads(image().to_json()) | {"added_in_a_later_version": 1}
+    assert ImageEvent.model_validate(document).seq == 7
+
+
+def test_an_event_of_another_schema_is_refused() -> None:
+    transcript = TranscriptEvent(source="kitchen", text="hello").to_json()
+    with pytest.raises(ValidationError, match=r"brain\.image/1"):
+        ImageEvent.model_validate_json(transcript)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"data": "not base64!"}, "base64"),
+        ({"data": b"x" * (schemas.MAX_IMAGE_BYTES + 1)}, "at most"),
+        ({"source": "a/b"}, "pattern"),
+        ({"width": 0}, "greater than 0"),
+        ({"content_type": "image/gif"}, "image/jpeg"),
+    ],
+)
+def test_bad_fields_are_refused_with_a_reason(overrides: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        image(**overrides)
+
+
+def test_perception_labels_keep_their_order() -> None:
+    perception = Perception.model_validate(
+        {
+            "source": "frontdoor",
+            "cause": "abc",
+            "sense": "camera",
+            "kind": "vision",
+            "labels": [
+                {"label": "golden retriever", "score": 0.9},
+                {"label": "cat", "score": 0.05},
+            ],
+            "text": "I see a golden retriever",
+        }
+    )
+    assert [label.label for label in perception.labels] == ["golden retriever", "cat"]
+
+
+def test_the_committed_json_schema_files_match_the_models() -> None:
+    for event in EVENTS:
+        committed = schemas.SCHEMA_DIR / schema_filename(event)
+        assert committed.exists(), f"{committed.name} is missing: run `brain schema`"
+        assert committed.read_text() == render_schema(event), f"{committed.name} is stale"
+
+
+def test_brain_schema_writes_one_file_per_event(tmp_path: object) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brain", "schema", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    written = result.stdout.split()
+    assert len(written) == len(EVENTS)
+    image_schema = json.loads((schemas.SCHEMA_DIR / "brain.image.v1.schema.json").read_text())
+    assert image_schema["properties"]["schema"]["const"] == "brain.image/1"
+    check = subprocess.run(
+        [sys.executable, "-m", "brain", "schema", "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr

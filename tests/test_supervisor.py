@@ -1,0 +1,115 @@
+"""`brain run` as a user runs it: restarts, giving up, and a clean stop with no orphans."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from brain import RestartPolicy
+from tests.support import EXAMPLES, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
+
+
+def run_nodes(broker: Broker, start: Callable[..., NodeProcess], *args: str) -> NodeProcess:
+    return start(
+        "--mqtt",
+        broker.url,
+        "--plugins-dir",
+        str(EXAMPLES),
+        "--plugins-dir",
+        str(TEST_PLUGINS),
+        *args,
+    )
+
+
+def wait_for_log(
+    process: NodeProcess, pattern: str, *, count: int = 1, timeout: float = 20
+) -> None:
+    deadline = time.monotonic() + timeout
+    while len(re.findall(pattern, process.log())) < count:
+        assert time.monotonic() < deadline, f"no {pattern!r} in:\n{process.log()}"
+        time.sleep(0.05)
+
+
+def pids_of(process: NodeProcess) -> list[int]:
+    return [int(pid) for pid in re.findall(r'"pid": (\d+)', process.log())] or [
+        int(pid) for pid in re.findall(r"pid=(\d+)", process.log())
+    ]
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.split()[2] != "Z"  # a zombie is dead, merely not reaped yet
+
+
+def test_a_crashing_node_is_restarted_then_given_up_on(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    run = run_nodes(mosquitto, brain_process, "run", "crashy", "heartbeat")
+    wait_for_log(run, "crashed; restarting", count=2)
+    wait_for_log(run, "restarted", count=2)
+    # five crashes in a minute: it gives up; the other node keeps running meanwhile.
+    wait_for_log(run, "giving up", timeout=40)
+    assert run.process.poll() is None, "the supervisor left while heartbeat still runs"
+    assert "RuntimeError: crashed on purpose" in run.log()
+    assert run.stop(signal.SIGINT) == 1, "a node that failed for good makes the exit non-zero"
+
+
+def test_backoff_doubles_up_to_its_limit() -> None:
+    policy = RestartPolicy(first_delay=0.5, max_delay=4)
+    assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1, 2, 4, 4]
+
+
+def test_a_node_that_cannot_run_is_not_restarted(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    run = run_nodes(mosquitto, brain_process, "run", "hopeless")
+    assert run.process.wait(timeout=20) == 1
+    assert "no such device: plug it in" in run.log()
+    assert "restarted" not in run.log()
+
+
+def test_ctrl_c_stops_every_node_within_5_s_and_leaves_no_orphan(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+) -> None:
+    status = record(mosquitto, "brain/status/#")
+    run = run_nodes(mosquitto, brain_process, "run", "heartbeat", "echo")
+    status.wait_for(lambda _t, p: p == b"online", count=2)
+    children = pids_of(run)
+    assert len(children) == 2 and all(is_alive(pid) for pid in children)
+
+    began = time.monotonic()
+    code = run.stop(signal.SIGINT)
+    took = time.monotonic() - began
+    assert code == 0
+    assert took < 5, f"stopping took {took:.1f} s"
+    assert not [pid for pid in children if is_alive(pid)]
+    status.wait_for(lambda t, p: p == b"stopped", count=2)
+    # Logs of all nodes come out whole, each line with its node.
+    lines = [line for line in run.log().splitlines() if line.strip()]
+    assert all('"node": ' in line for line in lines), lines
+
+
+def test_children_die_with_a_killed_supervisor(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+) -> None:
+    status = record(mosquitto, "brain/status/#")
+    run = run_nodes(mosquitto, brain_process, "run", "heartbeat")
+    status.wait_for(topic_is("brain/status/heartbeat"))
+    children = pids_of(run)
+    run.stop(signal.SIGKILL)  # no chance to clean up: the kernel must do it
+    deadline = time.monotonic() + 5
+    while [pid for pid in children if is_alive(pid)]:
+        assert time.monotonic() < deadline, "a node outlived its supervisor"
+        time.sleep(0.05)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from brain._watch import raw_line, summarize
+from schemas import ImageEvent, TranscriptEvent
+from tests.support import Broker, NodeProcess, publish
+
+
+def frame() -> ImageEvent:
+    return ImageEvent(
+        source="frontdoor",
+        content_type="image/jpeg",
+        data=b"\xff" * 30_000,
+        width=640,
+        height=480,
+        seq=3,
+    )
+
+
+def test_images_are_summarised_not_dumped() -> None:
+    line = summarize("brain/senses/camera/frontdoor/image", frame().to_json())
+    assert "[brain.image/1]" in line
+    assert "data=<30000 bytes>" in line
+    assert "width=640" in line and len(line) < 300
+
+
+def test_plain_words_and_non_json_are_shown_as_they_are() -> None:
+    assert summarize("brain/status/camera", b"online") == "brain/status/camera  online"
+
+
+def test_json_lines_keep_the_payload_whole() -> None:
+    document = json.loads(raw_line("brain/senses/camera/frontdoor/image", frame().to_json()))
+    assert document["topic"] == "brain/senses/camera/frontdoor/image"
+    assert ImageEvent.model_validate(document["payload"]).data == b"\xff" * 30_000
+
+
+def test_brain_watch_prints_what_arrives(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    watch = brain_process("--mqtt", mosquitto.url, "watch", "--count", "2")
+    deadline = time.monotonic() + 15
+    while "connected" not in watch.log():
+        assert time.monotonic() < deadline, watch.log()
+        time.sleep(0.05)
+    publish(
+        mosquitto,
+        "brain/senses/microphone/kitchen/transcript",
+        TranscriptEvent(source="kitchen", text="what do you see").to_json(),
+    )
+    publish(mosquitto, "brain/senses/camera/frontdoor/image", frame().to_json(), qos=0)
+    assert watch.process.wait(timeout=15) == 0
+    assert 'text="what do you see"' in watch.log()
+    assert "data=<30000 bytes>" in watch.log()

@@ -15,6 +15,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from brain._bus import Bus
+from brain._stats import Counters
 from schemas import Event, Perception, SenseEvent, StatValue
 
 
@@ -52,7 +53,8 @@ class Node(Generic[O]):
         self.bus = bus
         self.options = options
         self.topics = bus.topics
-        self.stats = bus.counters
+        #: The node's own figures; the runner publishes them with the bus's.
+        self.stats = Counters()
         self.log = structlog.get_logger()
 
     def start(self) -> None:

@@ -75,11 +75,11 @@ def _publish_stats(node: Node[Any], stop: threading.Event, started: float) -> No
 
 
 def _publish_stats_once(node: Node[Any], started: float) -> None:
+    figures = {**node.bus.figures(), **node.stats.snapshot()}
     try:
-        figures = {**node.bus.counters.snapshot(), **node.figures()}
+        figures.update(node.figures())
     except Exception:  # a node's figures are a convenience, never a reason to stop
         log.exception("figures failed")
-        figures = node.bus.counters.snapshot()
     stats = Stats(
         source=node.name, node=node.name, uptime_s=time.monotonic() - started, figures=figures
     )

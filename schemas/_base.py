@@ -14,7 +14,13 @@ def schema_field(schema_id: str) -> Any:
     return Field(default=schema_id, alias="schema", description="Schema id of this event.")
 
 
-class Event(BaseModel):
+class WireModel(BaseModel):
+    """A model that travels as JSON: immutable, bytes as base64."""
+
+    model_config = ConfigDict(frozen=True, val_json_bytes="base64")
+
+
+class Event(WireModel):
     """Base of every payload on the bus.
 
     Readers ignore fields they do not know (``extra="ignore"``), so a newer writer
@@ -24,7 +30,6 @@ class Event(BaseModel):
 
     model_config = ConfigDict(
         extra="ignore",
-        frozen=True,
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
@@ -45,7 +50,8 @@ class Event(BaseModel):
         return str(cls.model_fields["schema_id"].default)
 
     def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
+        """The wire form: UTF-8 JSON bytes, straight from pydantic-core."""
+        return self.__pydantic_serializer__.to_json(self)
 
 
 class SenseEvent(Event):

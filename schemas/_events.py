@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
 
-from schemas._base import Event, SenseEvent, schema_field
+from schemas._base import Event, SenseEvent, WireModel, schema_field
 from schemas._fields import MAX_IMAGE_BYTES, Base64Bytes, TopicName
 
 ImageType = Literal["image/jpeg", "image/png"]
@@ -55,10 +55,8 @@ class MentionEvent(SenseEvent):
     url: str
 
 
-class Box(BaseModel):
+class Box(WireModel):
     """A region of an image, in pixels from the top-left corner."""
-
-    model_config = ConfigDict(frozen=True)
 
     x: int
     y: int
@@ -66,9 +64,7 @@ class Box(BaseModel):
     height: NonNegativeInt
 
 
-class Label(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Label(WireModel):
     label: str
     score: float = Field(ge=0, le=1)
     box: Box | None = None
@@ -87,10 +83,8 @@ class Perception(Event):
     text: str
 
 
-class Snapshot(BaseModel):
+class Snapshot(WireModel):
     """A downscaled frame attached to an alert."""
-
-    model_config = ConfigDict(frozen=True)
 
     content_type: ImageType
     data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES)

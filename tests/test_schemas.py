@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -23,6 +24,11 @@ def image(**overrides: object) -> ImageEvent:
     return ImageEvent.model_validate({**fields, **overrides})
 
 
+def image_from_wire(**overrides: object) -> ImageEvent:
+    document = json.loads(image().to_json()) | overrides
+    return ImageEvent.model_validate_json(json.dumps(document))
+
+
 def test_an_event_survives_the_wire_unchanged() -> None:
     sent = image()
     received = ImageEvent.model_validate_json(sent.to_json())
@@ -40,7 +46,7 @@ def test_the_envelope_is_what_the_contract_says() -> None:
 
 def test_readers_ignore_fields_they_do_not_know() -> None:
     document = json.loads(image().to_json()) | {"added_in_a_later_version": 1}
-    assert ImageEvent.model_validate(document).seq == 7
+    assert ImageEvent.model_validate_json(json.dumps(document)).seq == 7
 
 
 def test_an_event_of_another_schema_is_refused() -> None:
@@ -52,16 +58,21 @@ def test_an_event_of_another_schema_is_refused() -> None:
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
-        ({"data": "not base64!"}, "base64"),
-        ({"data": b"x" * (schemas.MAX_IMAGE_BYTES + 1)}, "at most"),
-        ({"source": "a/b"}, "pattern"),
+        ({"data": "not base64!"}, "valid base64"),
+        ({"data": base64.b64encode(bytes(schemas.MAX_IMAGE_BYTES + 1)).decode()}, "at most"),
+        ({"source": "a/b"}, "single MQTT topic level"),
         ({"width": 0}, "greater than 0"),
         ({"content_type": "image/gif"}, "image/jpeg"),
     ],
 )
 def test_bad_fields_are_refused_with_a_reason(overrides: dict[str, object], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
-        image(**overrides)
+        image_from_wire(**overrides)
+
+
+def test_python_callers_hand_over_bytes_not_base64_text() -> None:
+    with pytest.raises(ValidationError, match="valid bytes"):
+        image(data="/9j/")
 
 
 def test_perception_labels_keep_their_order() -> None:

@@ -1,0 +1,194 @@
+"""Small typed events per second through brain's bus, against raw paho-mqtt.
+
+Both sides send the same bytes to the same broker in the same run, at QoS 0 (the
+contract's QoS for frames, the busiest events). Each starts from its message in
+memory and ends with it delivered: raw paho publishes a pre-encoded small image
+event and counts arrivals; brain serializes a distinct ``ImageEvent`` per message
+with ``Bus.publish`` and validates every arrival back into the model with
+``Bus.subscribe``. Publisher and subscriber are separate processes, as nodes are.
+Building an event (new id, timestamp, validation) is the caller's work, like
+encoding the raw payload; its cost is printed separately, measured in the same run.
+
+    python benchmarks/bus.py [--messages 30000] [--rounds 3] [--mqtt URL]
+
+Without --mqtt it starts its own Mosquitto on a free port. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import multiprocessing as mp
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from brain import BrokerUrl, Bus
+from brain._broker import embedded_config, find_mosquitto, wait_until_listening
+from schemas import ImageEvent
+
+TOPIC = "brain/senses/camera/bench/image"
+#: The smallest valid PNG (1x1): a small event whose shape is a real frame's.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+IDLE_TIMEOUT = 2.0
+
+
+def sample_event(seq: int = 0) -> ImageEvent:
+    return ImageEvent(
+        source="bench", content_type="image/png", data=PIXEL, width=1, height=1, seq=seq
+    )
+
+
+def raw_client(url: BrokerUrl) -> mqtt.Client:
+    # paho's defaults (MQTT 3.1.1): what a user of the bare library gets.
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect(url.host, url.port)
+    client.loop_start()
+    return client
+
+
+def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: Any) -> None:
+    times: list[float] = []
+    done = threading.Event()
+
+    def arrived(*_args: Any) -> None:
+        times.append(time.perf_counter())
+        if len(times) >= messages:
+            done.set()
+
+    if kind == "raw":
+        client = raw_client(url)
+        client.on_message = arrived
+        client.subscribe(TOPIC, qos=0)
+    else:
+        bus = Bus(node="bench-sub", url=url, presence=False)
+        bus.subscribe(TOPIC, ImageEvent, arrived)
+        bus.connect(timeout=10)
+    time.sleep(0.5)
+    ready.set()
+    while not done.wait(IDLE_TIMEOUT):
+        if times and time.perf_counter() - times[-1] > IDLE_TIMEOUT:
+            break
+    out.put((len(times), times[0] if times else 0.0, times[-1] if times else 0.0))
+
+
+def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
+    if kind == "raw":
+        client = raw_client(url)
+        payload = sample_event().to_json()
+        out.put(time.perf_counter())  # CLOCK_MONOTONIC: comparable across processes
+        for _ in range(messages):
+            client.publish(TOPIC, payload, qos=0)
+        client.disconnect()
+        client.loop_stop()
+    else:
+        bus = Bus(node="bench-pub", url=url, presence=False)
+        bus.connect(timeout=10)
+        events = [sample_event(seq) for seq in range(messages)]
+        # Raw paho holds one payload; keep the cyclic GC from walking these thousands of
+        # events (built only so that building is not timed) on every full collection.
+        gc.freeze()
+        out.put(time.perf_counter())
+        for event in events:
+            bus.publish(TOPIC, event)
+        bus.close()
+
+
+def one_round(kind: str, url: BrokerUrl, messages: int) -> dict[str, float]:
+    """Messages per second from the first publish to the last arrival."""
+    ready, received_out, started_out = mp.Event(), mp.Queue(), mp.Queue()
+    reader = mp.Process(target=subscribe, args=(kind, url, messages, ready, received_out))
+    reader.start()
+    ready.wait(20)
+    writer = mp.Process(target=publish, args=(kind, url, messages, started_out))
+    writer.start()
+    started = started_out.get(timeout=60)
+    writer.join()
+    received, _first, last = received_out.get(timeout=300)
+    reader.join()
+    return {"received": received, "per_s": received / (last - started) if received else 0.0}
+
+
+def build_cost_us(count: int = 20_000) -> float:
+    """Microseconds to build one typed event (id, timestamp, validation)."""
+    started = time.perf_counter()
+    for seq in range(count):
+        sample_event(seq)
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--mqtt", help="an existing broker instead of a fresh Mosquitto")
+    args = parser.parse_args()
+
+    broker = None
+    if args.mqtt:
+        url = BrokerUrl.parse(args.mqtt)
+    else:
+        url = BrokerUrl(port=free_port())
+        config = Path(tempfile.mkdtemp()) / "mosquitto.conf"
+        # An unbounded queue: a subscriber that lags is measured, not dropped from.
+        config.write_text(
+            embedded_config(url.host, url.port) + "max_queued_messages 0\nmax_queued_bytes 0\n"
+        )
+        broker = subprocess.Popen([find_mosquitto(), "-c", str(config)], stderr=subprocess.DEVNULL)
+        wait_until_listening(url.host, url.port)
+    try:
+        results: dict[str, list[dict[str, float]]] = {"raw": [], "brain": []}
+        for _ in range(args.rounds):  # interleaved, so drift in the machine hits both
+            for kind in results:
+                results[kind].append(one_round(kind, url, args.messages))
+    finally:
+        if broker is not None:
+            broker.terminate()
+            broker.wait()
+
+    raw = statistics.median(r["per_s"] for r in results["raw"])
+    ours = statistics.median(r["per_s"] for r in results["brain"])
+    # Each round measures both back to back, so a round's ratio shares the machine's mood.
+    ratios = [
+        b["per_s"] / r["per_s"] for r, b in zip(results["raw"], results["brain"], strict=True)
+    ]
+    print(
+        json.dumps(
+            {
+                "broker": str(url) if args.mqtt else "mosquitto (fresh)",
+                "messages_per_round": args.messages,
+                "payload_bytes": len(sample_event().to_json()),
+                "raw_paho_per_s": round(raw),
+                "brain_per_s": round(ours),
+                "ratio": round(statistics.median(ratios), 3),
+                "round_ratios": [round(r, 3) for r in ratios],
+                "goal_ratio": 0.8,
+                "build_event_us": round(build_cost_us(), 2),
+                "delivered": {k: [int(r["received"]) for r in v] for k, v in results.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -157,3 +157,29 @@ def test_qos0_frames_published_while_offline_are_counted_as_dropped(broker: Brok
     bus = Bus(node="camera", url=BrokerUrl.parse(broker.url))
     bus.publish_raw("brain/senses/camera/x/image", b"{}", qos=0)
     assert bus.figures()["dropped_offline"] == 1
+
+
+@pytest.mark.parametrize("broker", ["mosquitto"], indirect=True)
+def test_a_shared_subscription_delivers_each_event_to_one_member(broker: Broker) -> None:
+    # What several cortex processes rely on to classify every frame once.
+    seen: dict[str, list[str]] = {"first": [], "second": []}
+    members = []
+    for name, texts in seen.items():
+        member = connected_bus(broker, f"cortex-{name}")
+        shared = Topics.shared("cortex", "brain/senses/microphone/+/transcript")
+        member.subscribe(shared, TranscriptEvent, lambda event, into=texts: into.append(event.text))
+        members.append(member)
+    time.sleep(0.3)
+    writer = connected_bus(broker, "writer")
+    sent = [f"frame {n}" for n in range(40)]
+    for text in sent:
+        writer.publish("brain/senses/microphone/k/transcript",
+                       TranscriptEvent(source="k", text=text))
+    deadline = time.monotonic() + 10
+    while len(seen["first"]) + len(seen["second"]) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # anything delivered twice would arrive by now
+    assert sorted(seen["first"] + seen["second"]) == sorted(sent)
+    assert seen["first"] and seen["second"], "one member got everything"
+    for bus in (*members, writer):
+        bus.close()

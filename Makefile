@@ -1,0 +1,43 @@
+# Set up a fresh machine, run the demo, run the tests. See README.md.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# System packages need root: use sudo when we are not root already.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system demo watch test lint bench clean
+
+setup: system $(VENV)/.installed
+
+# Mosquitto: the embedded broker of `brain run` and the broker the tests start.
+system:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q mosquitto; }
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# The main job for now: a sense on the bus, supervised, with the embedded broker
+# when none runs. Watch it from another terminal with `make watch`.
+demo: setup
+	$(BIN)/brain --plugins-dir examples/plugins run heartbeat
+
+watch: setup
+	$(BIN)/brain watch
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/bus.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

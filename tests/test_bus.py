@@ -25,6 +25,20 @@ def echo_node(broker: Broker, start: Callable[..., NodeProcess]) -> NodeProcess:
     return start("--mqtt", broker.url, "--plugins-dir", str(TEST_PLUGINS), "node", "echo")
 
 
+def payload_is(word: bytes) -> Callable[[str, bytes], bool]:
+    return lambda _topic, payload: payload == word
+
+
+def online_echo(
+    broker: Broker, record: Callable[..., Recorder], start: Callable[..., NodeProcess]
+) -> tuple[Recorder, NodeProcess]:
+    """An echo node that has said `online`, and a recorder of its status."""
+    status = record(broker, "brain/status/echo")
+    node = echo_node(broker, start)
+    status.wait_for(payload_is(b"online"))
+    return status, node
+
+
 def test_a_typed_event_goes_round_trip(broker: Broker) -> None:
     received: list[TranscriptEvent] = []
     arrived = threading.Event()
@@ -81,32 +95,26 @@ def test_bad_payloads_become_error_events_and_the_node_goes_on(
 def test_the_will_says_offline_when_a_node_is_killed(
     broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
 ) -> None:
-    status = record(broker, "brain/status/echo")
-    node = echo_node(broker, brain_process)
-    status.wait_for(lambda _t, p: p == b"online")
+    status, node = online_echo(broker, record, brain_process)
     node.stop(signal.SIGKILL)
-    status.wait_for(lambda _t, p: p == b"offline")
+    status.wait_for(payload_is(b"offline"))
     later = record(broker, "brain/status/echo")  # a newcomer sees it too: it is retained
-    later.wait_for(lambda _t, p: p == b"offline")
+    later.wait_for(payload_is(b"offline"))
 
 
 def test_a_clean_stop_says_stopped(
     broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
 ) -> None:
-    status = record(broker, "brain/status/echo")
-    node = echo_node(broker, brain_process)
-    status.wait_for(lambda _t, p: p == b"online")
+    status, node = online_echo(broker, record, brain_process)
     assert node.stop(signal.SIGTERM) == 0
-    status.wait_for(lambda _t, p: p == b"stopped")
-    assert not status.matching(lambda _t, p: p == b"offline")
+    status.wait_for(payload_is(b"stopped"))
+    assert not status.matching(payload_is(b"offline"))
 
 
 def test_a_node_survives_a_broker_restart_and_resubscribes(
     broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
 ) -> None:
-    status = record(broker, "brain/status/echo")
-    node = echo_node(broker, brain_process)
-    status.wait_for(lambda _t, p: p == b"online")
+    _, node = online_echo(broker, record, brain_process)
 
     broker.stop()
     time.sleep(0.5)
@@ -173,8 +181,9 @@ def test_a_shared_subscription_delivers_each_event_to_one_member(broker: Broker)
     writer = connected_bus(broker, "writer")
     sent = [f"frame {n}" for n in range(40)]
     for text in sent:
-        writer.publish("brain/senses/microphone/k/transcript",
-                       TranscriptEvent(source="k", text=text))
+        writer.publish(
+            "brain/senses/microphone/k/transcript", TranscriptEvent(source="k", text=text)
+        )
     deadline = time.monotonic() + 10
     while len(seen["first"]) + len(seen["second"]) < len(sent) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -1,11 +1,11 @@
 """Small typed events per second through brain's bus, against raw paho-mqtt.
 
 Both sides send the same bytes to the same broker in the same run, at QoS 0 (the
-contract's QoS for frames, the busiest events). Each starts from its message in
-memory and ends with it delivered: raw paho publishes a pre-encoded small image
-event and counts arrivals; brain serializes a distinct ``ImageEvent`` per message
-with ``Bus.publish`` and validates every arrival back into the model with
-``Bus.subscribe``. Publisher and subscriber are separate processes, as nodes are.
+contract's QoS for frames, the busiest events). Each starts from the same
+messages in memory and ends with them delivered: raw paho publishes the encoded
+bytes of N small image events and counts arrivals; brain serializes the same N
+``ImageEvent`` objects with ``Bus.publish`` and validates every arrival back into
+the model with ``Bus.subscribe``. Publisher and subscriber are separate processes, as nodes are.
 Building an event (new id, timestamp, validation) is the caller's work, like
 encoding the raw payload; its cost is printed separately, measured in the same run.
 
@@ -86,20 +86,22 @@ def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: A
 
 
 def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
+    # Both sides start from the same messages in memory: raw paho from the bytes of
+    # these events, brain from the events themselves. Built before timing, then
+    # frozen so the cyclic GC does not walk them on every full collection.
+    events = [sample_event(seq) for seq in range(messages)]
     if kind == "raw":
         client = raw_client(url)
-        payload = sample_event().to_json()
+        payloads = [event.to_json() for event in events]
+        gc.freeze()
         out.put(time.perf_counter())  # CLOCK_MONOTONIC: comparable across processes
-        for _ in range(messages):
+        for payload in payloads:
             client.publish(TOPIC, payload, qos=0)
         client.disconnect()
         client.loop_stop()
     else:
         bus = Bus(node="bench-pub", url=url, presence=False)
         bus.connect(timeout=10)
-        events = [sample_event(seq) for seq in range(messages)]
-        # Raw paho holds one payload; keep the cyclic GC from walking these thousands of
-        # events (built only so that building is not timed) on every full collection.
         gc.freeze()
         out.put(time.perf_counter())
         for event in events:

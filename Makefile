@@ -9,10 +9,13 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: system $(VENV)/.installed
 
-# Mosquitto: the embedded broker of `brain run` and the broker the tests start.
+# Debian packages: Mosquitto (the embedded broker of `brain run`, the broker the tests
+# start), espeak-ng (the speaker's voice) and alsa-utils (aplay, to play it).
+SYSTEM_PACKAGES := mosquitto espeak-ng alsa-utils
 system:
-	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
-	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q mosquitto; }
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

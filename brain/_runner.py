@@ -51,9 +51,9 @@ def run_node(
     finally:
         stop.set()
         node.close()
-        if stats.is_alive():
+        if stats.is_alive():  # it started, and so did the node: say its last figures
             stats.join(timeout=2)
-        _publish_stats_once(node, started)
+            _publish_stats_once(node, started)
         bus.close()
     log.info("stopped")
     return 0

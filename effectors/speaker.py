@@ -1,0 +1,95 @@
+"""The speaker: says what the brain perceives, out loud, with espeak-ng."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from pydantic import Field
+
+from brain import Effector, NodeOptions
+from effectors._cooldown import Cooldown
+from effectors._voice import Espeak, Mouth, choose_mouth
+from schemas import Perception, PerceptionKind, StatValue
+
+
+class SpeakerOptions(NodeOptions):
+    language: str = Field(default="en", description="espeak-ng language, e.g. en, en-us, fr.")
+    voice: str = Field(default="", description="espeak-ng voice variant, e.g. f3 or m1.")
+    rate: int = Field(default=160, ge=80, le=450, description="Words per minute.")
+    kinds: list[PerceptionKind] = Field(
+        default=["vision", "mention"], description="Which perceptions to say."
+    )
+    min_score: float = Field(default=0.3, ge=0, le=1, description="Least score of the top label.")
+    cooldown: float = Field(
+        default=10.0, ge=0, description="Seconds before the same sentence or top label again."
+    )
+    stale_after: float = Field(
+        default=5.0, gt=0, description="Seconds after which a sentence not yet said is dropped."
+    )
+    queue: int = Field(default=3, ge=1, description="Sentences that may wait to be said.")
+    output: Path | None = Field(default=None, description="Write WAV files here instead.")
+    espeak: str = Field(default="espeak-ng", description="The espeak-ng program.")
+
+
+class Speaker(Effector[SpeakerOptions]):
+    """Says perceptions out loud, never the same thing twice within a cooldown."""
+
+    name = "speaker"
+    Options = SpeakerOptions
+
+    def start(self) -> None:
+        options = self.options
+        espeak = Espeak.find(
+            binary=options.espeak, language=options.language, voice=options.voice, rate=options.rate
+        )
+        self._mouth: Mouth = choose_mouth(espeak, options.output)
+        self._cooldown = Cooldown(options.cooldown)
+        # Latest wins: when speech lags, the oldest waiting sentence goes first.
+        self._waiting: deque[tuple[float, Perception]] = deque(maxlen=options.queue)
+        self._arrived = threading.Condition()
+        self.log.info("speaking", to=self._mouth.description)
+        super().start()
+
+    def perceive(self, perception: Perception) -> None:
+        if perception.kind not in self.options.kinds:
+            return
+        if perception.labels and perception.labels[0].score < self.options.min_score:
+            return
+        with self._arrived:
+            if len(self._waiting) == self._waiting.maxlen:
+                self.stats.add("dropped_backlog")
+            self._waiting.append((time.monotonic(), perception))
+            self._arrived.notify()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            with self._arrived:
+                if not self._waiting:
+                    self._arrived.wait(0.2)
+                    continue
+                arrived, perception = self._waiting.popleft()
+            self._consider(arrived, perception)
+
+    def _consider(self, arrived: float, perception: Perception) -> None:
+        if time.monotonic() - arrived > self.options.stale_after:
+            self.stats.add("dropped_stale")
+            return
+        keys: list[tuple[str, str]] = [("sentence", perception.text)]
+        if perception.labels:
+            keys.append(("label", perception.labels[0].label))
+        if not self._cooldown.acquire(*keys):
+            self.stats.add("repeats_skipped")
+            return
+        try:
+            self._mouth.say(perception.text)
+        except Exception as error:  # one sentence that fails must not silence the rest
+            self.stats.add("speech_errors")
+            self.log.error("could not speak", text=perception.text, reason=str(error))
+            return
+        self.stats.add("spoken")
+
+    def figures(self) -> dict[str, StatValue]:
+        return {"queue_depth": len(self._waiting), "speaks_to": self._mouth.description}

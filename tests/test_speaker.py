@@ -1,0 +1,167 @@
+"""The speaker on a real broker with real espeak-ng, writing WAV files."""
+
+from __future__ import annotations
+
+import array
+import json
+import math
+import shutil
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from schemas import Label, Perception
+from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
+
+pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
+
+
+def perception(text: str, label: str = "golden retriever", score: float = 0.9) -> bytes:
+    return Perception(
+        source="frontdoor",
+        cause="c",
+        sense="camera",
+        kind="vision",
+        text=text,
+        labels=[Label(label=label, score=score)],
+    ).to_json()
+
+
+def say(broker: Broker, *sentences: bytes) -> None:
+    for sentence in sentences:
+        publish(broker, "brain/perceptions/camera/frontdoor", sentence)
+
+
+def speaker(
+    broker: Broker, start: Callable[..., NodeProcess], out: Path, *sets: str
+) -> NodeProcess:
+    node = start(
+        "--mqtt",
+        broker.url,
+        "--set",
+        f"speaker.output={json.dumps(str(out))}",
+        "--set",
+        "speaker.stats_interval=0.2",
+        *sets,
+        "node",
+        "speaker",
+    )
+    deadline = time.monotonic() + 20
+    while "speaking" not in node.log():
+        assert time.monotonic() < deadline, node.log()
+        time.sleep(0.05)
+    time.sleep(0.3)  # subscribed
+    return node
+
+
+def wav_files(directory: Path, count: int, timeout: float = 20) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while len(found := sorted(directory.glob("*.wav"))) < count:
+        assert time.monotonic() < deadline, f"{len(found)} of {count} WAV files"
+        time.sleep(0.05)
+    time.sleep(0.3)  # the last file is complete
+    return sorted(directory.glob("*.wav"))
+
+
+def loudness_and_seconds(path: Path) -> tuple[float, float]:
+    with wave.open(str(path)) as sound:
+        assert sound.getsampwidth() == 2
+        samples = array.array("h", sound.readframes(sound.getnframes()))
+        seconds = sound.getnframes() / sound.getframerate()
+    rms = math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
+    return rms, seconds
+
+
+def test_a_perception_is_spoken_into_a_wav_that_fits_the_sentence(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.rate=160")
+    sentence = "I see a golden retriever"
+    say(mosquitto, perception(sentence))
+    [wav] = wav_files(tmp_path, 1)
+    assert wav.name == "00001-i-see-a-golden-retriever.wav"
+    rms, seconds = loudness_and_seconds(wav)
+    assert rms > 500, "the WAV is silent"
+    expected = len(sentence.split()) / (160 / 60)  # words at 160 words a minute
+    assert 0.5 * expected < seconds < 2 * expected + 0.5, seconds
+
+
+def test_the_same_sentence_or_label_is_not_said_twice_within_the_cooldown(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.cooldown=30")
+    say(mosquitto, perception("I see a cat", "tabby cat"), perception("I see a cat", "tabby cat"))
+    say(mosquitto, perception("I see a tabby cat again", "tabby cat"))  # same top label
+    say(mosquitto, perception("I see a person", "person"))
+    names = [path.name for path in wav_files(tmp_path, 2)]
+    time.sleep(1)
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == names
+    assert names == ["00001-i-see-a-cat.wav", "00002-i-see-a-person.wav"]
+
+
+def test_low_scores_and_other_kinds_are_not_said(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.min_score=0.5")
+    say(mosquitto, perception("I might see a fox", "fox", score=0.2))
+    speech = Perception(
+        source="kitchen", cause="c", sense="microphone", kind="speech", text="hello"
+    ).to_json()
+    publish(mosquitto, "brain/perceptions/microphone/kitchen", speech)
+    say(mosquitto, perception("I see a dog", "dog"))
+    assert [p.name for p in wav_files(tmp_path, 1)] == ["00001-i-see-a-dog.wav"]
+
+
+def test_when_speech_lags_stale_sentences_are_dropped_not_queued(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    stats = record(mosquitto, "brain/stats/speaker")
+    speaker(
+        mosquitto,
+        brain_process,
+        tmp_path,
+        "--set",
+        "speaker.stale_after=0.3",
+        "--set",
+        "speaker.rate=80",
+    )
+    count = 15
+    for n in range(count):
+        say(mosquitto, perception(f"I see a very slowly spoken number {n}", f"label {n}"))
+    time.sleep(4)
+    said = sorted(p.name for p in tmp_path.glob("*.wav"))
+    assert 0 < len(said) < count
+    assert said[-1].endswith(f"number-{count - 1}.wav"), "the newest sentence was not said"
+    stats.wait_for(topic_is("brain/stats/speaker"))
+    time.sleep(0.5)  # a stats message after the last sentence
+    figures = json.loads(stats.matching(topic_is("brain/stats/speaker"))[-1][1])["figures"]
+    assert figures["dropped_backlog"] + figures.get("dropped_stale", 0) == count - len(said)
+
+
+def test_without_a_sound_card_it_says_so_once_and_logs_the_sentences(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    if Path("/dev/snd").exists():
+        pytest.skip("this machine has a sound card")
+    node = brain_process("--mqtt", mosquitto.url, "node", "speaker")
+    deadline = time.monotonic() + 20
+    while "speaking" not in node.log():
+        assert time.monotonic() < deadline, node.log()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    say(
+        mosquitto,
+        perception("I see a lighthouse", "lighthouse"),
+        perception("I see a bicycle", "bicycle"),
+    )
+    while node.log().count('"event": "saying"') < 2:
+        assert time.monotonic() < deadline + 10, node.log()
+        time.sleep(0.05)
+    assert node.log().count('"event": "no audio device') == 1
+    assert "I see a bicycle" in node.log()

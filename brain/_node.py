@@ -86,7 +86,7 @@ class Sense(Node[O]):
 class Effector(Node[O], abc.ABC):
     """A node that acts on perceptions."""
 
-    subscribes = (Perception,)
+    subscribes: ClassVar[tuple[type[Event], ...]] = (Perception,)
 
     def start(self) -> None:
         self.bus.subscribe(self.topics.perception(), Perception, self.perceive)

@@ -1,0 +1,81 @@
+"""Alert rules: which labels, how sure, where, and who hears about it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apprise
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas import Perception, TopicName
+
+
+class Rule(BaseModel):
+    """One ``[[alerts.rules]]`` table of brain.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: TopicName
+    labels: list[str] = Field(min_length=1, description="Any of these labels fires the rule.")
+    min_score: float = Field(default=0.6, ge=0, le=1)
+    sources: list[str] = Field(default_factory=list, description="Only these; empty: all.")
+    window: int = Field(
+        default=3,
+        ge=1,
+        description="Fire when the median score of the last N perceptions "
+        "of a source reaches min_score, so one odd frame does not.",
+    )
+    cooldown: float = Field(default=60.0, ge=0, description="Seconds of quiet per source.")
+    snapshot: bool = Field(default=True, description="Attach the frame that was perceived.")
+    targets: list[str] = Field(default_factory=list, description="apprise URLs.")
+
+    @field_validator("targets")
+    @classmethod
+    def _apprise_knows(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            if apprise.Apprise.instantiate(target) is None:
+                raise ValueError(
+                    f"{target!r} is not a notification URL apprise understands "
+                    "(e.g. json://host/path, ntfy://topic, tgram://token/chat)"
+                )
+        return targets
+
+    def watches(self, perception: Perception) -> bool:
+        return not self.sources or perception.source in self.sources
+
+    def score(self, perception: Perception) -> float:
+        """The best score of this rule's labels in the perception; 0 when none is there."""
+        return max(
+            (label.score for label in perception.labels if label.label in self.labels), default=0.0
+        )
+
+
+#: With no rules configured: a person seen at any camera, by the `faces` model or a
+#: retrained `people` class.
+DEFAULT_RULES = (Rule(name="person", labels=["person", "people"]),)
+
+
+def validate_rules(value: Any) -> Any:
+    """Validate rule by rule, so an error names the rule it is about."""
+    if not isinstance(value, list):
+        return value
+    rules, names = [], set()
+    for index, raw in enumerate(value, start=1):
+        name = raw.get("name", f"number {index}") if isinstance(raw, dict) else f"number {index}"
+        try:
+            rule = Rule.model_validate(raw)
+        except ValidationError as error:
+            raise ValueError(f"rule {name!r}: {_first_problem(error)}") from None
+        if rule.name in names:
+            raise ValueError(f"rule {name!r} is defined twice; give each rule its own name")
+        names.add(rule.name)
+        rules.append(rule)
+    return rules
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    if problem["type"] == "extra_forbidden":
+        return f"unknown key {where!r}; accepted: {', '.join(Rule.model_fields)}"
+    return f"{where}: {problem['msg']}"

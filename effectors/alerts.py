@@ -1,0 +1,172 @@
+"""The alerts: a person at the door fires a rule; people hear of it, even if their phone is off.
+
+Rules are judged on the bus thread (cheap: a window of scores and a cooldown).
+Everything slow happens on the node's own thread: the snapshot is downscaled, the
+alert is written to the outbox and published, and the outbox is delivered with
+retries and backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import statistics
+import threading
+from collections import defaultdict, deque
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from brain import Effector, NodeOptions
+from effectors._cooldown import Cooldown
+from effectors._notify import privately, send
+from effectors._outbox import Delivery, Outbox
+from effectors._rules import DEFAULT_RULES, Rule, validate_rules
+from effectors._snapshot import SnapshotError, downscale
+from schemas import Alert, ImageEvent, Perception, Snapshot, StatValue
+
+
+def _default_outbox() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "brain" / "alerts-outbox.sqlite3"
+
+
+class AlertsOptions(NodeOptions):
+    rules: list[Rule] = Field(default_factory=lambda: list(DEFAULT_RULES))
+    outbox: Path = Field(default_factory=_default_outbox, description="SQLite file of deliveries.")
+    snapshot_size: int = Field(default=320, ge=16, description="Longest side of a snapshot.")
+    frames: int = Field(default=20, ge=1, description="Recent frames kept per camera.")
+    retry_max: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
+
+    _check_rules = field_validator("rules", mode="before")(validate_rules)
+
+
+class Alerts(Effector[AlertsOptions]):
+    """Fires alert rules on perceptions and delivers them through apprise."""
+
+    name = "alerts"
+    Options = AlertsOptions
+    publishes = (Alert,)
+    subscribes = (Perception, ImageEvent)
+
+    def start(self) -> None:
+        self._outbox = Outbox(self.options.outbox)
+        self._frames: dict[str, deque[ImageEvent]] = defaultdict(
+            lambda: deque(maxlen=self.options.frames)
+        )
+        self._scores: dict[tuple[str, str], deque[float]] = {}
+        self._cooldowns = {rule.name: Cooldown(rule.cooldown) for rule in self.options.rules}
+        self._fired: queue.Queue[tuple[Rule, Perception, ImageEvent | None]] = queue.Queue()
+        self.bus.subscribe(self.topics.sense("camera", kind="image"), ImageEvent, self._remember)
+        self.log.info(
+            "watching",
+            rules=[rule.name for rule in self.options.rules],
+            waiting_in_outbox=self._outbox.waiting(),
+        )
+        super().start()
+
+    # -- on the bus thread --------------------------------------------------------
+
+    def _remember(self, frame: ImageEvent) -> None:
+        self._frames[frame.source].append(frame)
+
+    def perceive(self, perception: Perception) -> None:
+        for rule in self.options.rules:
+            if rule.watches(perception) and self._fires(rule, perception):
+                self._fired.put((rule, perception, self._frame_of(perception)))
+
+    def _fires(self, rule: Rule, perception: Perception) -> bool:
+        scores = self._scores.setdefault((rule.name, perception.source), deque(maxlen=rule.window))
+        scores.append(rule.score(perception))
+        return (
+            len(scores) == rule.window
+            and statistics.median(scores) >= rule.min_score
+            and self._cooldowns[rule.name].acquire(perception.source)
+        )
+
+    def _frame_of(self, perception: Perception) -> ImageEvent | None:
+        # By id, never by arrival order: the newest frame may not be the one perceived.
+        frames = self._frames.get(perception.source, ())
+        return next((f for f in reversed(frames) if f.id == perception.cause), None)
+
+    # -- on the node's thread -------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            wait = self._outbox.next_due_in()
+            try:
+                fired = self._fired.get(timeout=min(1.0, 1.0 if wait is None else wait))
+            except queue.Empty:
+                fired = None
+            if fired is not None:
+                self._raise_alert(*fired)
+            self._deliver_due()
+
+    def _raise_alert(self, rule: Rule, perception: Perception, frame: ImageEvent | None) -> None:
+        snapshot = self._snapshot(frame) if rule.snapshot else None
+        alert = Alert(
+            source=perception.source, rule=rule.name, perception=perception, snapshot=snapshot
+        )
+        best = perception.labels[0] if perception.labels else None
+        title = f"brain: {rule.name} at {perception.source}"
+        body = perception.text + (f" ({best.label}, {best.score:.0%})" if best else "")
+        # On disk before anyone hears of it: a crash now delays the alert, never loses it.
+        self._outbox.add(
+            alert_id=alert.id,
+            targets=rule.targets,
+            title=title,
+            body=f"{body}\nalert {alert.id} at {alert.ts.isoformat()}",
+            snapshot=snapshot.data if snapshot else None,
+        )
+        self.bus.publish(self.topics.alert(rule.name), alert)
+        self.stats.add("fired")
+        self.log.info(
+            "alert",
+            rule=rule.name,
+            source=perception.source,
+            text=perception.text,
+            snapshot=snapshot is not None,
+        )
+
+    def _snapshot(self, frame: ImageEvent | None) -> Snapshot | None:
+        if frame is None:
+            self.stats.add("snapshots_missing")
+            return None
+        try:
+            return downscale(frame, size=self.options.snapshot_size)
+        except SnapshotError as error:
+            self.bus.report_error(
+                str(error), topic=self.topics.sense("camera", frame.source, "image"), cause=frame.id
+            )
+            return None
+
+    def _deliver_due(self) -> None:
+        for delivery in self._outbox.due():
+            problem = send(delivery)
+            if problem is None:
+                self._outbox.delivered(delivery)
+                self.stats.add("delivered")
+                self.log.info(
+                    "delivered", alert=delivery.alert_id, target=privately(delivery.target)
+                )
+            else:
+                self._retry_later(delivery, problem)
+
+    def _retry_later(self, delivery: Delivery, problem: str) -> None:
+        retry_in = min(self.options.retry_max, 2.0**delivery.attempts)
+        self._outbox.failed(delivery, error=problem, retry_in=retry_in)
+        self.stats.add("delivery_failures")
+        self.log.warning(
+            "delivery failed; will retry",
+            alert=delivery.alert_id,
+            target=privately(delivery.target),
+            reason=problem,
+            retry_in_s=retry_in,
+        )
+
+    def close(self) -> None:
+        if hasattr(self, "_outbox"):
+            self._outbox.close()
+
+    def figures(self) -> dict[str, StatValue]:
+        return {"outbox_waiting": self._outbox.waiting()}

@@ -1,0 +1,266 @@
+"""The alerts node on a real broker, delivering to the test's own webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from schemas import Alert, ImageEvent, Label, Perception
+from tests.support import Broker, NodeProcess, Recorder, free_port, publish, topic_is
+
+
+class Webhook:
+    """A JSON webhook on 127.0.0.1 that can go down and come back on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[dict[str, Any]] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook"
+
+    def up(self) -> None:
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} of {count} webhooks"
+            time.sleep(0.05)
+        return self.received
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    hook.up()
+    yield hook
+    hook.down()
+
+
+def config(tmp_path: Path, webhook: Webhook, **rule: Any) -> Path:
+    settings = {
+        "name": "door",
+        "labels": ["person"],
+        "min_score": 0.6,
+        "window": 3,
+        "cooldown": 60,
+        "targets": [webhook.url],
+        **rule,
+    }
+    lines = [
+        "[alerts]",
+        f"outbox = {json.dumps(str(tmp_path / 'outbox.sqlite3'))}",
+        "[[alerts.rules]]",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    path = tmp_path / "brain.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start_alerts(
+    broker: Broker, start: Callable[..., NodeProcess], config_file: Path
+) -> NodeProcess:
+    node = start("--mqtt", broker.url, "--config", str(config_file), "node", "alerts")
+    deadline = time.monotonic() + 20
+    while '"event": "watching"' not in node.log():
+        assert time.monotonic() < deadline and node.process.poll() is None, node.log()
+        time.sleep(0.05)
+    time.sleep(0.3)  # subscribed
+    return node
+
+
+def frame(seq: int = 0) -> ImageEvent:
+    picture = Image.new("RGB", (640, 480), (200, 120, 40))
+    encoded = io.BytesIO()
+    picture.save(encoded, format="JPEG")
+    return ImageEvent(
+        source="frontdoor",
+        content_type="image/jpeg",
+        data=encoded.getvalue(),
+        width=640,
+        height=480,
+        seq=seq,
+    )
+
+
+def see(broker: Broker, *scores: float, label: str = "person") -> ImageEvent:
+    """A frame, then one perception of it per score."""
+    image = frame()
+    publish(broker, "brain/senses/camera/frontdoor/image", image.to_json(), qos=1)
+    for score in scores:
+        perception = Perception(
+            source="frontdoor",
+            cause=image.id,
+            sense="camera",
+            kind="vision",
+            labels=[Label(label=label, score=score)],
+            text=f"I see a {label}",
+            model="faces",
+        )
+        publish(broker, "brain/perceptions/camera/frontdoor", perception.to_json())
+    return image
+
+
+def test_a_person_fires_an_alert_with_its_snapshot(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    alerts = record(mosquitto, "brain/alerts/#")
+    start_alerts(mosquitto, brain_process, config(tmp_path, webhook))
+    image = see(mosquitto, 0.9, 0.8, 0.95)
+
+    [hook] = webhook.wait_for(1)
+    assert hook["title"] == "brain: door at frontdoor"
+    assert hook["message"].startswith("I see a person (person, 95%)")
+    [attachment] = hook["attachments"]
+    assert attachment["mimetype"] == "image/jpeg"
+    snapshot = Image.open(io.BytesIO(base64.b64decode(attachment["base64"])))
+    assert snapshot.size == (320, 240)
+
+    [(_, payload)] = alerts.wait_for(topic_is("brain/alerts/door"))
+    alert = Alert.model_validate_json(payload)
+    assert alert.rule == "door" and alert.perception.cause == image.id
+    assert alert.snapshot is not None and (alert.snapshot.width, alert.snapshot.height) == (
+        320,
+        240,
+    )
+
+
+def test_one_odd_frame_does_not_fire(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    start_alerts(mosquitto, brain_process, config(tmp_path, webhook))
+    see(mosquitto, 0.1, 0.97, 0.2, 0.1, 0.3)
+    see(mosquitto, 0.9, label="cat")  # a cat is not a person, however sure
+    time.sleep(2)
+    assert webhook.received == []
+
+
+def test_the_cooldown_holds(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    start_alerts(mosquitto, brain_process, config(tmp_path, webhook, cooldown=30))
+    see(mosquitto, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9)
+    webhook.wait_for(1)
+    time.sleep(2)
+    assert len(webhook.received) == 1
+
+
+def test_an_alert_waits_for_a_webhook_that_is_down_and_arrives_once(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    webhook.down()
+    node = start_alerts(mosquitto, brain_process, config(tmp_path, webhook))
+    see(mosquitto, 0.9, 0.9, 0.9)
+    deadline = time.monotonic() + 10
+    while node.log().count("delivery failed") < 2:  # tried, and tried again
+        assert time.monotonic() < deadline, node.log()
+        time.sleep(0.05)
+    webhook.up()
+    webhook.wait_for(1, timeout=30)
+    time.sleep(3)
+    assert len(webhook.received) == 1
+
+
+def test_alerts_undelivered_when_the_node_is_killed_are_delivered_after_a_restart(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    webhook.down()
+    settings = config(tmp_path, webhook)
+    node = start_alerts(mosquitto, brain_process, settings)
+    see(mosquitto, 0.9, 0.9, 0.9)
+    deadline = time.monotonic() + 10
+    while "delivery failed" not in node.log():
+        assert time.monotonic() < deadline, node.log()
+        time.sleep(0.05)
+    node.stop(signal.SIGKILL)
+    webhook.up()
+    time.sleep(1)
+    assert webhook.received == [], "delivered by a dead node?"
+    start_alerts(mosquitto, brain_process, settings)
+    [hook] = webhook.wait_for(1)
+    assert hook["attachments"], "the snapshot survived the restart"
+    time.sleep(2)
+    assert len(webhook.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"colour": "red"}, "rule 'door': unknown key 'colour'"),
+        ({"targets": ["nonsense://x"]}, "rule 'door': targets: Value error, 'nonsense://x' is not"),
+        ({"labels": []}, "rule 'door': labels: List should have at least 1 item"),
+    ],
+)
+def test_a_bad_rule_is_refused_at_start_with_its_name(
+    tmp_path: Path, webhook: Webhook, mosquitto: Broker, rule: dict[str, Any], message: str
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "brain",
+            "--mqtt",
+            mosquitto.url,
+            "--config",
+            str(config(tmp_path, webhook, **rule)),
+            "run",
+            "alerts",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr

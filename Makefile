@@ -40,7 +40,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: setup
-	$(BIN)/python benchmarks/bus.py
+	$(BIN)/python -m benchmarks.bus
+	$(BIN)/python -m benchmarks.alerts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -9,7 +9,7 @@ the model with ``Bus.subscribe``. Publisher and subscriber are separate processe
 Building an event (new id, timestamp, validation) is the caller's work, like
 encoding the raw payload; its cost is printed separately, measured in the same run.
 
-    python benchmarks/bus.py [--messages 30000] [--rounds 3] [--mqtt URL]
+    python -m benchmarks.bus [--messages 20000] [--rounds 7] [--mqtt URL]
 
 Without --mqtt it starts its own Mosquitto on a free port. Prints JSON.
 """
@@ -20,9 +20,7 @@ import argparse
 import gc
 import json
 import multiprocessing as mp
-import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -33,8 +31,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from benchmarks._support import start_mosquitto
 from brain import BrokerUrl, Bus
-from brain._broker import embedded_config, find_mosquitto, wait_until_listening
 from schemas import ImageEvent
 
 TOPIC = "brain/senses/camera/bench/image"
@@ -132,12 +130,6 @@ def build_cost_us(count: int = 20_000) -> float:
     return (time.perf_counter() - started) / count * 1e6
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
@@ -149,14 +141,10 @@ def main() -> None:
     if args.mqtt:
         url = BrokerUrl.parse(args.mqtt)
     else:
-        url = BrokerUrl(port=free_port())
-        config = Path(tempfile.mkdtemp()) / "mosquitto.conf"
         # An unbounded queue: a subscriber that lags is measured, not dropped from.
-        config.write_text(
-            embedded_config(url.host, url.port) + "max_queued_messages 0\nmax_queued_bytes 0\n"
-        )
-        broker = subprocess.Popen([find_mosquitto(), "-c", str(config)], stderr=subprocess.DEVNULL)
-        wait_until_listening(url.host, url.port)
+        extra = "max_queued_messages 0\nmax_queued_bytes 0\n"
+        port, broker = start_mosquitto(Path(tempfile.mkdtemp()), extra=extra)
+        url = BrokerUrl(port=port)
     try:
         results: dict[str, list[dict[str, float]]] = {"raw": [], "brain": []}
         for _ in range(args.rounds):  # interleaved, so drift in the machine hits both

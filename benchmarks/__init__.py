@@ -1,0 +1,1 @@
+"""Performance scripts: each prints JSON figures against the bare library, same run."""

@@ -169,6 +169,13 @@ class NodeProcess:
     def log(self) -> str:
         return "".join(self.output)
 
+    def wait_for_log(self, text: str, *, count: int = 1, timeout: float = 20) -> None:
+        """Wait until ``text`` appears ``count`` times in the output; fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            assert time.monotonic() < deadline, f"no {text!r} (x{count}) in:\n{self.log()}"
+            time.sleep(0.05)
+
 
 def start_brain(*args: str, env: dict[str, str] | None = None) -> NodeProcess:
     """Start ``python -m brain ARGS`` and keep its output."""

@@ -97,10 +97,7 @@ def start_alerts(
     broker: Broker, start: Callable[..., NodeProcess], config_file: Path
 ) -> NodeProcess:
     node = start("--mqtt", broker.url, "--config", str(config_file), "node", "alerts")
-    deadline = time.monotonic() + 20
-    while '"event": "watching"' not in node.log():
-        assert time.monotonic() < deadline and node.process.poll() is None, node.log()
-        time.sleep(0.05)
+    node.wait_for_log('"event": "watching"')
     time.sleep(0.3)  # subscribed
     return node
 
@@ -191,19 +188,26 @@ def test_the_cooldown_holds(
     assert len(webhook.received) == 1
 
 
+def fire_while_the_webhook_is_down(
+    broker: Broker, start: Callable[..., NodeProcess], webhook: Webhook, tmp_path: Path
+) -> tuple[NodeProcess, Path]:
+    """An alerts node that fired and failed to deliver at least once; and its config."""
+    webhook.down()
+    settings = config(tmp_path, webhook)
+    node = start_alerts(broker, start, settings)
+    see(broker, 0.9, 0.9, 0.9)
+    node.wait_for_log("delivery failed")
+    return node, settings
+
+
 def test_an_alert_waits_for_a_webhook_that_is_down_and_arrives_once(
     mosquitto: Broker,
     brain_process: Callable[..., NodeProcess],
     webhook: Webhook,
     tmp_path: Path,
 ) -> None:
-    webhook.down()
-    node = start_alerts(mosquitto, brain_process, config(tmp_path, webhook))
-    see(mosquitto, 0.9, 0.9, 0.9)
-    deadline = time.monotonic() + 10
-    while node.log().count("delivery failed") < 2:  # tried, and tried again
-        assert time.monotonic() < deadline, node.log()
-        time.sleep(0.05)
+    node, _ = fire_while_the_webhook_is_down(mosquitto, brain_process, webhook, tmp_path)
+    node.wait_for_log("delivery failed", count=2)  # and tried again
     webhook.up()
     webhook.wait_for(1, timeout=30)
     time.sleep(3)
@@ -216,14 +220,7 @@ def test_alerts_undelivered_when_the_node_is_killed_are_delivered_after_a_restar
     webhook: Webhook,
     tmp_path: Path,
 ) -> None:
-    webhook.down()
-    settings = config(tmp_path, webhook)
-    node = start_alerts(mosquitto, brain_process, settings)
-    see(mosquitto, 0.9, 0.9, 0.9)
-    deadline = time.monotonic() + 10
-    while "delivery failed" not in node.log():
-        assert time.monotonic() < deadline, node.log()
-        time.sleep(0.05)
+    node, settings = fire_while_the_webhook_is_down(mosquitto, brain_process, webhook, tmp_path)
     node.stop(signal.SIGKILL)
     webhook.up()
     time.sleep(1)

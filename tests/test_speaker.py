@@ -49,10 +49,7 @@ def speaker(
         "node",
         "speaker",
     )
-    deadline = time.monotonic() + 20
-    while "speaking" not in node.log():
-        assert time.monotonic() < deadline, node.log()
-        time.sleep(0.05)
+    node.wait_for_log('"event": "speaking"')
     time.sleep(0.3)  # subscribed
     return node
 
@@ -150,18 +147,13 @@ def test_without_a_sound_card_it_says_so_once_and_logs_the_sentences(
     if Path("/dev/snd").exists():
         pytest.skip("this machine has a sound card")
     node = brain_process("--mqtt", mosquitto.url, "node", "speaker")
-    deadline = time.monotonic() + 20
-    while "speaking" not in node.log():
-        assert time.monotonic() < deadline, node.log()
-        time.sleep(0.05)
+    node.wait_for_log('"event": "speaking"')
     time.sleep(0.3)
     say(
         mosquitto,
         perception("I see a lighthouse", "lighthouse"),
         perception("I see a bicycle", "bicycle"),
     )
-    while node.log().count('"event": "saying"') < 2:
-        assert time.monotonic() < deadline + 10, node.log()
-        time.sleep(0.05)
+    node.wait_for_log('"event": "saying"', count=2)
     assert node.log().count('"event": "no audio device') == 1
     assert "I see a bicycle" in node.log()

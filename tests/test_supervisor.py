@@ -25,15 +25,6 @@ def run_nodes(broker: Broker, start: Callable[..., NodeProcess], *args: str) -> 
     )
 
 
-def wait_for_log(
-    process: NodeProcess, pattern: str, *, count: int = 1, timeout: float = 20
-) -> None:
-    deadline = time.monotonic() + timeout
-    while len(re.findall(pattern, process.log())) < count:
-        assert time.monotonic() < deadline, f"no {pattern!r} in:\n{process.log()}"
-        time.sleep(0.05)
-
-
 def pids_of(process: NodeProcess) -> list[int]:
     return [int(pid) for pid in re.findall(r'"pid": (\d+)', process.log())] or [
         int(pid) for pid in re.findall(r"pid=(\d+)", process.log())
@@ -53,10 +44,10 @@ def test_a_crashing_node_is_restarted_then_given_up_on(
     mosquitto: Broker, brain_process: Callable[..., NodeProcess]
 ) -> None:
     run = run_nodes(mosquitto, brain_process, "run", "crashy", "heartbeat")
-    wait_for_log(run, "crashed; restarting", count=2)
-    wait_for_log(run, "restarted", count=2)
+    run.wait_for_log("crashed; restarting", count=2)
+    run.wait_for_log("restarted", count=2)
     # five crashes in a minute: it gives up; the other node keeps running meanwhile.
-    wait_for_log(run, "giving up", timeout=40)
+    run.wait_for_log("giving up", timeout=40)
     assert run.process.poll() is None, "the supervisor left while heartbeat still runs"
     assert "RuntimeError: crashed on purpose" in run.log()
     assert run.stop(signal.SIGINT) == 1, "a node that failed for good makes the exit non-zero"

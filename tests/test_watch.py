@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 from brain._watch import raw_line, summarize
@@ -41,10 +40,7 @@ def test_brain_watch_prints_what_arrives(
     mosquitto: Broker, brain_process: Callable[..., NodeProcess]
 ) -> None:
     watch = brain_process("--mqtt", mosquitto.url, "watch", "--count", "2")
-    deadline = time.monotonic() + 15
-    while "connected" not in watch.log():
-        assert time.monotonic() < deadline, watch.log()
-        time.sleep(0.05)
+    watch.wait_for_log("connected")
     publish(
         mosquitto,
         "brain/senses/microphone/kitchen/transcript",

@@ -10,8 +10,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 setup: system $(VENV)/.installed
 
 # Debian packages: Mosquitto (the embedded broker of `brain run`, the broker the tests
-# start), espeak-ng (the speaker's voice) and alsa-utils (aplay, to play it).
-SYSTEM_PACKAGES := mosquitto espeak-ng alsa-utils
+# start), espeak-ng (the speaker's voice), alsa-utils (aplay, to play it) and
+# libportaudio2 (the microphone, through sounddevice).
+SYSTEM_PACKAGES := mosquitto espeak-ng alsa-utils libportaudio2
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -23,10 +24,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# The main job for now: a sense on the bus, supervised, with the embedded broker
-# when none runs. Watch it from another terminal with `make watch`.
+# The main job for now: the camera (sample photos when there is no webcam) and the
+# speaker, supervised, with the embedded broker when none runs. The cortex, which
+# turns frames into perceptions, is the next issue. Watch with `make watch`.
 demo: setup
-	$(BIN)/brain --plugins-dir examples/plugins run heartbeat
+	$(BIN)/brain run camera speaker
 
 watch: setup
 	$(BIN)/brain watch

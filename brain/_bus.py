@@ -162,14 +162,18 @@ class Bus:
 
     # -- publishing ------------------------------------------------------------
 
-    def publish(self, topic: str, event: Event) -> None:
-        """Publish an event with the QoS and retain flag the contract gives it."""
+    def publish(self, topic: str, event: Event) -> mqtt.MQTTMessageInfo:
+        """Publish an event with the QoS and retain flag the contract gives it.
+
+        The returned info tells when the message has left (``is_published()``), so a
+        sense can skip a frame rather than queue it behind a slow connection.
+        """
         payload = event.__pydantic_serializer__.to_json(event)
-        self.publish_raw(topic, payload, qos=event.QOS, retain=event.RETAIN)
+        return self.publish_raw(topic, payload, qos=event.QOS, retain=event.RETAIN)
 
     def publish_raw(
         self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False
-    ) -> None:
+    ) -> mqtt.MQTTMessageInfo:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if qos:
             self._last_confirmable = info
@@ -177,9 +181,10 @@ class Bus:
             # paho keeps QoS 1 messages for the reconnect; a QoS 0 frame is gone.
             with self._count_lock:
                 self._dropped_offline += 1
-            return
+            return info
         with self._count_lock:
             self._published += 1
+        return info
 
     def report_error(
         self, reason: str, *, topic: str = "", payload: bytes = b"", cause: str | None = None
@@ -187,7 +192,7 @@ class Bus:
         """Log, count and publish an input this node rejected."""
         with self._count_lock:
             self._errors += 1
-        log.warning("rejected input", reason=reason, topic=topic)
+        log.warning("error", reason=reason, topic=topic)
         excerpt = payload[:_EXCERPT_CHARS].decode("utf-8", errors="replace")
         error = ErrorEvent(
             source=self.node,

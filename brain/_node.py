@@ -12,6 +12,7 @@ import threading
 from typing import ClassVar, Generic, TypeVar
 
 import structlog
+from paho.mqtt.client import MQTTMessageInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from brain._bus import Bus
@@ -78,9 +79,10 @@ class Sense(Node[O]):
     #: The topic level after ``senses/``; defaults to the node's name.
     sense: ClassVar[str] = ""
 
-    def emit(self, event: SenseEvent) -> None:
+    def emit(self, event: SenseEvent) -> MQTTMessageInfo:
+        """Publish a sense event; the info tells when it has left this process."""
         sense = self.sense or self.name
-        self.bus.publish(self.topics.sense(sense, event.source, event.KIND), event)
+        return self.bus.publish(self.topics.sense(sense, event.source, event.KIND), event)
 
 
 class Effector(Node[O], abc.ABC):

@@ -1,0 +1,194 @@
+"""The camera: frames from a device, a stream, a video or image files, as image events."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import cv2
+from paho.mqtt.client import MQTTMessageInfo
+from pydantic import Field, field_validator
+
+from brain import NodeOptions, Sense
+from schemas import MAX_IMAGE_BYTES, Command, ImageEvent, StatValue, TopicName
+from senses._capture import Capture, Frame, SourceError, open_capture
+from senses._grabber import Grabber
+
+
+class CameraOptions(NodeOptions):
+    source: str = Field(
+        default="",
+        description="Device index, URL, video, image file, "
+        "directory or glob; empty: sample photos.",
+    )
+    name: TopicName = Field(default="camera", description="The {source} level of its topics.")
+    fps: float = Field(default=2.0, gt=0, le=60, description="Frames published per second.")
+    width: int | None = Field(default=640, ge=16, description="Shrink wider frames to this.")
+    quality: int = Field(default=80, ge=1, le=100, description="JPEG quality.")
+    loop: bool = Field(default=True, description="Start files over at their end.")
+    stall_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="A live source that sends nothing for this long counts as gone.",
+    )
+    retry_max: float = Field(default=30.0, gt=0, description="Longest wait between retries.")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _device_numbers_are_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class Camera(Sense[CameraOptions]):
+    """Publishes the newest frame of its source, a few times a second."""
+
+    name = "camera"
+    Options = CameraOptions
+    publishes = (ImageEvent,)
+    subscribes = (Command,)
+
+    def start(self) -> None:
+        self._eye_open = threading.Event()
+        self._eye_open.set()
+        self._snapshot = threading.Event()
+        self._wake = threading.Event()
+        self._capture: Capture | None = None
+        self._grabber: Grabber | None = None
+        self._retry_at = 0.0
+        self._retry_in = 1.0
+        self._connected = False
+        self._ended = False
+        self._seq = 0
+        self._in_flight: MQTTMessageInfo | None = None
+        self._rate = (time.monotonic(), 0)
+        self.bus.subscribe(self.topics.command("camera", self.options.name), Command, self._obey)
+
+    def _obey(self, command: Command) -> None:
+        # On the bus thread: only flags here; the node's thread does the work.
+        if command.command == "open":
+            self._eye_open.set()
+        elif command.command == "close":
+            self._eye_open.clear()
+        else:
+            self._snapshot.set()
+        self.log.info("command", command=command.command, reason=command.reason)
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        period = 1 / self.options.fps
+        while not stop.is_set():
+            began = time.monotonic()
+            snapshot = self._snapshot.is_set()
+            self._snapshot.clear()
+            if self._eye_open.is_set() or snapshot:
+                if not self._shoot(force=snapshot):
+                    self.log.info("the source has ended", source=self.options.source)
+                    return
+                if not self._eye_open.is_set():
+                    self._let_go()
+            else:
+                self._let_go()  # a closed eye frees the device for others
+            self._wake.wait(max(0.0, period - (time.monotonic() - began)))
+            self._wake.clear()
+
+    def _shoot(self, *, force: bool) -> bool:
+        """Publish one frame if there is one; False when a finite source has ended."""
+        try:
+            frame = self._next_frame()
+        except SourceError as problem:
+            self._lost(problem)
+            return True
+        if frame is None:
+            return not self._ended
+        if not force and self._in_flight is not None and not self._in_flight.is_published():
+            self.stats.add("skipped_busy")  # the last frame has not left yet: no queue here
+            return True
+        self._publish(frame)
+        return True
+
+    def _next_frame(self) -> Frame | None:
+        if time.monotonic() < self._retry_at:
+            return None if self._capture is None else self._read()
+        if self._capture is None:
+            self._capture = open_capture(
+                self.options.source, loop=self.options.loop, timeout_s=self.options.stall_timeout
+            )
+            if self._capture.live:
+                self._grabber = Grabber(self._capture, stall_timeout=self.options.stall_timeout)
+        frame = self._read()
+        if not self._connected:
+            self._connected, self._retry_in = True, 1.0
+            self.log.info("capturing", source=self._capture.description)
+        return frame
+
+    def _read(self) -> Frame | None:
+        assert self._capture is not None
+        if self._grabber is not None:
+            return self._grabber.newest()
+        frame = self._capture.read()
+        self._ended = frame is None  # a file without loop: the node is done
+        return frame
+
+    def _lost(self, problem: SourceError) -> None:
+        self._let_go()
+        self._connected = False
+        self._retry_at = time.monotonic() + self._retry_in
+        self.bus.report_error(
+            f"camera {self.options.name}: {problem}; retrying in {self._retry_in:g} s",
+            topic=self.topics.sense("camera", self.options.name, "image"),
+        )
+        self._retry_in = min(self.options.retry_max, self._retry_in * 2)
+
+    def _let_go(self) -> None:
+        if self._grabber is not None:
+            self._grabber.close()
+        elif self._capture is not None:
+            self._capture.close()
+        self._capture, self._grabber = None, None
+
+    def _publish(self, frame: Frame) -> None:
+        jpeg, width, height = encode(frame, width=self.options.width, quality=self.options.quality)
+        if len(jpeg) > MAX_IMAGE_BYTES:
+            self.bus.report_error(
+                f"a {width}x{height} frame is {len(jpeg)} bytes as JPEG, over "
+                f"the {MAX_IMAGE_BYTES} limit; lower camera.width or quality"
+            )
+            return
+        event = ImageEvent(
+            source=self.options.name,
+            content_type="image/jpeg",
+            data=jpeg,
+            width=width,
+            height=height,
+            seq=self._seq,
+        )
+        self._in_flight = self.emit(event)
+        self._seq += 1
+        self.stats.add("frames")
+
+    def close(self) -> None:
+        if hasattr(self, "_capture"):
+            self._let_go()
+
+    def figures(self) -> dict[str, StatValue]:
+        began, frames_then = self._rate
+        now, frames = time.monotonic(), int(self.stats.get("frames") or 0)
+        self._rate = (now, frames)
+        return {
+            "fps": round((frames - frames_then) / max(now - began, 1e-9), 2),
+            "connected": self._connected,
+            "eye": "open" if self._eye_open.is_set() else "closed",
+        }
+
+
+def encode(frame: Frame, *, width: int | None, quality: int) -> tuple[bytes, int, int]:
+    """Shrink (never enlarge) to ``width`` keeping the aspect ratio, and encode as JPEG."""
+    height_now, width_now = frame.shape[:2]
+    if width is not None and width_now > width:
+        size = (width, max(1, round(height_now * width / width_now)))
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("OpenCV could not encode the frame as JPEG")
+    return jpeg.tobytes(), frame.shape[1], frame.shape[0]

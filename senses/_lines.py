@@ -1,0 +1,51 @@
+"""Typed transcripts: lines from stdin, a FIFO or a text file, read off the node's thread.
+
+Reads block until a line comes; a thread does the waiting, so the node can still
+stop when it is told to.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+_END = None
+
+
+class LineReader:
+    def __init__(self, source: str) -> None:
+        self.description = "standard input" if source == "stdin" else source
+        self._source = source
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, name="lines", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            if self._source == "stdin":
+                self._pump(sys.stdin)
+            else:
+                with Path(self._source).open(encoding="utf-8") as file:  # a FIFO waits here
+                    self._pump(file)
+        finally:
+            self._lines.put(_END)
+
+    def _pump(self, stream: TextIO) -> None:
+        for line in stream:
+            if line.strip():
+                self._lines.put(line.strip())
+
+    def lines(self, *, poll: float = 0.2) -> Iterator[str | None]:
+        """Each line as it comes, None now and then while waiting; ends with the input."""
+        while True:
+            try:
+                line = self._lines.get(timeout=poll)
+            except queue.Empty:
+                yield None
+                continue
+            if line is _END:
+                return
+            yield line

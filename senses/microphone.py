@@ -1,0 +1,137 @@
+"""The microphone: what is said (or typed) near the brain, as transcript events."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from brain import FatalError, NodeOptions, Sense
+from schemas import TopicName, TranscriptEvent
+from senses._lines import LineReader
+from senses._speech import RATE, Mode, Recognizer, utterances, wav_frames
+
+COMMANDS = ["open your eye", "close your eye", "what do you see"]
+
+
+class MicrophoneOptions(NodeOptions):
+    source: str = Field(
+        default="default",
+        description="'default' or a device number or "
+        "name; a WAV file; 'stdin', a FIFO or a .txt file of typed lines.",
+    )
+    name: TopicName = Field(default="microphone", description="The {source} level of its topics.")
+    mode: Mode = Field(
+        default="both",
+        description="'commands': only the voice commands; 'free': only free speech; 'both'.",
+    )
+    commands: list[str] = Field(
+        default=COMMANDS, min_length=1, description="Phrases heard with a grammar, reliably."
+    )
+
+
+class Microphone(Sense[MicrophoneOptions]):
+    """Publishes transcripts: speech recognized offline, or lines typed in."""
+
+    name = "microphone"
+    Options = MicrophoneOptions
+    publishes = (TranscriptEvent,)
+
+    def start(self) -> None:
+        source = self.options.source
+        self._lines: LineReader | None = None
+        self._device: DeviceInput | None = None
+        if source == "stdin" or Path(source).is_fifo() or source.endswith(".txt"):
+            self._lines = LineReader(source)
+            self.log.info("reading typed lines", source=self._lines.description)
+            return
+        self._recognizer = Recognizer(commands=self.options.commands, mode=self.options.mode)
+        if source.lower().endswith(".wav"):
+            if not Path(source).is_file():
+                raise FatalError(f"there is no audio file {source}; check microphone.source")
+        else:
+            self._device = DeviceInput(source)
+        self.log.info("listening", source=source, mode=self.options.mode)
+
+    def run(self, stop: threading.Event) -> None:
+        if self._lines is not None:
+            for line in self._lines.lines():
+                if stop.is_set():
+                    return
+                if line is not None:
+                    self._publish(line, confidence=None)
+            return
+        frames = self._device.frames(stop) if self._device else self._wav(Path(self.options.source))
+        for utterance in utterances(frames):
+            if stop.is_set():
+                return
+            heard = self._recognizer.recognize(utterance)
+            if heard is None:
+                self.stats.add("not_understood")
+                continue
+            self.stats.add("commands" if heard.command else "free_speech")
+            self._publish(heard.text, confidence=heard.confidence)
+
+    def _wav(self, path: Path) -> Iterator[bytes]:
+        try:
+            yield from wav_frames(path)
+        except ValueError as error:
+            raise FatalError(f"{error}; give a 16-bit WAV file") from None
+
+    def _publish(self, text: str, *, confidence: float | None) -> None:
+        self.emit(
+            TranscriptEvent(
+                source=self.options.name, text=text, final=True, confidence=confidence, lang="en"
+            )
+        )
+        self.stats.add("transcripts")
+        self.log.info("heard", text=text)
+
+    def close(self) -> None:
+        device = getattr(self, "_device", None)
+        if device is not None:
+            device.close()
+
+
+class DeviceInput:
+    """A live microphone through PortAudio (sounddevice), at 16 kHz mono."""
+
+    def __init__(self, device: str) -> None:
+        try:
+            import sounddevice
+        except OSError as error:  # the PortAudio library itself is missing
+            raise FatalError(
+                f"cannot use a microphone ({error}): install PortAudio "
+                "(apt-get install libportaudio2)"
+            ) from None
+        self._frames: queue.Queue[bytes] = queue.Queue(maxsize=200)
+        chosen: Any = None if device == "default" else int(device) if device.isdigit() else device
+        try:
+            self._stream = sounddevice.RawInputStream(
+                samplerate=RATE, channels=1, dtype="int16", device=chosen, callback=self._heard
+            )
+            self._stream.start()
+        except (sounddevice.PortAudioError, ValueError) as error:
+            raise FatalError(
+                f"no microphone ({error}): plug one in, or read a WAV file or "
+                "typed lines with --set microphone.source=FILE.wav|stdin"
+            ) from None
+
+    def _heard(self, data: Any, _frames: int, _time: Any, _status: Any) -> None:
+        with contextlib.suppress(queue.Full):  # recognition fell behind: drop, never grow
+            self._frames.put_nowait(bytes(data))
+
+    def frames(self, stop: threading.Event) -> Iterator[bytes]:
+        while not stop.is_set():
+            try:
+                yield self._frames.get(timeout=0.2)
+            except queue.Empty:
+                continue
+
+    def close(self) -> None:
+        self._stream.close()

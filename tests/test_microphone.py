@@ -1,0 +1,102 @@
+"""The microphone on a real broker: real speech from espeak-ng, real recognition."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from schemas import TranscriptEvent
+from tests.support import Broker, NodeProcess, Recorder, topic_is
+
+TRANSCRIPTS = "brain/senses/microphone/kitchen/transcript"
+
+
+def speak(text: str, path: Path) -> Path:
+    """espeak-ng says `text` into a WAV file, with silence around it as in a room."""
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "150", "-g", "10", "-w", str(path), text], check=True
+    )
+    return path
+
+
+def microphone(
+    broker: Broker, start: Callable[..., NodeProcess], source: str | Path, *sets: str
+) -> NodeProcess:
+    return start(
+        "--mqtt",
+        broker.url,
+        "--set",
+        f"microphone.source={json.dumps(str(source))}",
+        "--set",
+        "microphone.name=kitchen",
+        *sets,
+        "node",
+        "microphone",
+    )
+
+
+def transcripts(recorder: Recorder, count: int) -> list[TranscriptEvent]:
+    found = recorder.wait_for(topic_is(TRANSCRIPTS), count=count, timeout=30)
+    return [TranscriptEvent.model_validate_json(payload) for _, payload in found]
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
+@pytest.mark.parametrize("command", ["what do you see", "open your eye", "close your eye"])
+def test_a_spoken_command_becomes_its_transcript(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+    command: str,
+) -> None:
+    seen = record(mosquitto, TRANSCRIPTS)
+    node = microphone(mosquitto, brain_process, speak(command, tmp_path / "said.wav"))
+    [heard] = transcripts(seen, 1)
+    assert heard.text == command
+    assert heard.final and heard.lang == "en" and heard.confidence is not None
+    assert node.process.wait(timeout=30) == 0, "the file ended, so does the node"
+
+
+def test_typed_lines_from_a_fifo_become_transcripts(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    seen = record(mosquitto, TRANSCRIPTS)
+    fifo = tmp_path / "typed"
+    os.mkfifo(fifo)
+    node = microphone(mosquitto, brain_process, fifo)
+    with fifo.open("w") as typing:
+        typing.write("what do you see\n\nhello brain\n")
+    assert [t.text for t in transcripts(seen, 2)] == ["what do you see", "hello brain"]
+    assert node.process.wait(timeout=20) == 0
+
+
+def has_a_microphone() -> bool:
+    try:
+        import sounddevice
+
+        return any(device["max_input_channels"] > 0 for device in sounddevice.query_devices())
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(has_a_microphone(), reason="this machine has a microphone")
+def test_no_microphone_is_one_sentence_and_no_restart_loop(mosquitto: Broker) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brain", "--mqtt", mosquitto.url, "run", "microphone"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no microphone (" in result.stderr and "--set microphone.source=" in result.stderr
+    assert "not restarting" in result.stderr and "restarted" not in result.stderr

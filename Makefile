@@ -44,6 +44,7 @@ test: lint
 bench: setup
 	$(BIN)/python -m benchmarks.bus
 	$(BIN)/python -m benchmarks.alerts
+	$(BIN)/python -m benchmarks.camera
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -181,3 +183,74 @@ def test_sources_that_cannot_open_are_errors_not_crashes(
         [(_, error)] = seen.wait_for(topic_is("brain/errors/camera"))
         assert "cannot open device 0" in ErrorEvent.model_validate_json(error).reason
         assert node.process.poll() is None
+
+
+class MjpegStream:
+    """An HTTP MJPEG camera on 127.0.0.1 that can stop sending and start again."""
+
+    def __init__(self) -> None:
+        self.sending = threading.Event()
+        self.sending.set()
+        jpeg = cv2.imencode(".jpg", np.full((240, 320, 3), 90, np.uint8))[1].tobytes()
+        sending = self.sending
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                try:
+                    while True:
+                        sending.wait()
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                            + str(len(jpeg)).encode()
+                            + b"\r\n\r\n"
+                            + jpeg
+                            + b"\r\n"
+                        )
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.sending.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_stream_that_stalls_counts_as_gone_and_is_picked_up_again(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+) -> None:
+    stream = MjpegStream()
+    try:
+        seen = record(mosquitto, FRAMES, "brain/errors/camera")
+        node = camera(
+            mosquitto,
+            brain_process,
+            stream.url,
+            "--set",
+            "camera.fps=5",
+            "--set",
+            "camera.stall_timeout=1",
+        )
+        assert {(e.width, e.height) for e in frames_of(seen, 3)} == {(320, 240)}
+        stream.sending.clear()
+        [(_, error)] = seen.wait_for(topic_is("brain/errors/camera"))
+        assert "no frame" in ErrorEvent.model_validate_json(error).reason  # read or watchdog
+        before = len(seen.matching(topic_is(FRAMES)))
+        stream.sending.set()
+        frames_of(seen, before + 3, timeout=30)
+        assert node.process.poll() is None
+    finally:
+        stream.close()

@@ -42,9 +42,10 @@ def run_node(
     bus.connect()
     log.info("starting", broker=str(url))
     try:
-        node.start()
+        node.start()  # first: a missing device or token is reported at once, broker or not
         stats.start()
-        node.run(stop)
+        if _until_connected(bus, stop):
+            node.run(stop)
     except FatalError as error:
         log.error("cannot run", reason=str(error))
         return EXIT_FATAL
@@ -57,6 +58,14 @@ def run_node(
         bus.close()
     log.info("stopped")
     return 0
+
+
+def _until_connected(bus: Bus, stop: threading.Event) -> bool:
+    """Wait for the broker before the node works: what it makes meanwhile would be lost."""
+    while not bus.connected.wait(0.2):
+        if stop.is_set():
+            return False
+    return True
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import cv2
-from paho.mqtt.client import MQTTMessageInfo
+from paho.mqtt.client import MQTT_ERR_SUCCESS, MQTTMessageInfo
 from pydantic import Field, field_validator
 
 from brain import NodeOptions, Sense
@@ -101,11 +101,16 @@ class Camera(Sense[CameraOptions]):
             return True
         if frame is None:
             return not self._ended
-        if not force and self._in_flight is not None and not self._in_flight.is_published():
+        if not force and self._previous_frame_still_leaving():
             self.stats.add("skipped_busy")  # the last frame has not left yet: no queue here
             return True
         self._publish(frame)
         return True
+
+    def _previous_frame_still_leaving(self) -> bool:
+        info = self._in_flight
+        # A frame published while the broker was away was dropped (rc != 0): not in flight.
+        return info is not None and info.rc == MQTT_ERR_SUCCESS and not info.is_published()
 
     def _next_frame(self) -> Frame | None:
         if time.monotonic() < self._retry_at:

@@ -6,6 +6,7 @@ every published mention, so a restart neither repeats nor loses one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 import requests
 import tweepy
+from paho.mqtt.client import MQTT_ERR_SUCCESS
 from pydantic import Field, SecretStr
 
 from brain import FatalError, NodeOptions, Sense
@@ -75,10 +77,18 @@ class Twitter(Sense[TwitterOptions]):
         while user_id is not None and not stop.is_set():
             mentions = self._until_answered(stop, lambda: self._new_mentions(user_id))
             for mention in mentions or []:
-                self.emit(mention)
+                if not self._delivered(mention):
+                    break  # the broker went away: ask again from since_id later
                 self._save_since_id(mention.tweet_id)
                 self.stats.add("mentions")
             stop.wait(self.options.interval)
+
+    def _delivered(self, mention: MentionEvent) -> bool:
+        """Publish, and wait for the broker's acknowledgement before moving since_id on."""
+        info = self.emit(mention)
+        with contextlib.suppress(RuntimeError, ValueError):  # not sent at all
+            info.wait_for_publish(timeout=10)
+        return info.is_published() if info.rc == MQTT_ERR_SUCCESS else False
 
     # -- talking to the API --------------------------------------------------------
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from schemas import Command, ErrorEvent, ImageEvent
-from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
+from tests.support import Broker, NodeProcess, Recorder, free_port, publish, topic_is
 
 FRAMES = "brain/senses/camera/door/image"
 
@@ -254,3 +254,28 @@ def test_a_stream_that_stalls_counts_as_gone_and_is_picked_up_again(
         assert node.process.poll() is None
     finally:
         stream.close()
+
+
+def test_a_camera_started_before_its_broker_waits_for_it(
+    tmp_path: Path, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    broker = Broker(kind="mosquitto", port=free_port(), workdir=tmp_path)
+    node = brain_process(
+        "--mqtt",
+        broker.url,
+        "--set",
+        "camera.fps=20",
+        "--set",
+        "camera.name=door",
+        "node",
+        "camera",
+    )
+    node.wait_for_log("cannot reach the broker yet")
+    time.sleep(1.5)  # frames captured meanwhile are dropped, and counted
+    broker.start()
+    try:
+        seen = record(broker, FRAMES)
+        frames_of(seen, 3)
+        assert node.process.poll() is None and "Traceback" not in node.log()
+    finally:
+        broker.stop()

@@ -7,6 +7,7 @@ give it a ``name`` and an ``Options`` model, and register it under the
 
 from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
 from brain._config import OptionError, Settings, load_settings
+from brain._model import RGB, Model
 from brain._node import Effector, FatalError, Node, NodeOptions, Sense
 from brain._plugins import MODEL_GROUP, NODE_GROUP, Catalog, PluginError, discover
 from brain._runner import EXIT_FATAL, run_node
@@ -21,6 +22,7 @@ __all__ = [
     "NODE_GROUP",
     "OFFLINE",
     "ONLINE",
+    "RGB",
     "STOPPED",
     "BrokerUrl",
     "BrokerUrlError",
@@ -30,6 +32,7 @@ __all__ = [
     "Counters",
     "Effector",
     "FatalError",
+    "Model",
     "Node",
     "NodeOptions",
     "OptionError",

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import abc
 import threading
-from typing import ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import structlog
 from paho.mqtt.client import MQTTMessageInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from brain._bus import Bus
+
+if TYPE_CHECKING:
+    from brain._plugins import Catalog
 from brain._stats import Counters
 from schemas import Event, Perception, SenseEvent, StatValue
 
@@ -50,9 +53,11 @@ class Node(Generic[O]):
     publishes: ClassVar[tuple[type[Event], ...]] = ()
     subscribes: ClassVar[tuple[type[Event], ...]] = ()
 
-    def __init__(self, *, bus: Bus, options: O) -> None:
+    def __init__(self, *, bus: Bus, options: O, catalog: Catalog | None = None) -> None:
         self.bus = bus
         self.options = options
+        #: The plugins found for this run, for nodes that load plugins of their own.
+        self.catalog = catalog
         self.topics = bus.topics
         #: The node's own figures; the runner publishes them with the bus's.
         self.stats = Counters()

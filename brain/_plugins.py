@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from brain._model import Model
 from brain._node import Node
 
 NODE_GROUP = "brain.nodes"
@@ -89,6 +90,20 @@ class Catalog:
             )
         return loaded
 
+    def model(self, name: str) -> type[Model]:
+        """Load the model class registered as ``name``."""
+        plugin = self.find(MODEL_GROUP, name)
+        try:
+            loaded = plugin.load()
+        except Exception as error:
+            raise PluginError(
+                f"model {name!r} from {plugin.origin} failed to load: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        if not (inspect.isclass(loaded) and issubclass(loaded, Model)):
+            raise PluginError(f"model {name!r} from {plugin.origin} is not a brain Model class")
+        return loaded
+
     def load_all(self) -> None:
         """Import every entry point now, moving those that fail to ``broken``."""
         for key, plugin in list(self.plugins.items()):
@@ -96,7 +111,7 @@ class Catalog:
                 if key[0] == NODE_GROUP:
                     self.node(plugin.name)
                 else:
-                    plugin.load()
+                    self.model(plugin.name)
             except Exception as error:
                 del self.plugins[key]
                 self.broken.append(Broken(plugin.origin, str(error)))
@@ -143,11 +158,12 @@ def _load_drop_in(catalog: Catalog, path: Path) -> None:
     except (Exception, SystemExit) as error:  # a plugin calling exit() is broken, not fatal
         catalog.broken.append(Broken(origin, f"{type(error).__name__}: {error}"))
         return
-    classes = _node_classes(module)
-    if not classes:
-        catalog.broken.append(Broken(origin, "defines no brain Node class with a `name`"))
-    for cls in classes:
-        catalog._add(Plugin(cls.name, NODE_GROUP, origin, loaded=cls))
+    found = [(NODE_GROUP, cls) for cls in _classes(module, Node)]
+    found += [(MODEL_GROUP, cls) for cls in _classes(module, Model)]
+    if not found:
+        catalog.broken.append(Broken(origin, "defines no brain Node or Model class with a `name`"))
+    for group, cls in found:
+        catalog._add(Plugin(cls.name, group, origin, loaded=cls))
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -165,13 +181,13 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def _node_classes(module: ModuleType) -> list[type[Node[Any]]]:
+def _classes(module: ModuleType, base: type[Any]) -> list[Any]:
     return [
         obj
         for obj in vars(module).values()
         if inspect.isclass(obj)
-        and issubclass(obj, Node)
+        and issubclass(obj, base)
         and obj.__module__ == module.__name__
-        and obj.name
+        and bool(getattr(obj, "name", None))
         and not inspect.isabstract(obj)
     ]

@@ -12,6 +12,7 @@ import structlog
 
 from brain._bus import Bus
 from brain._node import FatalError, Node, NodeOptions
+from brain._plugins import Catalog
 from brain._topics import Topics
 from brain._url import BrokerUrl
 from schemas import Stats
@@ -29,12 +30,13 @@ def run_node(
     url: BrokerUrl,
     topics: Topics,
     stop: threading.Event | None = None,
+    catalog: Catalog | None = None,
 ) -> int:
     """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status."""
     stop = stop or threading.Event()
     _stop_on_signals(stop)
     bus = Bus(node=node_type.name, url=url, topics=topics)
-    node = node_type(bus=bus, options=options)
+    node = node_type(bus=bus, options=options, catalog=catalog)
     started = time.monotonic()
     stats = threading.Thread(
         target=_publish_stats, args=(node, stop, started), name="stats", daemon=True

@@ -154,13 +154,15 @@ def node(options: GlobalOptions, name: str) -> None:
     _logging.configure(node=name, level=options.log_level)
     with _user_errors():
         settings = options.settings()
-        node_type = _catalog(settings).node(name)
+        catalog = _catalog(settings)
+        node_type = catalog.node(name)
         node_options = settings.options_for(name, node_type.Options)
     code = run_node(
         node_type,
         options=node_options,
         url=settings.url or BrokerUrl(),
         topics=Topics(settings.prefix),
+        catalog=catalog,
     )
     sys.exit(code)
 

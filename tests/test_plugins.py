@@ -50,7 +50,7 @@ def test_a_broken_plugin_is_reported_and_the_others_still_load(tmp_path: Path) -
     reasons = {Path(b.origin.removeprefix("plugin ")).name: b.reason for b in catalog.broken}
     assert reasons == {
         "broken.py": "ModuleNotFoundError: No module named 'a_module_that_does_not_exist'",
-        "empty.py": "defines no brain Node class with a `name`",
+        "empty.py": "defines no brain Node or Model class with a `name`",
         "quits.py": "SystemExit: 3",
     }
     listing = brain("--plugins-dir", str(tmp_path), "list")

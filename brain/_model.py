@@ -1,0 +1,41 @@
+"""Models are plugins too: the cortex serves whichever the user names.
+
+A model is a class registered under the ``brain.models`` entry points (or
+defined in a drop-in file) whose ``load`` builds it from the cortex's options,
+or raises ``FatalError`` with the one sentence that says how to get what is
+missing. It never classifies with weights it was not given.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from schemas import Label
+
+#: A decoded frame: height x width x 3, RGB, uint8.
+RGB = NDArray[np.uint8]
+
+
+class Model(abc.ABC):
+    """A classifier: a batch of RGB frames in, labels (best first) for each out."""
+
+    name: ClassVar[str] = ""
+    #: (width, height) frames are resized to before ``classify``; None: as they come.
+    input_size: tuple[int, int] | None = None
+
+    @classmethod
+    @abc.abstractmethod
+    def load(cls, options: Any) -> Model:
+        """Build the model from the cortex's options (weights, top_k...)."""
+
+    @abc.abstractmethod
+    def classify(self, frames: list[RGB]) -> list[list[Label]]:
+        """Labels for each frame, best first."""
+
+    def describe(self) -> str:
+        """Where its weights come from, for `brain models` and the log."""
+        return self.name

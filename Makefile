@@ -21,7 +21,7 @@ system:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[cortex,dev]'
 	touch $@
 
 # The main job for now: the camera (sample photos when there is no webcam) and the

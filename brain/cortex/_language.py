@@ -45,8 +45,8 @@ def command_in(text: str) -> CommandName | None:
 
 def sentence(labels: list[Label]) -> str:
     """One short sentence that a speaker or a page can say as it is."""
-    if not labels:
-        return "I see nothing I know."
     name = labels[0].label.replace("_", " ")
     article = "an" if name[:1].lower() in "aeiou" else "a"
+    if name == "person" and len(labels) > 1 and labels[1].label == "person":
+        return f"I see {sum(label.label == 'person' for label in labels)} people."
     return f"I see {article} {name}."

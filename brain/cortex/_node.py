@@ -148,6 +148,9 @@ class Cortex(Node[CortexOptions]):
         self._last_batch = len(ready)
         for (frame, _), labels in zip(ready, results, strict=True):
             best = labels[: self.options.top_k]
+            if not best:  # e.g. no face: nothing to say
+                self.stats.add("nothing_seen")
+                continue
             perception = Perception(
                 source=frame.source,
                 cause=frame.id,

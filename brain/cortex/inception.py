@@ -1,0 +1,101 @@
+"""InceptionV3 with ImageNet weights (Keras), the cortex's default model.
+
+Weights come from ``cortex.weights``, else the Keras cache, else a download with
+a progress bar where there is network. With none of them the cortex refuses to
+start: it never classifies with weights it was not given.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brain._model import RGB, Model
+from brain._node import FatalError
+from schemas import Label
+
+WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + WEIGHTS_FILE
+)
+NO_WEIGHTS = (
+    "no InceptionV3 weights here and none could be downloaded: run `brain models "
+    "pull inception` where there is network (it fills ~/.keras/models), or give a "
+    "weights file with --set cortex.weights=FILE"
+)
+
+
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet class names in index order (from torchvision's list, BSD)."""
+    text = files("brain.cortex").joinpath("imagenet_classes.txt").read_text(encoding="utf-8")
+    return text.splitlines()
+
+
+def keras_cache() -> Path:
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return home / "models" / WEIGHTS_FILE
+
+
+def find_weights(given: Path | None, *, download: bool = True) -> Path:
+    if given is not None:
+        if not given.is_file():
+            raise FatalError(f"the weights file {given} does not exist; check cortex.weights")
+        return given
+    if keras_cache().is_file():
+        return keras_cache()
+    if download:
+        import keras
+
+        try:
+            return Path(keras.utils.get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models"))
+        except Exception:  # no network, a proxy, a full disk: the fix is the same
+            pass
+    raise FatalError(NO_WEIGHTS)
+
+
+class Inception(Model):
+    """InceptionV3 trained on ImageNet: 1000 everyday classes."""
+
+    name = "inception"
+    input_size = (299, 299)
+
+    def __init__(self, network: Any, *, weights: Path, top_k: int) -> None:
+        import tensorflow as tf
+
+        self._weights = weights
+        self._top_k = top_k
+        self._classes = imagenet_classes()
+        # A compiled graph: several times faster than model.predict for small batches.
+        self._forward = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
+
+    @classmethod
+    def load(cls, options: Any) -> Inception:
+        weights = find_weights(options.weights)
+        import keras
+
+        network = keras.applications.InceptionV3(weights=None)
+        try:
+            network.load_weights(str(weights))
+        except Exception as error:
+            raise FatalError(
+                f"{weights} does not hold InceptionV3 weights ({error}); "
+                "give the right file with --set cortex.weights=FILE"
+            ) from None
+        return cls(network, weights=weights, top_k=options.top_k)
+
+    def classify(self, frames: list[RGB]) -> list[list[Label]]:
+        # Inception's preprocessing: 299x299 (done by the decoder), scaled to [-1, 1].
+        batch = np.stack(frames).astype(np.float32) / 127.5 - 1.0
+        probabilities = np.asarray(self._forward(batch))
+        best = np.argsort(-probabilities, axis=1)[:, : self._top_k]
+        return [
+            [Label(label=self._classes[i], score=float(row[i])) for i in indices]
+            for row, indices in zip(probabilities, best, strict=True)
+        ]
+
+    def describe(self) -> str:
+        return f"inception (weights {self._weights})"

@@ -1,0 +1,125 @@
+"""The cortex's neural models, on a real broker: Inception (Keras) and faces (MTCNN)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brain.cortex._decode import decode
+from schemas import ImageEvent, Perception
+from tests.support import ROOT, Broker, NodeProcess, Recorder, publish, topic_is
+
+keras = pytest.importorskip("keras")
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def photo(pixels: np.ndarray, source: str = "door") -> ImageEvent:
+    encoded = io.BytesIO()
+    Image.fromarray(pixels).save(encoded, format="JPEG", quality=90)
+    height, width = pixels.shape[:2]
+    return ImageEvent(
+        source=source,
+        content_type="image/jpeg",
+        data=encoded.getvalue(),
+        width=width,
+        height=height,
+        seq=0,
+    )
+
+
+def cortex(broker: Broker, start: Callable[..., NodeProcess], *sets: str) -> NodeProcess:
+    node = start("--mqtt", broker.url, *sets, "node", "cortex")
+    node.wait_for_log('"event": "model ready"', timeout=120)
+    node.wait_for_log('"event": "connected"')
+    return node
+
+
+@pytest.fixture(scope="module")
+def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    """An InceptionV3 with weights this test makes (ImageNet's cannot be downloaded here);
+    its last layer scaled so that its top labels are clear-cut, not a near tie."""
+    network = keras.applications.InceptionV3(weights=None)
+    last = network.get_layer("predictions")
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel * 200, bias])
+    path = tmp_path_factory.mktemp("weights") / "inception.weights.h5"
+    network.save_weights(str(path))
+    return network, path
+
+
+def test_inception_over_the_bus_agrees_with_keras_on_the_same_image(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    inception_weights: tuple[object, Path],
+) -> None:
+    network, weights = inception_weights
+    seen = record(mosquitto, "brain/perceptions/#")
+    cortex(mosquitto, brain_process, "--set", f'cortex.weights="{weights}"')
+    event = photo(skimage_data.chelsea())
+    publish(mosquitto, "brain/senses/camera/door/image", event.to_json(), qos=0)
+    [(_, payload)] = seen.wait_for(topic_is("brain/perceptions/camera/door"), timeout=60)
+    perception = Perception.model_validate_json(payload)
+
+    pixels = decode(event, size=(299, 299)).astype(np.float32) / 127.5 - 1.0
+    expected = network.predict(pixels[None], verbose=0)[0]  # type: ignore[attr-defined]
+    best = np.argsort(-expected)[:5]
+    classes = (ROOT / "brain" / "cortex" / "imagenet_classes.txt").read_text().splitlines()
+    assert [label.label for label in perception.labels] == [classes[i] for i in best]
+    assert np.allclose([label.score for label in perception.labels], expected[best], atol=1e-4)
+    assert perception.model == "inception"
+    assert perception.text.startswith("I see a") and classes[best[0]] in perception.text
+
+
+def test_without_weights_or_network_the_cortex_refuses_with_the_fix(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brain", "--mqtt", mosquitto.url, "run", "cortex"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KERAS_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 1
+    assert (
+        "no InceptionV3 weights here and none could be downloaded: run `brain models "
+        "pull inception`" in result.stderr
+    )
+    assert "restarted" not in result.stderr
+
+
+def test_faces_see_a_person_and_not_the_cat(
+    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    seen = record(mosquitto, "brain/perceptions/#", "brain/stats/cortex")
+    cortex(
+        mosquitto,
+        brain_process,
+        "--set",
+        "cortex.model=faces",
+        "--set",
+        "cortex.stats_interval=0.5",
+    )
+    for source, picture in (
+        ("cat", skimage_data.chelsea()),
+        ("cup", skimage_data.coffee()),
+        ("astronaut", skimage_data.astronaut()),
+    ):
+        publish(mosquitto, f"brain/senses/camera/{source}/image", photo(picture, source).to_json())
+    [(_, payload)] = seen.wait_for(topic_is("brain/perceptions/camera/astronaut"), timeout=60)
+    person = Perception.model_validate_json(payload)
+    assert person.labels[0].label == "person" and person.labels[0].score > 0.9
+    box = person.labels[0].box
+    assert box is not None and 100 < box.x < 300 and 0 < box.y < 200  # her face, top middle
+    assert person.text == "I see a person."
+    seen.wait_for(lambda t, p: t == "brain/stats/cortex" and b'"classified":3' in p, timeout=30)
+    assert not seen.matching(topic_is("brain/perceptions/camera/cat"))
+    assert not seen.matching(topic_is("brain/perceptions/camera/cup"))

@@ -9,12 +9,16 @@ missing. It never classifies with weights it was not given.
 from __future__ import annotations
 
 import abc
+import os
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from schemas import Label
+
+# TensorFlow's C++ start-up chatter (CPU features, absl) is not for users; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: A decoded frame: height x width x 3, RGB, uint8.
 RGB = NDArray[np.uint8]
@@ -37,5 +41,15 @@ class Model(abc.ABC):
         """Labels for each frame, best first."""
 
     def describe(self) -> str:
-        """Where its weights come from, for `brain models` and the log."""
+        """Where its weights come from, for the log."""
         return self.name
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """Whether it can run now, and where its weights are or how to get them."""
+        return True, "needs no weights"
+
+    @classmethod
+    def pull(cls) -> str:
+        """Fetch its weights where there is network; return where they are."""
+        return "nothing to download"

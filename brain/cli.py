@@ -18,6 +18,7 @@ from brain import _logging
 from brain._broker import BrokerError, embedded_broker, is_listening
 from brain._bus import Bus
 from brain._config import MQTT_URL_ENV, OptionError, Settings, load_settings
+from brain._node import FatalError
 from brain._plugins import MODEL_GROUP, NODE_GROUP, Catalog, PluginError, discover
 from brain._runner import run_node
 from brain._supervisor import ChildSpec, Supervisor
@@ -185,6 +186,34 @@ def list_plugins(options: GlobalOptions) -> None:
         click.echo("failed to load:")
         for broken in catalog.broken:
             click.echo(f"  {broken.origin}: {broken.reason}")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """The models, where their weights are, and whether each can run now."""
+    if ctx.invoked_subcommand is not None:
+        return
+    catalog = _guarded(lambda: discover(plugins_dirs=ctx.obj.settings().plugins_dirs))
+    for name in catalog.names(MODEL_GROUP):
+        try:
+            ready, where = catalog.model(name).availability()
+        except PluginError as error:
+            ready, where = False, str(error)
+        click.echo(f"  {name:<14} {'ready' if ready else 'not ready':<10} {where}")
+
+
+@models.command()
+@click.argument("name")
+@click.pass_obj
+def pull(options: GlobalOptions, name: str) -> None:
+    """Download the weights of model NAME into its cache, where there is network."""
+    with _user_errors():
+        model = discover(plugins_dirs=options.settings().plugins_dirs).model(name)
+        try:
+            click.echo(model.pull())
+        except FatalError as error:
+            raise click.ClickException(str(error)) from None
 
 
 @main.command()

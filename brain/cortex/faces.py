@@ -6,6 +6,7 @@ download and no training.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from brain._model import RGB, Model
@@ -55,3 +56,11 @@ class Faces(Model):
 
     def describe(self) -> str:
         return "faces (MTCNN, weights from the mtcnn package)"
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        try:
+            import mtcnn
+        except ImportError:
+            return False, "the mtcnn package is missing: pip install 'brain[cortex]'"
+        return True, f"weights in the mtcnn package ({Path(mtcnn.__file__).parent})"

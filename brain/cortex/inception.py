@@ -99,3 +99,23 @@ class Inception(Model):
 
     def describe(self) -> str:
         return f"inception (weights {self._weights})"
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        if keras_cache().is_file():
+            return True, f"weights in {keras_cache()}"
+        return False, (
+            "no weights yet: `brain models pull inception` where there is network, "
+            "or --set cortex.weights=FILE"
+        )
+
+    @classmethod
+    def pull(cls) -> str:
+        try:
+            return str(find_weights(None, download=True))
+        except FatalError:
+            raise FatalError(
+                f"could not download {WEIGHTS_URL} (no network here?): fetch it "
+                f"elsewhere and copy it to {keras_cache()}, or use --set "
+                "cortex.weights=FILE"
+            ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -143,3 +144,54 @@ def test_brain_models_says_which_can_run_and_how_to_get_weights(tmp_path: Path) 
     )
     assert pulled.returncode == 1
     assert "could not download https://storage.googleapis.com/" in pulled.stderr
+
+
+def make_bundle(directory: Path, *, labels: list[str]) -> Path:
+    """A bundle whose network names the dominant colour: mean of each channel, x20, softmax."""
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(pooled)
+    network = keras.Model(inputs, outputs)
+    network.layers[-1].set_weights([np.eye(3, dtype=np.float32) * 20, np.zeros(3, np.float32)])
+    directory.mkdir()
+    network.save(directory / "model.keras")
+    (directory / "labels.txt").write_text("\n".join(labels) + "\n")
+    metadata = {
+        "format": "brain.bundle/1",
+        "name": "colour-bundle",
+        "base": "test",
+        "input_size": [32, 32],
+        "preprocessing": "scale_-1_1",
+        "classes": labels,
+    }
+    (directory / "metadata.json").write_text(json.dumps(metadata))
+    return directory
+
+
+def test_a_bundle_is_served_with_its_own_labels(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    bundle = make_bundle(tmp_path / "colours", labels=["red", "green", "blue"])
+    seen = record(mosquitto, "brain/perceptions/#")
+    cortex(mosquitto, brain_process, "--set", f'cortex.model="{bundle}"')
+    red = np.zeros((48, 64, 3), np.uint8)
+    red[..., 0] = 220
+    publish(mosquitto, "brain/senses/camera/door/image", photo(red).to_json())
+    [(_, payload)] = seen.wait_for(topic_is("brain/perceptions/camera/door"), timeout=60)
+    perception = Perception.model_validate_json(payload)
+    assert [label.label for label in perception.labels] == ["red", "green", "blue"]
+    assert perception.labels[0].score > 0.99 and perception.model == "colour-bundle"
+
+
+def test_a_bundle_that_does_not_add_up_is_one_sentence(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    bundle = make_bundle(tmp_path / "broken", labels=["red", "green"])
+    node = brain_process(
+        "--mqtt", mosquitto.url, "--set", f'cortex.model="{bundle}"', "node", "cortex"
+    )
+    assert node.process.wait(timeout=120) == 78
+    assert "the model has 3 outputs but labels.txt names 2 classes" in node.log()

@@ -55,7 +55,11 @@ class CortexOptions(NodeOptions):
 
 
 def load_model(options: CortexOptions, catalog: Catalog) -> Model:
-    """The model the options name, from the installed and drop-in models."""
+    """The model the options name: a bundle directory, or an installed or drop-in model."""
+    if Path(options.model).is_dir():
+        from brain.cortex.bundle import Bundle
+
+        return Bundle.load(options)
     try:
         model_type = catalog.model(options.model)
     except PluginError as error:

@@ -1,0 +1,108 @@
+"""A bundle: a classifier of your own classes, in one directory, as `brain train` makes it.
+
+    BUNDLE/
+      model.keras      the whole network (base and trained head), Keras format
+      labels.txt       one class name a line, in the order of the model's outputs
+      metadata.json    {"format": "brain.bundle/1", "base": "inception_v3",
+                        "input_size": [299, 299], "preprocessing": "scale_-1_1",
+                        "classes": [...], "accuracy": 0.97, "created": "..."}
+
+``--set cortex.model=BUNDLE`` serves it; perceptions carry its labels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brain._model import RGB, Model
+from brain._node import FatalError
+from schemas import Label
+
+BUNDLE_FORMAT = "brain.bundle/1"
+#: How pixels (0..255) become the network's input, by the name metadata.json gives.
+PREPROCESSING = {"scale_-1_1": (127.5, -1.0), "scale_0_1": (255.0, 0.0)}
+
+
+def read_bundle(directory: Path) -> tuple[dict[str, Any], list[str]]:
+    """The bundle's metadata and labels, checked; a problem is one sentence."""
+    try:
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+        labels = (directory / "labels.txt").read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError as error:
+        raise FatalError(
+            f"{directory} is not a bundle: {Path(str(error.filename)).name} is "
+            "missing; make one with `brain train`"
+        ) from None
+    except ValueError as error:
+        raise FatalError(f"{directory}/metadata.json is not valid JSON ({error})") from None
+    labels = [label for label in labels if label]
+    if metadata.get("format") != BUNDLE_FORMAT:
+        raise FatalError(
+            f"{directory} is a bundle of format {metadata.get('format')!r}; "
+            f"this brain reads {BUNDLE_FORMAT!r}"
+        )
+    if metadata.get("preprocessing") not in PREPROCESSING:
+        raise FatalError(
+            f"{directory}: unknown preprocessing {metadata.get('preprocessing')!r}; "
+            f"known: {', '.join(PREPROCESSING)}"
+        )
+    return metadata, labels
+
+
+class Bundle(Model):
+    """A network trained on your own classes (e.g. `people` against the rest)."""
+
+    name = "bundle"
+
+    def __init__(
+        self,
+        network: Any,
+        *,
+        directory: Path,
+        metadata: dict[str, Any],
+        labels: list[str],
+        top_k: int,
+    ) -> None:
+        self.name = str(metadata.get("name") or directory.name)  # type: ignore[misc]
+        self.input_size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
+        self._divide, self._shift = PREPROCESSING[metadata["preprocessing"]]
+        self._network = network
+        self._labels = labels
+        self._top_k = top_k
+        self._directory = directory
+
+    @classmethod
+    def load(cls, options: Any) -> Bundle:
+        directory = Path(options.model)
+        metadata, labels = read_bundle(directory)
+        import keras
+
+        try:
+            network = keras.saving.load_model(directory / "model.keras", compile=False)
+        except (OSError, ValueError) as error:
+            raise FatalError(f"{directory}/model.keras cannot be loaded ({error})") from None
+        outputs = int(network.outputs[0].shape[-1])
+        if outputs != len(labels):
+            raise FatalError(
+                f"{directory}: the model has {outputs} outputs but labels.txt "
+                f"names {len(labels)} classes"
+            )
+        return cls(
+            network, directory=directory, metadata=metadata, labels=labels, top_k=options.top_k
+        )
+
+    def classify(self, frames: list[RGB]) -> list[list[Label]]:
+        batch = np.stack(frames).astype(np.float32) / self._divide + self._shift
+        probabilities = np.asarray(self._network(batch, training=False))
+        best = np.argsort(-probabilities, axis=1)[:, : self._top_k]
+        return [
+            [Label(label=self._labels[i], score=float(row[i])) for i in indices]
+            for row, indices in zip(probabilities, best, strict=True)
+        ]
+
+    def describe(self) -> str:
+        return f"bundle {self._directory} ({len(self._labels)} classes)"

@@ -148,10 +148,17 @@ def record() -> Iterator[Callable[..., Recorder]]:
 
 def publish(on: Broker, topic: str, payload: bytes | str, *, qos: int = 1) -> None:
     """Publish one message with a plain paho client and wait until the broker has it."""
+    publish_many(on, [(topic, payload)], qos=qos)
+
+
+def publish_many(on: Broker, messages: list[tuple[str, bytes | str]], *, qos: int = 1) -> None:
+    """Publish messages in a burst over one connection; return when the broker has them."""
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", on.port)
     client.loop_start()
-    client.publish(topic, payload, qos=qos).wait_for_publish(timeout=10)
+    sent = [client.publish(topic, payload, qos=qos) for topic, payload in messages]
+    for info in sent:
+        info.wait_for_publish(timeout=10)
     client.disconnect()
     client.loop_stop()
 

@@ -1,27 +1,27 @@
 """Safe image decoding: a corrupt, truncated, huge or foreign payload is a refusal, never a crash.
 
-The pixel limit is checked on the header, before any pixel is decoded, so a
-decompression bomb costs nothing. JPEGs decode straight at a reduced scale when
-the model wants a smaller image (Pillow's draft mode), which is most of the
-speed of the whole path.
+Pillow reads only the header first: the format and the pixel limit are checked
+before any pixel is decoded, so a decompression bomb costs nothing. OpenCV then
+decodes and resizes, measured faster here (640x480 JPEG to 299x299 RGB: OpenCV
+3.3 ms, Pillow 5.7 ms, in `benchmarks/cortex.py`). OpenCV quietly decodes half a
+truncated file, so the file's end marker is checked first.
 """
 
 from __future__ import annotations
 
 import io
-import warnings
 
+import cv2
 import numpy as np
-from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from brain._model import RGB
 from schemas import ImageEvent
 
 #: 4096 x 4096: more than any camera frame the bus carries, far less than a bomb.
 DEFAULT_MAX_PIXELS = 16_777_216
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
-
-RGB = NDArray[np.uint8]
+#: Each format, and how a whole file of it ends.
+ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
 
 
 class DecodeError(ValueError):
@@ -32,36 +32,34 @@ def decode(
     event: ImageEvent, *, max_pixels: int = DEFAULT_MAX_PIXELS, size: tuple[int, int] | None = None
 ) -> RGB:
     """The image as RGB pixels, resized to ``size`` (width, height) when given."""
-    if not event.data:
+    data = event.data
+    if not data:
         raise DecodeError("the image is empty")
+    kind, width, height = _header(data)
+    if width * height > max_pixels:
+        raise DecodeError(f"the image is {width}x{height}, over the limit of {max_pixels} pixels")
+    if not data.rstrip(b"\0").endswith(ENDINGS[kind]):
+        raise DecodeError(f"the {kind} image is truncated")
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise DecodeError(f"the {kind} image cannot be decoded")
+    pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    if size is not None and (pixels.shape[1], pixels.shape[0]) != size:
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(pixels, dtype=np.uint8)
+
+
+def _header(data: bytes) -> tuple[str, int, int]:
+    """Format and size, from the header alone."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(event.data))
-            if opened.format not in FORMATS:
-                raise DecodeError(
-                    f"the image is {opened.format or 'not an image'}, not JPEG or PNG"
-                )
-            if opened.width * opened.height > max_pixels:
-                raise DecodeError(
-                    f"the image is {opened.width}x{opened.height}, over the "
-                    f"limit of {max_pixels} pixels"
-                )
-            if size is not None:
-                opened.draft("RGB", size)
-            image = opened.convert("RGB")  # decodes: truncation and corruption show here
-            if size is not None and image.size != size:
-                image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    except DecodeError:
-        raise
+        with Image.open(io.BytesIO(data)) as image:
+            kind, (width, height) = image.format or "", image.size
     except UnidentifiedImageError:
         raise DecodeError("the payload is not an image: not JPEG or PNG") from None
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
+    except (OSError, SyntaxError, ValueError) as error:
+        if "truncated" in str(error).lower():
+            raise DecodeError("the image is truncated") from None
         raise DecodeError(f"the image cannot be decoded ({error})") from None
-    return np.asarray(image, dtype=np.uint8)
+    if kind not in ENDINGS:
+        raise DecodeError(f"the image is {kind}, not JPEG or PNG")
+    return kind, width, height

@@ -24,11 +24,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[cortex,dev]'
 	touch $@
 
-# The main job for now: the camera (sample photos when there is no webcam) and the
-# speaker, supervised, with the embedded broker when none runs. The cortex, which
-# turns frames into perceptions, is the next issue. Watch with `make watch`.
+# The main job: the camera (sample photos when there is no webcam), the cortex and
+# the speaker, supervised, with the embedded broker when none runs. The `faces`
+# model works offline; drop the --set once `brain models pull inception` has run.
+# Watch with `make watch`.
 demo: setup
-	$(BIN)/brain run camera speaker
+	$(BIN)/brain --set cortex.model=faces run camera cortex speaker
 
 watch: setup
 	$(BIN)/brain watch
@@ -45,6 +46,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bus
 	$(BIN)/python -m benchmarks.alerts
 	$(BIN)/python -m benchmarks.camera
+	$(BIN)/python -m benchmarks.cortex
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,253 @@
+"""The cortex with InceptionV3 against the bare model, on the same images, in the same run.
+
+1. Throughput: frames/s from image events on a real broker to published
+   perceptions (8 sources kept busy, so batches form), against bare
+   `model.predict` on the same decoded images at its best batch size.
+2. Latency from publish to perception, p50 and p99: at 2 frames/s, and at three
+   times the cortex's capacity from one source (dropped frames counted, memory
+   watched).
+3. Peak RSS of the cortex process.
+
+Weights are made by the script (ImageNet's cannot be downloaded here); speed and
+memory do not depend on their values.
+
+    python -m benchmarks.cortex [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image
+from skimage import data
+
+from benchmarks._support import start_mosquitto
+from brain.cortex._decode import decode
+from schemas import ImageEvent, Perception
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def frames(count: int, source: str) -> list[ImageEvent]:
+    pictures = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    events = []
+    for n in range(count):
+        encoded = io.BytesIO()
+        Image.fromarray(pictures[n % 4]).resize((640, 480)).save(encoded, "JPEG", quality=80)
+        events.append(
+            ImageEvent(
+                source=source,
+                content_type="image/jpeg",
+                data=encoded.getvalue(),
+                width=640,
+                height=480,
+                seq=n,
+            )
+        )
+    return events
+
+
+def bare(network: keras.Model, images: list[ImageEvent]) -> dict[str, float]:
+    batch = np.stack([decode(e, size=(299, 299)) for e in images]).astype(np.float32)
+    batch = batch / 127.5 - 1.0
+    figures = {}
+    for size in (1, 8):
+        network.predict(batch[:size], batch_size=size, verbose=0)  # warm
+        began = time.perf_counter()
+        network.predict(batch, batch_size=size, verbose=0)
+        figures[f"batch_{size}_per_s"] = len(batch) / (time.perf_counter() - began)
+    singles = []
+    for image in batch[:10]:
+        began = time.perf_counter()
+        network.predict(image[None], verbose=0)
+        singles.append(time.perf_counter() - began)
+    figures["single_ms"] = statistics.median(singles) * 1000
+    return figures
+
+
+class Watcher:
+    """Perceptions as they arrive, with the time each frame was published."""
+
+    def __init__(self, port: int) -> None:
+        self.sent: dict[str, float] = {}
+        self.latencies: dict[str, float] = {}
+        self.arrived = threading.Condition()
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe("brain/perceptions/camera/+", qos=1)
+
+    def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        cause = Perception.model_validate_json(message.payload).cause
+        with self.arrived:
+            self.latencies[cause] = time.perf_counter() - self.sent[cause]
+            self.arrived.notify_all()
+
+    def show(self, frame: ImageEvent) -> None:
+        self.sent[frame.id] = time.perf_counter()
+        self.client.publish(f"brain/senses/camera/{frame.source}/image", frame.to_json(), qos=0)
+
+
+def throughput(watcher: Watcher, seconds: float) -> float:
+    """8 sources, each sending its next frame when its last was perceived."""
+    sources = {f"cam{n}": frames(20, f"cam{n}") for n in range(8)}
+    began, done = time.perf_counter(), 0
+    waiting = {}
+    for name, queue in sources.items():
+        waiting[name] = queue[0]
+        watcher.show(queue[0])
+    while time.perf_counter() - began < seconds:
+        with watcher.arrived:
+            watcher.arrived.wait(0.5)
+        for name, frame in list(waiting.items()):
+            if frame.id in watcher.latencies:
+                done += 1
+                following = sources[name][(frame.seq + 1) % 20].model_copy(
+                    update={"id": f"{frame.id}+", "seq": frame.seq + 1}
+                )
+                waiting[name] = following
+                watcher.show(following)
+    return done / (time.perf_counter() - began)
+
+
+def paced(watcher: Watcher, rate: float, seconds: float, source: str) -> list[float]:
+    sent = []
+    for n, frame in enumerate(frames(int(rate * seconds), source)):
+        target = n / rate
+        time.sleep(max(0.0, target - (time.perf_counter() - paced.began)))  # type: ignore[attr-defined]
+        watcher.show(frame)
+        sent.append(frame.id)
+    time.sleep(2)
+    return [watcher.latencies[i] * 1000 for i in sent if i in watcher.latencies]
+
+
+def decoders(image: ImageEvent, repeat: int = 200) -> dict[str, float]:
+    """Milliseconds to turn a 640x480 JPEG into 299x299 RGB, by each library."""
+
+    def pillow() -> None:
+        with Image.open(io.BytesIO(image.data)) as opened:
+            opened.convert("RGB").resize((299, 299), Image.Resampling.BILINEAR)
+
+    def brain_opencv() -> None:
+        decode(image, size=(299, 299))
+
+    figures = {}
+    for name, run in (("pillow_ms", pillow), ("brain_opencv_ms", brain_opencv)):
+        run()
+        began = time.perf_counter()
+        for _ in range(repeat):
+            run()
+        figures[name] = round((time.perf_counter() - began) / repeat * 1000, 2)
+    return figures
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
+    network = keras.applications.InceptionV3(weights=None)
+    network.save_weights(str(workdir / "inception.weights.h5"))
+    bare_figures = bare(network, frames(32, "bare"))
+    del network
+
+    port, broker = start_mosquitto(workdir)
+    node = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brain",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{port}",
+            "--set",
+            f'cortex.weights="{workdir / "inception.weights.h5"}"',
+            "node",
+            "cortex",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert node.stdout is not None
+    for line in node.stdout:
+        if "connected" in line:  # the model is loaded before the node connects
+            break
+    threading.Thread(target=node.stdout.read, daemon=True).start()
+    watcher = Watcher(port)
+    try:
+        time.sleep(1)
+        watcher.show(frames(1, "warm")[0])
+        time.sleep(3)
+        ours = throughput(watcher, args.seconds)
+        paced.began = time.perf_counter()  # type: ignore[attr-defined]
+        slow = paced(watcher, 2.0, args.seconds / 2, "calm")
+        rss_before = rss_mb(node.pid)
+        paced.began = time.perf_counter()  # type: ignore[attr-defined]
+        capacity = ours  # frames a second the cortex classifies
+        flood = paced(watcher, 3 * capacity, args.seconds / 2, "flood")
+        rss_after, peak = rss_mb(node.pid), rss_mb(node.pid, "VmHWM")
+    finally:
+        node.terminate()
+        node.wait()
+        broker.terminate()
+        broker.wait()
+    best_bare = max(bare_figures["batch_1_per_s"], bare_figures["batch_8_per_s"])
+    sent_flood = int(3 * capacity * args.seconds / 2)
+    print(
+        json.dumps(
+            {
+                "decode_640x480_jpeg_to_299": decoders(frames(1, "d")[0]),
+                "bare_predict_per_s": {k: round(v, 1) for k, v in bare_figures.items()},
+                "cortex_per_s": round(ours, 1),
+                "throughput_ratio": round(ours / best_bare, 3),
+                "goal_throughput_ratio": 0.95,
+                "latency_at_2fps_ms": {"p50": percentile(slow, 0.5), "p99": percentile(slow, 0.99)},
+                "goal_p50_at_2fps_ms": round(bare_figures["single_ms"] + 15, 1),
+                "latency_at_3x_capacity_ms": {
+                    "p50": percentile(flood, 0.5),
+                    "p99": percentile(flood, 0.99),
+                },
+                "goal_p99_at_3x_ms": round(3 * bare_figures["single_ms"], 1),
+                "frames_sent_at_3x": sent_flood,
+                "frames_classified_at_3x": len(flood),
+                "rss_mb_before_and_after_flood": [round(rss_before), round(rss_after)],
+                "peak_rss_mb": round(peak),
+                "goal_peak_rss_mb": 1024,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -53,3 +53,12 @@ class Model(abc.ABC):
     def pull(cls) -> str:
         """Fetch its weights where there is network; return where they are."""
         return "nothing to download"
+
+
+def ranked(probabilities: NDArray[np.float32], names: list[str], top_k: int) -> list[list[Label]]:
+    """The ``top_k`` best labels of each row of class probabilities, best first."""
+    best = np.argsort(-probabilities, axis=1)[:, :top_k]
+    return [
+        [Label(label=names[i], score=float(row[i])) for i in indices]
+        for row, indices in zip(probabilities, best, strict=True)
+    ]

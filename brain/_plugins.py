@@ -73,35 +73,34 @@ class Catalog:
 
     def node(self, name: str) -> type[Node[Any]]:
         """Load the node class registered as ``name``."""
-        plugin = self.find(NODE_GROUP, name)
-        try:
-            loaded = plugin.load()
-        except Exception as error:
-            raise PluginError(
-                f"node {name!r} from {plugin.origin} failed to load: "
-                f"{type(error).__name__}: {error}"
-            ) from error
-        if not (inspect.isclass(loaded) and issubclass(loaded, Node)):
-            raise PluginError(f"node {name!r} from {plugin.origin} is not a brain Node class")
-        if loaded.name != name:
-            raise PluginError(
-                f"node {name!r} from {plugin.origin} is a class named "
-                f"{loaded.name!r}; its `name` must be the entry point's name"
-            )
+        loaded: type[Node[Any]] = self._load_class(NODE_GROUP, name, Node)
         return loaded
 
     def model(self, name: str) -> type[Model]:
         """Load the model class registered as ``name``."""
-        plugin = self.find(MODEL_GROUP, name)
+        loaded: type[Model] = self._load_class(MODEL_GROUP, name, Model)
+        return loaded
+
+    def _load_class(self, group: str, name: str, base: type[Any]) -> Any:
+        plugin = self.find(group, name)
+        what = base.__name__.lower()
         try:
             loaded = plugin.load()
         except Exception as error:
             raise PluginError(
-                f"model {name!r} from {plugin.origin} failed to load: "
+                f"{what} {name!r} from {plugin.origin} failed to load: "
                 f"{type(error).__name__}: {error}"
             ) from error
-        if not (inspect.isclass(loaded) and issubclass(loaded, Model)):
-            raise PluginError(f"model {name!r} from {plugin.origin} is not a brain Model class")
+        if not (inspect.isclass(loaded) and issubclass(loaded, base)):
+            raise PluginError(
+                f"{what} {name!r} from {plugin.origin} is not a brain {base.__name__} class"
+            )
+        declared = getattr(loaded, "name", None)
+        if declared != name:
+            raise PluginError(
+                f"{what} {name!r} from {plugin.origin} is a class named "
+                f"{declared!r}; its `name` must be the entry point's name"
+            )
         return loaded
 
     def load_all(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from brain._model import RGB, Model
+from brain._model import RGB, Model, ranked
 from brain._node import FatalError
 from schemas import Label
 
@@ -98,11 +98,7 @@ class Bundle(Model):
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         batch = np.stack(frames).astype(np.float32) / self._divide + self._shift
         probabilities = np.asarray(self._network(batch, training=False))
-        best = np.argsort(-probabilities, axis=1)[:, : self._top_k]
-        return [
-            [Label(label=self._labels[i], score=float(row[i])) for i in indices]
-            for row, indices in zip(probabilities, best, strict=True)
-        ]
+        return ranked(probabilities, self._labels, self._top_k)
 
     def describe(self) -> str:
         return f"bundle {self._directory} ({len(self._labels)} classes)"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from brain._model import RGB, Model
+from brain._model import RGB, Model, ranked
 from brain._node import FatalError
 from schemas import Label
 
@@ -91,11 +91,7 @@ class Inception(Model):
         # Inception's preprocessing: 299x299 (done by the decoder), scaled to [-1, 1].
         batch = np.stack(frames).astype(np.float32) / 127.5 - 1.0
         probabilities = np.asarray(self._forward(batch))
-        best = np.argsort(-probabilities, axis=1)[:, : self._top_k]
-        return [
-            [Label(label=self._classes[i], score=float(row[i])) for i in indices]
-            for row, indices in zip(probabilities, best, strict=True)
-        ]
+        return ranked(probabilities, self._classes, self._top_k)
 
     def describe(self) -> str:
         return f"inception (weights {self._weights})"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 from brain._broker import embedded_config, find_mosquitto, wait_until_listening
@@ -23,3 +26,33 @@ def start_mosquitto(workdir: Path, *, extra: str = "") -> tuple[int, subprocess.
     process = subprocess.Popen([find_mosquitto(), "-c", str(config)], stderr=subprocess.DEVNULL)
     wait_until_listening("127.0.0.1", port)
     return port, process
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_node(port: int, node: str, *options: str, ready: str) -> subprocess.Popen[str]:
+    """`brain node NODE` on the broker at ``port``; returns once a log line holds ``ready``."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brain",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{port}",
+            *options,
+            "node",
+            node,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "BRAIN_LOG_FORMAT": "json"},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if ready in line:
+            break
+    threading.Thread(target=process.stdout.read, daemon=True).start()  # keep the pipe flowing
+    return process

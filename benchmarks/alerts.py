@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,10 +31,8 @@ from apprise.attachment.memory import AttachMemory
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
-from benchmarks._support import free_port, start_mosquitto
+from benchmarks._support import free_port, start_mosquitto, start_node
 from schemas import ImageEvent, Label, Perception
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Arrivals:
@@ -130,7 +126,7 @@ def bare_apprise(url: str, arrivals: Arrivals, snapshot: bytes | None, count: in
     return latencies
 
 
-def start_alerts(workdir: Path, mqtt_url: str, hook_url: str) -> subprocess.Popen[bytes]:
+def start_alerts(workdir: Path, port: int, hook_url: str) -> subprocess.Popen[str]:
     rules = [("snapshot", "person", True), ("plain", "visitor", False)]
     lines = ["[alerts]", f"outbox = {json.dumps(str(workdir / 'outbox.sqlite3'))}"]
     for name, label, snapshot in rules:
@@ -144,30 +140,9 @@ def start_alerts(workdir: Path, mqtt_url: str, hook_url: str) -> subprocess.Pope
             f"targets = [{json.dumps(hook_url)}]",
         ]
     (workdir / "brain.toml").write_text("\n".join(lines) + "\n")
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "brain",
-            "--mqtt",
-            mqtt_url,
-            "--config",
-            str(workdir / "brain.toml"),
-            "node",
-            "alerts",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=False,
-        env={**os.environ, "BRAIN_LOG_FORMAT": "json"},
+    return start_node(
+        port, "alerts", "--config", str(workdir / "brain.toml"), ready='"event": "watching"'
     )
-    assert node.stdout is not None
-    for line in node.stdout:
-        if b'"event": "watching"' in line:
-            break
-    threading.Thread(target=node.stdout.read, daemon=True).start()  # keep the pipe flowing
-    return node
 
 
 def main() -> None:
@@ -181,7 +156,7 @@ def main() -> None:
     arrivals = Arrivals()
     server = webhook(hook_port, arrivals)
     hook_url = f"json://127.0.0.1:{hook_port}/hook"
-    node = start_alerts(workdir, f"mqtt://127.0.0.1:{mqtt_port}", hook_url)
+    node = start_alerts(workdir, mqtt_port, hook_url)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
     client.connect("127.0.0.1", mqtt_port)
     client.loop_start()

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,9 +24,8 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from benchmarks._support import start_mosquitto
+from benchmarks._support import start_mosquitto, start_node
 
-ROOT = Path(__file__).resolve().parent.parent
 FPS = 60  # the camera's highest setting: the node is never idle for long
 
 
@@ -75,30 +72,21 @@ def camera_node_ms(video: Path, port: int, seconds: float) -> tuple[float, float
     client.connect("127.0.0.1", port)
     client.loop_start()
     client.subscribe("brain/senses/camera/bench/image")
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "brain",
-            "--mqtt",
-            f"mqtt://127.0.0.1:{port}",
-            "--set",
-            f"camera.source={json.dumps(str(video))}",
-            "--set",
-            "camera.name=bench",
-            "--set",
-            f"camera.fps={FPS}",
-            "--set",
-            "camera.width=640",
-            "node",
-            "camera",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    node = start_node(
+        port,
+        "camera",
+        "--set",
+        f"camera.source={json.dumps(str(video))}",
+        "--set",
+        "camera.name=bench",
+        "--set",
+        f"camera.fps={FPS}",
+        "--set",
+        "camera.width=640",
+        ready='"event": "capturing"',
     )
     try:
-        time.sleep(3)  # imports, connection, first frames: not what is measured
+        time.sleep(1)  # the first frames: not what is measured
         cpu_before, frames_before, began = cpu_seconds(node.pid), count, time.monotonic()
         time.sleep(seconds)
         cpu_after, frames_after, ended = cpu_seconds(node.pid), count, time.monotonic()

@@ -21,8 +21,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,11 +35,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 from skimage import data
 
-from benchmarks._support import start_mosquitto
+from benchmarks._support import start_mosquitto, start_node
 from brain.cortex._decode import decode
 from schemas import ImageEvent, Perception
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def frames(count: int, source: str) -> list[ImageEvent]:
@@ -181,28 +177,10 @@ def main() -> None:
     del network
 
     port, broker = start_mosquitto(workdir)
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "brain",
-            "--mqtt",
-            f"mqtt://127.0.0.1:{port}",
-            "--set",
-            f'cortex.weights="{workdir / "inception.weights.h5"}"',
-            "node",
-            "cortex",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert node.stdout is not None
-    for line in node.stdout:
-        if "connected" in line:  # the model is loaded before the node connects
-            break
-    threading.Thread(target=node.stdout.read, daemon=True).start()
+    weights = workdir / "inception.weights.h5"
+    node = start_node(
+        port, "cortex", "--set", f'cortex.weights="{weights}"', ready='"event": "connected"'
+    )  # the model loads before the node connects
     watcher = Watcher(port)
     try:
         time.sleep(1)

@@ -6,7 +6,7 @@ give it a ``name`` and an ``Options`` model, and register it under the
 """
 
 from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
-from brain._config import OptionError, Settings, load_settings
+from brain._config import OptionError, Settings, load_settings, state_dir
 from brain._model import RGB, Model
 from brain._node import Effector, FatalError, Node, NodeOptions, Sense
 from brain._plugins import MODEL_GROUP, NODE_GROUP, Catalog, PluginError, discover
@@ -46,4 +46,5 @@ __all__ = [
     "discover",
     "load_settings",
     "run_node",
+    "state_dir",
 ]

@@ -131,22 +131,23 @@ class Bus:
         """
         self._closing = True
         if self.connected.is_set():
-            self._wait_confirmed(self._last_confirmable, flush_timeout)
+            if self._last_confirmable is not None:
+                self.wait_confirmed(self._last_confirmable, flush_timeout)
             if self._presence:
                 info = self._client.publish(
                     self.topics.status(self.node), STOPPED, qos=1, retain=True
                 )
-                self._wait_confirmed(info, flush_timeout)
+                self.wait_confirmed(info, flush_timeout)
         self._client.disconnect()
         self._client.loop_stop()
 
     @staticmethod
-    def _wait_confirmed(info: mqtt.MQTTMessageInfo | None, timeout: float) -> None:
-        # The broker acknowledges QoS 1 messages in order, so the last one stands for all.
-        if info is None:
-            return
+    def wait_confirmed(info: mqtt.MQTTMessageInfo, timeout: float) -> bool:
+        """Wait until the broker has the message (QoS 1; in order, so the last stands for
+        all); False when it was never sent or the broker did not confirm in time."""
         with contextlib.suppress(RuntimeError, ValueError):  # never sent: nothing to wait for
             info.wait_for_publish(timeout=timeout)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS and info.is_published()
 
     def figures(self) -> dict[str, StatValue]:
         """What went through this connection, for the stats topic."""
@@ -168,8 +169,7 @@ class Bus:
         The returned info tells when the message has left (``is_published()``), so a
         sense can skip a frame rather than queue it behind a slow connection.
         """
-        payload = event.__pydantic_serializer__.to_json(event)
-        return self.publish_raw(topic, payload, qos=event.QOS, retain=event.RETAIN)
+        return self.publish_raw(topic, event.to_json(), qos=event.QOS, retain=event.RETAIN)
 
     def publish_raw(
         self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False
@@ -293,7 +293,9 @@ class Bus:
                 payload=bytes(payload),
             )
             return
-        routes = self._routes.get(topic) or self._route(topic)
+        routes = self._routes.get(topic)
+        if routes is None:  # an empty tuple is a remembered answer too
+            routes = self._route(topic)
         for subscription in routes:
             model = subscription.model
             try:
@@ -303,11 +305,12 @@ class Bus:
                 try:
                     event = model.__pydantic_validator__.validate_json(payload)
                 except ValidationError as error:
+                    rejected = bytes(payload)
                     self.report_error(
                         describe_rejection(error, model),
                         topic=topic,
-                        payload=bytes(payload),
-                        cause=_event_id(bytes(payload)),
+                        payload=rejected,
+                        cause=_event_id(rejected),
                     )
                     continue
                 subscription.handler(event)

@@ -29,6 +29,12 @@ GLOBAL_KEYS = ("mqtt", "prefix", "plugins_dir")
 Values = dict[str, tuple[Any, str]]
 
 
+def state_dir() -> Path:
+    """Where nodes keep what must survive a restart (XDG's state directory)."""
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "brain"
+
+
 class OptionError(ValueError):
     """A bad option; the message names the key, its origin and the accepted values."""
 

@@ -16,11 +16,11 @@ from paho.mqtt.client import MQTTMessageInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from brain._bus import Bus
+from brain._stats import Counters
+from schemas import Event, Perception, SenseEvent, StatValue
 
 if TYPE_CHECKING:
     from brain._plugins import Catalog
-from brain._stats import Counters
-from schemas import Event, Perception, SenseEvent, StatValue
 
 
 class NodeOptions(BaseModel):

@@ -194,7 +194,7 @@ def models(ctx: click.Context) -> None:
     """The models, where their weights are, and whether each can run now."""
     if ctx.invoked_subcommand is not None:
         return
-    catalog = _guarded(lambda: discover(plugins_dirs=ctx.obj.settings().plugins_dirs))
+    catalog = _guarded(lambda: _catalog(ctx.obj.settings()))
     for name in catalog.names(MODEL_GROUP):
         try:
             ready, where = catalog.model(name).availability()
@@ -209,7 +209,7 @@ def models(ctx: click.Context) -> None:
 def pull(options: GlobalOptions, name: str) -> None:
     """Download the weights of model NAME into its cache, where there is network."""
     with _user_errors():
-        model = discover(plugins_dirs=options.settings().plugins_dirs).model(name)
+        model = _catalog(options.settings()).model(name)
         try:
             click.echo(model.pull())
         except FatalError as error:

@@ -8,7 +8,6 @@ retries and backoff.
 
 from __future__ import annotations
 
-import os
 import queue
 import statistics
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from brain import Effector, NodeOptions
+from brain import Effector, NodeOptions, state_dir
 from effectors._cooldown import Cooldown
 from effectors._notify import privately, send
 from effectors._outbox import Delivery, Outbox
@@ -27,8 +26,7 @@ from schemas import Alert, ImageEvent, Perception, Snapshot, StatValue
 
 
 def _default_outbox() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(state) / "brain" / "alerts-outbox.sqlite3"
+    return state_dir() / "alerts-outbox.sqlite3"
 
 
 class AlertsOptions(NodeOptions):

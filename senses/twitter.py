@@ -6,9 +6,7 @@ every published mention, so a restart neither repeats nor loses one.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -16,18 +14,12 @@ from typing import Any
 
 import requests
 import tweepy
-from paho.mqtt.client import MQTT_ERR_SUCCESS
 from pydantic import Field, SecretStr
 
-from brain import FatalError, NodeOptions, Sense
+from brain import FatalError, NodeOptions, Sense, state_dir
 from schemas import MentionEvent, StatValue
 
 PAGE_SIZE = 100
-
-
-def _state_dir() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(state) / "brain"
 
 
 class TwitterOptions(NodeOptions):
@@ -68,7 +60,7 @@ class Twitter(Sense[TwitterOptions]):
             raise FatalError("no user to watch: set --set twitter.user=NAME")
         self._client = tweepy.Client(bearer_token=options.bearer_token.get_secret_value())
         self._account = options.user.lstrip("@")
-        self._state = options.state or _state_dir() / f"twitter-{self._account}.json"
+        self._state = options.state or state_dir() / f"twitter-{self._account}.json"
         self._since_id = self._load_since_id()
         self._retry_in = 1.0
 
@@ -85,10 +77,7 @@ class Twitter(Sense[TwitterOptions]):
 
     def _delivered(self, mention: MentionEvent) -> bool:
         """Publish, and wait for the broker's acknowledgement before moving since_id on."""
-        info = self.emit(mention)
-        with contextlib.suppress(RuntimeError, ValueError):  # not sent at all
-            info.wait_for_publish(timeout=10)
-        return info.is_published() if info.rc == MQTT_ERR_SUCCESS else False
+        return self.bus.wait_confirmed(self.emit(mention), timeout=10)
 
     # -- talking to the API --------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The cortex with InceptionV3 against the bare model, on the same images, in the same run.
 
 1. Throughput: frames/s from image events on a real broker to published
-   perceptions (8 sources kept busy, so batches form), against bare
+   perceptions (8 cameras streaming at twice what the bare model can take, so
+   batches form and the cortex never waits for work), against bare
    `model.predict` on the same decoded images at its best batch size.
 2. Latency from publish to perception, p50 and p99: at 2 frames/s, and at three
    times the cortex's capacity from one source (dropped frames counted, memory
@@ -65,9 +66,12 @@ def bare(network: keras.Model, images: list[ImageEvent]) -> dict[str, float]:
     figures = {}
     for size in (1, 8):
         network.predict(batch[:size], batch_size=size, verbose=0)  # warm
-        began = time.perf_counter()
-        network.predict(batch, batch_size=size, verbose=0)
-        figures[f"batch_{size}_per_s"] = len(batch) / (time.perf_counter() - began)
+        rounds = []
+        for _ in range(3):  # the best of three: the bare model at its fastest
+            began = time.perf_counter()
+            network.predict(batch, batch_size=size, verbose=0)
+            rounds.append(len(batch) / (time.perf_counter() - began))
+        figures[f"batch_{size}_per_s"] = max(rounds)
     singles = []
     for image in batch[:10]:
         began = time.perf_counter()
@@ -101,26 +105,23 @@ class Watcher:
         self.client.publish(f"brain/senses/camera/{frame.source}/image", frame.to_json(), qos=0)
 
 
-def throughput(watcher: Watcher, seconds: float) -> float:
-    """8 sources, each sending its next frame when its last was perceived."""
-    sources = {f"cam{n}": frames(20, f"cam{n}") for n in range(8)}
-    began, done = time.perf_counter(), 0
-    waiting = {}
-    for name, queue in sources.items():
-        waiting[name] = queue[0]
-        watcher.show(queue[0])
-    while time.perf_counter() - began < seconds:
-        with watcher.arrived:
-            watcher.arrived.wait(0.5)
-        for name, frame in list(waiting.items()):
-            if frame.id in watcher.latencies:
-                done += 1
-                following = sources[name][(frame.seq + 1) % 20].model_copy(
-                    update={"id": f"{frame.id}+", "seq": frame.seq + 1}
-                )
-                waiting[name] = following
-                watcher.show(following)
-    return done / (time.perf_counter() - began)
+def throughput(watcher: Watcher, rate: float, seconds: float) -> float:
+    """8 cameras streaming together faster than the cortex can follow, as real ones do:
+    frames/s perceived, once the first perceptions are out (warm)."""
+    cameras = [frames(20, f"cam{n}") for n in range(8)]
+    per_camera = rate / len(cameras)
+    began = time.perf_counter()
+    sent = 0
+    while (elapsed := time.perf_counter() - began) < seconds:
+        for camera in cameras:
+            frame = camera[sent % 20]
+            watcher.show(frame.model_copy(update={"id": f"{frame.id}-{sent}", "seq": sent}))
+        sent += 1
+        time.sleep(max(0.0, sent / per_camera - elapsed))
+    time.sleep(3)  # the frames still waiting are classified before the next measure
+    counted = sorted(watcher.latencies[i] + watcher.sent[i] for i in watcher.latencies)
+    counted = [t for t in counted if t >= began + 2]  # skip the start: the pipe fills
+    return (len(counted) - 1) / (counted[-1] - counted[0])
 
 
 def paced(watcher: Watcher, rate: float, seconds: float, source: str) -> list[float]:
@@ -186,7 +187,8 @@ def main() -> None:
         time.sleep(1)
         watcher.show(frames(1, "warm")[0])
         time.sleep(3)
-        ours = throughput(watcher, args.seconds)
+        best_bare = max(bare_figures["batch_1_per_s"], bare_figures["batch_8_per_s"])
+        ours = throughput(watcher, 2 * best_bare, args.seconds)
         paced.began = time.perf_counter()  # type: ignore[attr-defined]
         slow = paced(watcher, 2.0, args.seconds / 2, "calm")
         rss_before = rss_mb(node.pid)
@@ -199,7 +201,6 @@ def main() -> None:
         node.wait()
         broker.terminate()
         broker.wait()
-    best_bare = max(bare_figures["batch_1_per_s"], bare_figures["batch_8_per_s"])
     sent_flood = int(3 * capacity * args.seconds / 2)
     print(
         json.dumps(

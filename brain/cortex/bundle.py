@@ -20,6 +20,7 @@ import numpy as np
 
 from brain._model import RGB, Model, ranked
 from brain._node import FatalError
+from brain.cortex._graph import compiled
 from schemas import Label
 
 BUNDLE_FORMAT = "brain.bundle/1"
@@ -70,7 +71,7 @@ class Bundle(Model):
         self.name = str(metadata.get("name") or directory.name)  # type: ignore[misc]
         self.input_size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
         self._divide, self._shift = PREPROCESSING[metadata["preprocessing"]]
-        self._network = network
+        self._forward = compiled(network, self.input_size)
         self._labels = labels
         self._top_k = top_k
         self._directory = directory
@@ -97,7 +98,7 @@ class Bundle(Model):
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         batch = np.stack(frames).astype(np.float32) / self._divide + self._shift
-        probabilities = np.asarray(self._network(batch, training=False))
+        probabilities = self._forward(batch)
         return ranked(probabilities, self._labels, self._top_k)
 
     def describe(self) -> str:

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # System packages need root: use sudo when we are not root already.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system demo watch test lint bench clean
+.PHONY: setup system test-system demo watch test lint bench clean
 
 setup: system $(VENV)/.installed
 
@@ -13,10 +13,18 @@ setup: system $(VENV)/.installed
 # start), espeak-ng (the speaker's voice), alsa-utils (aplay, to play it) and
 # libportaudio2 (the microphone, through sounddevice).
 SYSTEM_PACKAGES := mosquitto espeak-ng alsa-utils libportaudio2
-system:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# The tests also drive the browser node's page in a real headless Chromium.
+TEST_PACKAGES := chromium
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; fi
+endef
+system:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+
+test-system:
+	$(call apt_install,$(TEST_PACKAGES))
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +47,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint test-system
 	$(BIN)/pytest
 
 bench: setup

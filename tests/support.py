@@ -220,3 +220,23 @@ def brain_process() -> Iterator[Callable[..., NodeProcess]]:
         if node.process.poll() is None:
             node.process.kill()
             node.process.wait()
+
+
+def cortex(
+    broker: Broker, start: Callable[..., NodeProcess], *sets: str, model: str = "colours"
+) -> NodeProcess:
+    """A cortex with a test model (by default ``colours``), connected and subscribed."""
+    node = start(
+        "--mqtt",
+        broker.url,
+        "--plugins-dir",
+        str(TEST_PLUGINS),
+        "--set",
+        f"cortex.model={model}",
+        *sets,
+        "node",
+        "cortex",
+    )
+    node.wait_for_log('"event": "connected"')
+    time.sleep(0.3)  # subscribed
+    return node

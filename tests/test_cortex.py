@@ -12,10 +12,10 @@ from PIL import Image
 
 from schemas import Command, ErrorEvent, ImageEvent, MentionEvent, Perception, TranscriptEvent
 from tests.support import (
-    TEST_PLUGINS,
     Broker,
     NodeProcess,
     Recorder,
+    cortex,
     publish,
     publish_many,
     topic_is,
@@ -42,25 +42,6 @@ def frame(
         height=size[1],
         seq=seq,
     )
-
-
-def cortex(
-    broker: Broker, start: Callable[..., NodeProcess], *sets: str, model: str = "colours"
-) -> NodeProcess:
-    node = start(
-        "--mqtt",
-        broker.url,
-        "--plugins-dir",
-        str(TEST_PLUGINS),
-        "--set",
-        f"cortex.model={model}",
-        *sets,
-        "node",
-        "cortex",
-    )
-    node.wait_for_log('"event": "connected"')
-    time.sleep(0.3)  # subscribed
-    return node
 
 
 def show(broker: Broker, *frames: ImageEvent) -> None:

@@ -1,0 +1,249 @@
+"""The browser node: a web page is the brain's eye, voice and ear.
+
+Each open page is a camera and a microphone source on the bus. Its frames and
+transcripts go up through the websocket; the perceptions of its source, the
+mentions, the alerts and the camera commands for its source come down. The web
+server runs on its own asyncio loop in the node's thread, beside the bus thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+from aiohttp import web
+from PIL import Image, UnidentifiedImageError
+from pydantic import Field, ValidationError
+
+from brain import FatalError, Node, NodeOptions, describe_rejection, state_dir
+from effectors.browser._gate import Gate, lasting_token
+from effectors.browser._pages import Page, Pages
+from effectors.browser._server import Limits, page_app
+from schemas import (
+    MAX_IMAGE_BYTES,
+    Alert,
+    Command,
+    ImageEvent,
+    Perception,
+    StatValue,
+    TranscriptEvent,
+)
+
+
+class BrowserOptions(NodeOptions):
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to listen on; any other than localhost needs `cert` and `key`.",
+    )
+    port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on.")
+    cert: Path | None = Field(default=None, description="TLS certificate (PEM), for https.")
+    key: Path | None = Field(default=None, description="TLS private key (PEM), for https.")
+    token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="The page's access token; default: a random one kept in the state directory.",
+    )
+    origins: list[str] = Field(
+        default_factory=list,
+        description="Other origins allowed to open the websocket, e.g. behind a proxy.",
+    )
+    max_fps: float = Field(default=15, gt=0, le=60, description="Most frames a second per page.")
+    max_frame_bytes: int = Field(
+        default=1_000_000, ge=1000, le=MAX_IMAGE_BYTES, description="Largest frame a page may send."
+    )
+
+
+class Browser(Node[BrowserOptions]):
+    """Serves the page, and connects each open page to the bus."""
+
+    name = "browser"
+    Options = BrowserOptions
+    publishes = (ImageEvent, TranscriptEvent)
+    subscribes = (Perception, Alert, Command)
+
+    def start(self) -> None:
+        options = self.options
+        tls = _tls(options)
+        token = options.token or lasting_token(state_dir() / "browser-token")
+        self._loop = asyncio.new_event_loop()
+        self._pages = Pages(self._loop)
+        self._command_sources: set[str] = set()
+        app = page_app(
+            gate=Gate(token, frozenset(options.origins)),
+            pages=self._pages,
+            uplink=self,
+            limits=Limits(fps=options.max_fps, frame_bytes=options.max_frame_bytes),
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        port = self._loop.run_until_complete(self._listen(tls))
+        scheme = "https" if tls else "http"
+        self.address = f"{scheme}://{_shown_host(options.host)}:{port}/?token={token}"
+        self.bus.subscribe(self.topics.perception(), Perception, self._perceived)
+        self.bus.subscribe(self.topics.alert(), Alert, self._alerted)
+        self.log.info("open the page", url=self.address)
+
+    async def _listen(self, tls: ssl.SSLContext | None) -> int:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.options.host, self.options.port, ssl_context=tls)
+        try:
+            await site.start()
+        except OSError as error:
+            raise FatalError(
+                f"cannot listen on {self.options.host}:{self.options.port} ({error.strerror}); "
+                "choose another port with --set browser.port=N"
+            ) from None
+        return int(self._runner.addresses[0][1])
+
+    def run(self, stop: threading.Event) -> None:
+        self._loop.run_until_complete(_until(stop))
+
+    def close(self) -> None:
+        if hasattr(self, "_runner"):
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+    # -- up: from the pages (on the loop's thread) -------------------------------
+
+    def opened(self, page: Page) -> None:
+        self.log.info("page opened", source=page.source, pages=len(self._pages))
+        if page.source not in self._command_sources:  # the cortex's voice commands for this camera
+            self._command_sources.add(page.source)
+            self.bus.subscribe(
+                self.topics.command("camera", page.source),
+                Command,
+                functools.partial(self._commanded_camera, page.source),
+            )
+
+    def frame(self, page: Page, data: bytes) -> None:
+        self.stats.add("frames_in")
+        if len(data) > self.options.max_frame_bytes:
+            self.stats.add("frames_refused")
+            page.tell(
+                "refused",
+                f"a frame of {len(data)} bytes is over the limit of "
+                f"{self.options.max_frame_bytes}; send smaller or lower-quality frames",
+            )
+            return
+        try:
+            width, height = _jpeg_size(data)
+        except ValueError as error:
+            self.stats.add("frames_refused")
+            page.tell("refused", str(error))
+            return
+        if not page.limiter.allow():
+            self.stats.add("frames_throttled")
+            if page.limiter.should_warn():
+                page.tell(
+                    "throttled",
+                    f"frames come faster than {self.options.max_fps:g} a second; "
+                    "the page should send fewer",
+                    max_fps=self.options.max_fps,
+                )
+            return
+        seq = next(page.seq)
+        event = ImageEvent(
+            source=page.source,
+            content_type="image/jpeg",
+            data=data,
+            width=width,
+            height=height,
+            seq=seq,
+        )
+        page.sent_frame(event.id, seq)
+        self.bus.publish(self.topics.sense("camera", page.source, "image"), event)
+
+    def text(self, page: Page, data: str) -> None:
+        try:
+            message = json.loads(data)
+            if not isinstance(message, dict) or message.pop("type", None) != "transcript":
+                raise ValueError("a text message must be a JSON object of type 'transcript'")
+            transcript = TranscriptEvent.model_validate({**message, "source": page.source})
+        except ValidationError as error:
+            page.tell("refused", describe_rejection(error, TranscriptEvent))
+            return
+        except json.JSONDecodeError as error:
+            page.tell("refused", f"a text message must be JSON ({error.msg})")
+            return
+        except ValueError as error:
+            page.tell("refused", str(error))
+            return
+        self.stats.add("transcripts")
+        self.bus.publish(self.topics.sense("microphone", page.source, "transcript"), transcript)
+
+    # -- down: from the bus (on the bus thread) -----------------------------------
+
+    def _perceived(self, perception: Perception) -> None:
+        # Mentions are for everyone; the rest only for the page that saw or heard it.
+        source = None if perception.kind == "mention" else perception.source
+        message = {"type": "perception", "perception": perception.model_dump(mode="json")}
+        self._pages.deliver(source, message, cause=perception.cause)
+
+    def _commanded_camera(self, source: str, command: Command) -> None:
+        self._pages.deliver(source, {"type": "command", "command": command.command})
+
+    def _alerted(self, alert: Alert) -> None:
+        self._pages.deliver(None, {"type": "alert", "alert": alert.model_dump(mode="json")})
+
+    def figures(self) -> dict[str, StatValue]:
+        return {"pages": len(self._pages), "url": self.address.split("?")[0]}
+
+
+async def _until(stop: threading.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+
+
+def _tls(options: BrowserOptions) -> ssl.SSLContext | None:
+    """https when a certificate is given; required away from localhost (getUserMedia)."""
+    if options.cert is None and options.key is None:
+        if not _is_loopback(options.host):
+            raise FatalError(
+                f"listening on {options.host} needs https, since browsers only open the "
+                "webcam on a secure page: give --set browser.cert=FILE and browser.key=FILE"
+            )
+        return None
+    if options.cert is None or options.key is None:
+        raise FatalError("https needs both browser.cert and browser.key; give the missing one")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(options.cert, options.key)
+    except (OSError, ssl.SSLError) as error:
+        raise FatalError(
+            f"cannot use the certificate {options.cert} with the key {options.key} ({error}); "
+            "give a PEM certificate and its private key"
+        ) from None
+    return context
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _shown_host(host: str) -> str:
+    """An address a phone on the same network can type, when listening on every address."""
+    if host not in {"0.0.0.0", "::", ""}:
+        return f"[{host}]" if ":" in host else host
+    return socket.getfqdn()
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the JPEG header; anything else is refused before the bus."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "JPEG":
+                raise ValueError(f"a frame must be a JPEG image, not {image.format}")
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        raise ValueError("a frame is not a readable JPEG image; send canvas.toBlob JPEGs") from None

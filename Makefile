@@ -50,11 +50,12 @@ lint: setup
 test: lint test-system
 	$(BIN)/pytest
 
-bench: setup
+bench: setup test-system
 	$(BIN)/python -m benchmarks.bus
 	$(BIN)/python -m benchmarks.alerts
 	$(BIN)/python -m benchmarks.camera
 	$(BIN)/python -m benchmarks.cortex
+	$(BIN)/python -m benchmarks.browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

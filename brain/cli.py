@@ -25,6 +25,7 @@ from brain._supervisor import ChildSpec, Supervisor
 from brain._topics import Topics
 from brain._url import BrokerUrl
 from brain._watch import raw_line, summarize
+from brain.train._bases import BASES
 from schemas import SCHEMA_DIR, render_schema, schema_filename, write_schemas
 from schemas._events import EVENTS
 
@@ -72,7 +73,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except (OptionError, PluginError) as error:
         raise click.UsageError(str(error)) from None
-    except (BrokerError, TimeoutError) as error:
+    except (BrokerError, TimeoutError, FatalError) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -214,6 +215,77 @@ def pull(options: GlobalOptions, name: str) -> None:
             click.echo(model.pull())
         except FatalError as error:
             raise click.ClickException(str(error)) from None
+
+
+@main.command("train")
+@click.argument("images", type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The bundle folder to write."
+)
+@click.option(
+    "--base",
+    type=click.Choice(sorted(BASES)),
+    default="inception_v3",
+    show_default=True,
+    help="The frozen network; mobilenet_v2 for small machines.",
+)
+@click.option(
+    "--base-weights",
+    type=click.Path(path_type=Path),
+    help="The base's ImageNet weights (.h5) [default: the Keras cache, else a download].",
+)
+@click.option("--validation", default=10.0, show_default=True, type=click.FloatRange(0, 45))
+@click.option("--test", default=10.0, show_default=True, type=click.FloatRange(0, 45))
+@click.option(
+    "--augment",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="Augmented copies (flip, crop, brightness) of each training image.",
+)
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--patience",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Epochs without a better validation loss before stopping.",
+)
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    help="Bottleneck cache [default: ~/.local/state/brain/bottlenecks].",
+)
+def train_command(
+    images: Path,
+    out: Path,
+    base: str,
+    base_weights: Path | None,
+    validation: float,
+    test: float,
+    augment: int,
+    epochs: int,
+    patience: int,
+    cache: Path | None,
+) -> None:
+    """Train a new last layer on IMAGES (one sub-folder a class) and write a bundle."""
+    from brain.train import Schedule, TrainOptions, train
+
+    options = TrainOptions(
+        images=images,
+        out=out,
+        base=base,
+        base_weights=base_weights,
+        validation=validation,
+        test=test,
+        augment=augment,
+        schedule=Schedule(epochs=epochs, patience=patience),
+        **({"cache": cache} if cache else {}),
+    )
+    with _user_errors():
+        report = train(options)
+    click.echo(report.summary())
+    click.echo(f"bundle written to {out}; serve it with: brain run cortex --set cortex.model={out}")
 
 
 @main.command()

@@ -32,7 +32,13 @@ def decode(
     event: ImageEvent, *, max_pixels: int = DEFAULT_MAX_PIXELS, size: tuple[int, int] | None = None
 ) -> RGB:
     """The image as RGB pixels, resized to ``size`` (width, height) when given."""
-    data = event.data
+    return decode_bytes(event.data, max_pixels=max_pixels, size=size)
+
+
+def decode_bytes(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, size: tuple[int, int] | None = None
+) -> RGB:
+    """An encoded JPEG or PNG as RGB pixels; see ``decode``."""
     if not data:
         raise DecodeError("the image is empty")
     kind, width, height = _header(data)

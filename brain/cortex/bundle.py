@@ -13,6 +13,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,39 @@ def read_bundle(directory: Path) -> tuple[dict[str, Any], list[str]]:
             f"known: {', '.join(PREPROCESSING)}"
         )
     return metadata, labels
+
+
+@contextmanager
+def new_bundle(out: Path) -> Iterator[Path]:
+    """A folder to fill, which becomes ``out`` only when the block ends without error:
+    nothing half-written is ever left where a bundle is expected."""
+    if out.exists() and not (out / "metadata.json").is_file():
+        raise FatalError(f"{out} exists and is not a bundle; choose another --out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as error:
+        raise FatalError(
+            f"cannot write a bundle at {out} ({error.strerror}); choose another --out"
+        ) from None
+    try:
+        yield partial
+        if out.exists():
+            replaced = out.with_name(f".{out.name}.replaced")
+            out.rename(replaced)
+            partial.rename(out)
+            shutil.rmtree(replaced)
+        else:
+            partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def write_description(folder: Path, *, labels: list[str], metadata: dict[str, Any]) -> None:
+    """labels.txt and metadata.json, with the format and the date filled in."""
+    (folder / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+    described = {"format": BUNDLE_FORMAT, "created": datetime.now(UTC).isoformat(), **metadata}
+    (folder / "metadata.json").write_text(json.dumps(described, indent=2), encoding="utf-8")
 
 
 class Bundle(Model):

@@ -7,7 +7,6 @@ start: it never classifies with weights it was not given.
 
 from __future__ import annotations
 
-import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import numpy as np
 from brain._model import RGB, Model, ranked
 from brain._node import FatalError
 from brain.cortex._graph import compiled
+from brain.cortex._weights import keras_cache as weights_cache
+from brain.cortex._weights import resolve_weights
 from schemas import Label
 
 WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
@@ -37,25 +38,18 @@ def imagenet_classes() -> list[str]:
 
 
 def keras_cache() -> Path:
-    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return home / "models" / WEIGHTS_FILE
+    return weights_cache(WEIGHTS_FILE)
 
 
 def find_weights(given: Path | None, *, download: bool = True) -> Path:
-    if given is not None:
-        if not given.is_file():
-            raise FatalError(f"the weights file {given} does not exist; check cortex.weights")
-        return given
-    if keras_cache().is_file():
-        return keras_cache()
-    if download:
-        import keras
-
-        try:
-            return Path(keras.utils.get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models"))
-        except Exception:  # no network, a proxy, a full disk: the fix is the same
-            pass
-    raise FatalError(NO_WEIGHTS)
+    return resolve_weights(
+        given,
+        option="cortex.weights",
+        file_name=WEIGHTS_FILE,
+        url=WEIGHTS_URL,
+        missing=NO_WEIGHTS,
+        download=download,
+    )
 
 
 class Inception(Model):

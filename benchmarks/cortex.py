@@ -180,8 +180,8 @@ def main() -> None:
     port, broker = start_mosquitto(workdir)
     weights = workdir / "inception.weights.h5"
     node = start_node(
-        port, "cortex", "--set", f'cortex.weights="{weights}"', ready='"event": "connected"'
-    )  # the model loads before the node connects
+        port, "cortex", "--set", f'cortex.weights="{weights}"', ready='"event": "model ready"'
+    )  # it subscribes right after
     watcher = Watcher(port)
     try:
         time.sleep(1)

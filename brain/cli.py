@@ -25,7 +25,6 @@ from brain._supervisor import ChildSpec, Supervisor
 from brain._topics import Topics
 from brain._url import BrokerUrl
 from brain._watch import raw_line, summarize
-from brain.train._bases import BASES
 from schemas import SCHEMA_DIR, render_schema, schema_filename, write_schemas
 from schemas._events import EVENTS
 
@@ -224,10 +223,9 @@ def pull(options: GlobalOptions, name: str) -> None:
 )
 @click.option(
     "--base",
-    type=click.Choice(sorted(BASES)),
     default="inception_v3",
     show_default=True,
-    help="The frozen network; mobilenet_v2 for small machines.",
+    help="The frozen network: inception_v3, or mobilenet_v2 for small machines.",
 )
 @click.option(
     "--base-weights",
@@ -286,6 +284,39 @@ def train_command(
         report = train(options)
     click.echo(report.summary())
     click.echo(f"bundle written to {out}; serve it with: brain run cortex --set cortex.model={out}")
+
+
+@main.command("export")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The TFLite bundle to write."
+)
+@click.option("--format", "form", type=click.Choice(["tflite"]), default="tflite")
+@click.option(
+    "--quantize",
+    type=click.Choice(["none", "dynamic", "float16", "int8"]),
+    default="none",
+    show_default=True,
+    help="int8 is calibrated on the bundle's training images.",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(path_type=Path),
+    help="Images to calibrate int8 on [default: the folder the bundle was trained on].",
+)
+def export_command(
+    bundle: Path, out: Path, form: str, quantize: str, calibration: Path | None
+) -> None:
+    """Write BUNDLE as a TFLite bundle, which a cortex serves without TensorFlow."""
+    from brain.train._export import export
+
+    with _user_errors():
+        model = export(bundle, out=out, quantize=quantize, calibration=calibration)  # type: ignore[arg-type]
+    before = (bundle / "model.keras").stat().st_size
+    click.echo(
+        f"{model}: {model.stat().st_size / 1e6:.1f} MB ({model.stat().st_size / before:.0%} of "
+        f"the Keras model); serve it with: brain run cortex --set cortex.model={out}"
+    )
 
 
 @main.command()

@@ -237,6 +237,6 @@ def cortex(
         "node",
         "cortex",
     )
-    node.wait_for_log('"event": "connected"')
+    node.wait_for_log('"event": "model ready"', timeout=60)  # it subscribes next
     time.sleep(0.3)  # subscribed
     return node

@@ -25,12 +25,18 @@ import numpy as np
 
 from brain._model import RGB, Model, ranked
 from brain._node import FatalError
-from brain.cortex._graph import compiled
+from brain.cortex._runtimes import Forward, keras_forward, retrain_forward, tflite_forward
 from schemas import Label
 
 BUNDLE_FORMAT = "brain.bundle/1"
 #: How pixels (0..255) become the network's input, by the name metadata.json gives.
-PREPROCESSING = {"scale_-1_1": (127.5, -1.0), "scale_0_1": (255.0, 0.0)}
+PREPROCESSING = {
+    "scale_-1_1": (127.5, -1.0),
+    "scale_0_1": (255.0, 0.0),
+    "retrain_py": (128.0, -1.0),  # (x - 128) / 128, as TensorFlow's retrain.py fed Inception
+}
+#: The files TensorFlow's old retrain.py wrote, which load as a bundle too.
+RETRAIN_GRAPH, RETRAIN_LABELS = "output_graph.pb", "output_labels.txt"
 
 
 def read_bundle(directory: Path) -> tuple[dict[str, Any], list[str]]:
@@ -57,6 +63,23 @@ def read_bundle(directory: Path) -> tuple[dict[str, Any], list[str]]:
             f"known: {', '.join(PREPROCESSING)}"
         )
     return metadata, labels
+
+
+def read_retrain_outputs(directory: Path) -> tuple[dict[str, Any], list[str]]:
+    """retrain.py's labels, and the metadata its Inception graph implies."""
+    try:
+        text = (directory / RETRAIN_LABELS).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FatalError(
+            f"{directory} has {RETRAIN_GRAPH} but no {RETRAIN_LABELS}; "
+            "copy it from retrain.py's output"
+        ) from None
+    metadata = {
+        "input_size": [299, 299],
+        "preprocessing": "retrain_py",
+        "runtime": "retrain.py graph",
+    }
+    return metadata, [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @contextmanager
@@ -99,7 +122,7 @@ class Bundle(Model):
 
     def __init__(
         self,
-        network: Any,
+        forward: Forward,
         *,
         directory: Path,
         metadata: dict[str, Any],
@@ -109,35 +132,37 @@ class Bundle(Model):
         self.name = str(metadata.get("name") or directory.name)  # type: ignore[misc]
         self.input_size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
         self._divide, self._shift = PREPROCESSING[metadata["preprocessing"]]
-        self._forward = compiled(network, self.input_size)
+        self._forward = forward
         self._labels = labels
         self._top_k = top_k
         self._directory = directory
+        self._runtime = metadata.get("runtime", "keras")
 
     @classmethod
     def load(cls, options: Any) -> Bundle:
         directory = Path(options.model)
-        metadata, labels = read_bundle(directory)
-        import keras
-
-        try:
-            network = keras.saving.load_model(directory / "model.keras", compile=False)
-        except (OSError, ValueError) as error:
-            raise FatalError(f"{directory}/model.keras cannot be loaded ({error})") from None
-        outputs = int(network.outputs[0].shape[-1])
+        if (directory / RETRAIN_GRAPH).is_file():
+            metadata, labels = read_retrain_outputs(directory)
+            forward, outputs = retrain_forward(directory / RETRAIN_GRAPH)
+        else:
+            metadata, labels = read_bundle(directory)
+            if (directory / "model.tflite").is_file():
+                forward, outputs = tflite_forward(directory / "model.tflite")
+            else:
+                size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
+                forward, outputs = keras_forward(directory / "model.keras", size)
         if outputs != len(labels):
             raise FatalError(
-                f"{directory}: the model has {outputs} outputs but labels.txt "
-                f"names {len(labels)} classes"
+                f"{directory}: the model has {outputs} outputs but its labels "
+                f"name {len(labels)} classes"
             )
         return cls(
-            network, directory=directory, metadata=metadata, labels=labels, top_k=options.top_k
+            forward, directory=directory, metadata=metadata, labels=labels, top_k=options.top_k
         )
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         batch = np.stack(frames).astype(np.float32) / self._divide + self._shift
-        probabilities = self._forward(batch)
-        return ranked(probabilities, self._labels, self._top_k)
+        return ranked(self._forward(batch), self._labels, self._top_k)
 
     def describe(self) -> str:
-        return f"bundle {self._directory} ({len(self._labels)} classes)"
+        return f"bundle {self._directory} ({len(self._labels)} classes, {self._runtime})"

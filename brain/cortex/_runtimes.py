@@ -1,0 +1,80 @@
+"""The engines a bundle's network runs on: Keras, LiteRT (TFLite) or a frozen TF1 graph.
+
+Each returns a forward function (a float32 batch in, class probabilities out) and
+its number of outputs. Only the Keras and graph ones import TensorFlow: a small
+machine serves a .tflite bundle with ai-edge-litert alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from brain._node import FatalError
+from brain.cortex._graph import compiled
+
+Forward = Callable[[NDArray[np.float32]], NDArray[np.float32]]
+
+
+def keras_forward(file: Path, input_size: tuple[int, int]) -> tuple[Forward, int]:
+    import keras
+
+    try:
+        network = keras.saving.load_model(file, compile=False)
+    except (OSError, ValueError) as error:
+        raise FatalError(f"{file} cannot be loaded ({error})") from None
+    return compiled(network, input_size), int(network.outputs[0].shape[-1])
+
+
+def tflite_forward(file: Path) -> tuple[Forward, int]:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise FatalError(
+            f"{file} needs LiteRT to run: pip install ai-edge-litert (or brain[edge])"
+        ) from None
+    try:
+        interpreter = Interpreter(model_path=str(file), num_threads=os.cpu_count() or 1)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        raise FatalError(f"{file} is not a TFLite model LiteRT can run ({error})") from None
+    source = interpreter.get_input_details()[0]["index"]
+    target = interpreter.get_output_details()[0]
+
+    # One image an invoke: TFLite's kernels are made for batch 1, and resizing costs.
+    def forward(batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        rows = []
+        for image in batch:
+            interpreter.set_tensor(source, image[None])
+            interpreter.invoke()
+            rows.append(interpreter.get_tensor(target["index"])[0])
+        return np.stack(rows)
+
+    return forward, int(target["shape"][-1])
+
+
+#: Where TensorFlow's old retrain.py graphs take a 299x299 image and give classes.
+RETRAIN_INPUT, RETRAIN_OUTPUT = "Mul:0", "final_result:0"
+
+
+def retrain_forward(file: Path) -> tuple[Forward, int]:
+    """A frozen ``output_graph.pb`` of TensorFlow's retrain.py, as the original CCTV made."""
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        graph_def.ParseFromString(file.read_bytes())
+        imported = tf.compat.v1.wrap_function(
+            lambda: tf.compat.v1.import_graph_def(graph_def, name=""), []
+        )
+        run = imported.prune(RETRAIN_INPUT, RETRAIN_OUTPUT)
+    except Exception as error:  # protobuf's DecodeError, a graph without these tensors...
+        raise FatalError(
+            f"{file} is not a retrain.py graph with {RETRAIN_INPUT} and {RETRAIN_OUTPUT} ({error})"
+        ) from None
+    outputs = int(imported.graph.get_tensor_by_name(RETRAIN_OUTPUT).shape[-1])
+    return (lambda batch: np.asarray(run(tf.constant(batch)))), outputs

@@ -1,0 +1,89 @@
+"""`brain export`: a bundle as a TFLite model, for machines too small for TensorFlow.
+
+The result is a bundle too (model.tflite, labels.txt, metadata.json), which the
+cortex serves with LiteRT alone. int8 is calibrated on the bundle's own training
+images, so its ranges are those the camera will show.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from brain._node import FatalError
+from brain.cortex._decode import DecodeError, decode_bytes
+from brain.cortex.bundle import PREPROCESSING, new_bundle, read_bundle, write_description
+
+Quantization = Literal["none", "dynamic", "float16", "int8"]
+CALIBRATION_IMAGES = 100
+
+
+def export(
+    bundle: Path, *, out: Path, quantize: Quantization = "none", calibration: Path | None = None
+) -> Path:
+    """Write ``bundle`` as a TFLite bundle at ``out``; returns the .tflite file."""
+    metadata, labels = read_bundle(bundle)
+    if not (bundle / "model.keras").is_file():
+        raise FatalError(f"{bundle} has no model.keras to export; export a bundle from brain train")
+    images = calibration or Path(metadata.get("images", ""))
+    if quantize == "int8" and not images.is_dir():
+        raise FatalError(
+            f"int8 needs the training images to calibrate on, and {images} is not a folder; "
+            "give them with --calibration DIR"
+        )
+    import keras
+
+    network = keras.saving.load_model(bundle / "model.keras", compile=False)
+    with new_bundle(out) as folder:
+        tflite = _convert(network, quantize, lambda: _calibration(images, metadata))
+        (folder / "model.tflite").write_bytes(tflite)
+        write_description(
+            folder,
+            labels=labels,
+            metadata={
+                **{k: v for k, v in metadata.items() if k not in {"format", "created"}},
+                "runtime": "tflite",
+                "quantization": quantize,
+                "exported_from": str(bundle.resolve()),
+            },
+        )
+    return out / "model.tflite"
+
+
+def _convert(network: Any, quantize: Quantization, calibration: Any) -> bytes:
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="brain-export-") as saved:
+        network.export(saved, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        if quantize != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            converter.representative_dataset = calibration
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        return bytes(converter.convert())
+
+
+def _calibration(images: Path, metadata: dict[str, Any]) -> Iterator[list[np.ndarray]]:
+    """Up to 100 training images, preprocessed as the model expects, one at a time."""
+    files = sorted(p for p in images.rglob("*") if p.is_file())
+    random.Random(0).shuffle(files)
+    divide, shift = PREPROCESSING[metadata["preprocessing"]]
+    size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
+    used = 0
+    for file in files:
+        if used == CALIBRATION_IMAGES:
+            return
+        try:
+            pixels = decode_bytes(file.read_bytes(), size=size)
+        except (OSError, DecodeError):
+            continue
+        used += 1
+        yield [(pixels[None].astype(np.float32) / divide + shift)]

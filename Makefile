@@ -56,6 +56,7 @@ bench: setup test-system
 	$(BIN)/python -m benchmarks.camera
 	$(BIN)/python -m benchmarks.cortex
 	$(BIN)/python -m benchmarks.browser
+	$(BIN)/python -m benchmarks.edge
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,14 +30,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 from skimage import data
 
+from benchmarks._stream import Watcher, percentile, rss_mb, streamed
 from benchmarks._support import start_mosquitto, start_node
 from brain.cortex._decode import decode
-from schemas import ImageEvent, Perception
+from schemas import ImageEvent
 
 
 def frames(count: int, source: str) -> list[ImageEvent]:
@@ -81,47 +79,8 @@ def bare(network: keras.Model, images: list[ImageEvent]) -> dict[str, float]:
     return figures
 
 
-class Watcher:
-    """Perceptions as they arrive, with the time each frame was published."""
-
-    def __init__(self, port: int) -> None:
-        self.sent: dict[str, float] = {}
-        self.latencies: dict[str, float] = {}
-        self.arrived = threading.Condition()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe("brain/perceptions/camera/+", qos=1)
-
-    def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
-        cause = Perception.model_validate_json(message.payload).cause
-        with self.arrived:
-            self.latencies[cause] = time.perf_counter() - self.sent[cause]
-            self.arrived.notify_all()
-
-    def show(self, frame: ImageEvent) -> None:
-        self.sent[frame.id] = time.perf_counter()
-        self.client.publish(f"brain/senses/camera/{frame.source}/image", frame.to_json(), qos=0)
-
-
 def throughput(watcher: Watcher, rate: float, seconds: float) -> float:
-    """8 cameras streaming together faster than the cortex can follow, as real ones do:
-    frames/s perceived, once the first perceptions are out (warm)."""
-    cameras = [frames(20, f"cam{n}") for n in range(8)]
-    per_camera = rate / len(cameras)
-    began = time.perf_counter()
-    sent = 0
-    while (elapsed := time.perf_counter() - began) < seconds:
-        for camera in cameras:
-            frame = camera[sent % 20]
-            watcher.show(frame.model_copy(update={"id": f"{frame.id}-{sent}", "seq": sent}))
-        sent += 1
-        time.sleep(max(0.0, sent / per_camera - elapsed))
-    time.sleep(3)  # the frames still waiting are classified before the next measure
-    counted = sorted(watcher.latencies[i] + watcher.sent[i] for i in watcher.latencies)
-    counted = [t for t in counted if t >= began + 2]  # skip the start: the pipe fills
-    return (len(counted) - 1) / (counted[-1] - counted[0])
+    return streamed(watcher, [frames(20, f"cam{n}") for n in range(8)], rate, seconds)
 
 
 def paced(watcher: Watcher, rate: float, seconds: float, source: str) -> list[float]:
@@ -153,18 +112,6 @@ def decoders(image: ImageEvent, repeat: int = 200) -> dict[str, float]:
             run()
         figures[name] = round((time.perf_counter() - began) / repeat * 1000, 2)
     return figures
-
-
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 1)
 
 
 def main() -> None:

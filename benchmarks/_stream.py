@@ -1,0 +1,68 @@
+"""What the cortex benchmarks share: cameras streaming image events, perceptions timed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from schemas import ImageEvent, Perception
+
+
+class Watcher:
+    """Perceptions as they arrive, with the time each frame was published."""
+
+    def __init__(self, port: int) -> None:
+        self.sent: dict[str, float] = {}
+        self.latencies: dict[str, float] = {}
+        self.arrived = threading.Condition()
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe("brain/perceptions/camera/+", qos=1)
+
+    def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        cause = Perception.model_validate_json(message.payload).cause
+        with self.arrived:
+            self.latencies[cause] = time.perf_counter() - self.sent[cause]
+            self.arrived.notify_all()
+
+    def show(self, frame: ImageEvent) -> None:
+        self.sent[frame.id] = time.perf_counter()
+        self.client.publish(f"brain/senses/camera/{frame.source}/image", frame.to_json(), qos=0)
+
+
+def streamed(
+    watcher: Watcher, cameras: list[list[ImageEvent]], rate: float, seconds: float
+) -> float:
+    """Cameras streaming together (``rate`` frames/s in all), faster than the cortex can
+    follow, as real ones do: frames/s perceived, once the first perceptions are out."""
+    per_camera = rate / len(cameras)
+    began = time.perf_counter()
+    sent = 0
+    while (elapsed := time.perf_counter() - began) < seconds:
+        for camera in cameras:
+            frame = camera[sent % len(camera)]
+            watcher.show(frame.model_copy(update={"id": f"{frame.id}-{sent}", "seq": sent}))
+        sent += 1
+        time.sleep(max(0.0, sent / per_camera - elapsed))
+    time.sleep(3)  # the frames still waiting are classified before the next measure
+    counted = sorted(watcher.latencies[i] + watcher.sent[i] for i in watcher.latencies)
+    counted = [t for t in counted if t >= began + 2]  # skip the start: the pipe fills
+    return (len(counted) - 1) / (counted[-1] - counted[0])
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 1)

@@ -1,0 +1,177 @@
+"""The smart CCTV on a small machine: one bundle, served as Keras and as int8 TFLite.
+
+In one run, on the same images: train an InceptionV3 bundle (cold, then warm
+bottleneck cache), export it to int8 TFLite, then stream the held-out images from
+8 cameras through a real broker to a cortex serving each, and measure frames/s
+and the cortex's peak RSS (and whether it loaded TensorFlow at all). The bare
+libraries, Keras `predict` and the LiteRT interpreter, classify the same images
+in this process for the ratios.
+
+Weights are made by the script (ImageNet's cannot be downloaded here); speed and
+memory do not depend on their values.
+
+    python -m benchmarks.edge [--seconds 20] [--base inception_v3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+from PIL import Image
+
+from benchmarks._stream import Watcher, rss_mb, streamed
+from benchmarks._support import ROOT, start_mosquitto, start_node
+from brain.cortex._decode import decode_bytes
+from brain.cortex.bundle import PREPROCESSING, read_bundle
+from brain.train import BASES, scan
+from schemas import ImageEvent
+from tests.shapes import base_weights, make_dataset
+
+
+def brain(*args: object) -> float:
+    """Run a brain command; seconds it took."""
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "brain", *map(str, args)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - began
+
+
+def cameras(images: list[Path]) -> list[list[ImageEvent]]:
+    events = []
+    for n, path in enumerate(images):
+        with Image.open(path) as image:
+            width, height = image.size
+        events.append(
+            ImageEvent(
+                source=f"cam{n % 8}",
+                content_type="image/jpeg",
+                data=path.read_bytes(),
+                width=width,
+                height=height,
+                seq=n,
+            )
+        )
+    return [events[n::8] for n in range(8)]
+
+
+def bare(bundle: Path, lite: Path, images: list[Path]) -> dict[str, float]:
+    """Images/s of bare Keras predict (best batch) and the bare LiteRT interpreter."""
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    metadata, _ = read_bundle(bundle)
+    divide, shift = PREPROCESSING[metadata["preprocessing"]]
+    size = tuple(metadata["input_size"])
+    batch = np.stack([decode_bytes(p.read_bytes(), size=size) for p in images])
+    batch = batch.astype(np.float32) / divide + shift
+    network = keras.saving.load_model(bundle / "model.keras", compile=False)
+    figures = {}
+    for n in (1, 8):
+        network.predict(batch[:n], batch_size=n, verbose=0)
+        began = time.perf_counter()
+        network.predict(batch, batch_size=n, verbose=0)
+        figures[f"bare_keras_batch_{n}_per_s"] = len(batch) / (time.perf_counter() - began)
+    interpreter = Interpreter(model_path=str(lite / "model.tflite"), num_threads=os.cpu_count())
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]["index"]
+    interpreter.set_tensor(source, batch[:1])
+    interpreter.invoke()
+    began = time.perf_counter()
+    for image in batch:
+        interpreter.set_tensor(source, image[None])
+        interpreter.invoke()
+    figures["bare_tflite_per_s"] = len(batch) / (time.perf_counter() - began)
+    return {k: round(v, 1) for k, v in figures.items()}
+
+
+@dataclass(frozen=True)
+class Served:
+    per_s: float
+    peak_rss_mb: int
+    tensorflow_loaded: bool
+
+
+def serve(workdir: Path, model: Path, feeds: list[list[ImageEvent]], seconds: float) -> Served:
+    """A cortex serving ``model``: frames/s when flooded, peak RSS, TensorFlow loaded?"""
+    port, broker = start_mosquitto(workdir)
+    node = start_node(port, "cortex", "--set", f'cortex.model="{model}"', ready="model ready")
+    watcher = Watcher(port)
+    try:
+        time.sleep(1)
+        streamed(watcher, feeds, 20, 4)  # warm: the first batches compile
+        per_s = streamed(watcher, feeds, 120, seconds)
+        maps = Path(f"/proc/{node.pid}/maps").read_text()
+        return Served(round(per_s, 1), round(rss_mb(node.pid, "VmHWM")), "tensorflow" in maps)
+    finally:
+        watcher.client.loop_stop()
+        node.terminate()
+        node.wait()
+        broker.terminate()
+        broker.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--base", default="inception_v3", choices=sorted(BASES))
+    args = parser.parse_args()
+    base = BASES[args.base]
+    workdir = Path(tempfile.mkdtemp(prefix="brain-bench-edge-"))
+    images = make_dataset(workdir / "images")
+    weights = base_weights(
+        workdir / "base.weights.h5", base.application, images, size=base.input_size[0]
+    )
+    common = ("--base", base.name, "--base-weights", weights, "--cache", workdir / "cache")
+    cold = brain("train", images, "--out", workdir / "bundle", *common)
+    warm = brain("train", images, "--out", workdir / "bundle-again", *common)
+    exporting = brain("export", workdir / "bundle", "--quantize", "int8", "--out", workdir / "lite")
+    dataset = scan(images)
+    held_out = [e.path for e in dataset.of("test") + dataset.of("validation")]
+    feeds = cameras(held_out)
+    figures: dict[str, object] = {
+        "base": base.name,
+        "train_seconds_cold_cache": round(cold, 1),
+        "train_seconds_warm_cache": round(warm, 1),
+        "export_int8_seconds": round(exporting, 1),
+        "model_mb": {
+            "keras": round((workdir / "bundle" / "model.keras").stat().st_size / 1e6, 1),
+            "tflite_int8": round((workdir / "lite" / "model.tflite").stat().st_size / 1e6, 1),
+        },
+    }
+    bare_figures = bare(workdir / "bundle", workdir / "lite", held_out)
+    best_keras = max(bare_figures[f"bare_keras_batch_{n}_per_s"] for n in (1, 8))
+    keras_cortex = serve(workdir, workdir / "bundle", feeds, args.seconds)
+    lite_cortex = serve(workdir, workdir / "lite", feeds, args.seconds)
+    figures |= bare_figures
+    figures |= {
+        "cortex_keras": asdict(keras_cortex),
+        "cortex_tflite_int8": asdict(lite_cortex),
+        "tflite_over_keras_cortex": round(lite_cortex.per_s / keras_cortex.per_s, 2),
+        "goal_tflite_over_keras": 2.0,
+        "cortex_keras_over_bare_keras": round(keras_cortex.per_s / best_keras, 2),
+        "cortex_tflite_over_bare_tflite": round(
+            lite_cortex.per_s / bare_figures["bare_tflite_per_s"], 2
+        ),
+        "goal_tflite_peak_rss_mb": 350,
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -194,4 +194,4 @@ def test_a_bundle_that_does_not_add_up_is_one_sentence(
         "--mqtt", mosquitto.url, "--set", f'cortex.model="{bundle}"', "node", "cortex"
     )
     assert node.process.wait(timeout=120) == 78
-    assert "the model has 3 outputs but labels.txt names 2 classes" in node.log()
+    assert "the model has 3 outputs but its labels name 2 classes" in node.log()

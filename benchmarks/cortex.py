@@ -126,8 +126,14 @@ def main() -> None:
 
     port, broker = start_mosquitto(workdir)
     weights = workdir / "inception.weights.h5"
+    keras_engine = ("--set", "cortex.runtime=keras")  # as the bare model; runtimes.py: the rest
     node = start_node(
-        port, "cortex", "--set", f'cortex.weights="{weights}"', ready='"event": "model ready"'
+        port,
+        "cortex",
+        "--set",
+        f'cortex.weights="{weights}"',
+        *keras_engine,
+        ready='"event": "model ready"',
     )  # it subscribes right after
     watcher = Watcher(port)
     try:

@@ -319,6 +319,23 @@ def export_command(
     )
 
 
+@models.command("bench")
+@click.argument("name", default="inception")
+@click.pass_obj
+def bench_models(options: GlobalOptions, name: str) -> None:
+    """Images/s and latency of model NAME (or a bundle's path) on each engine and precision."""
+    from brain.cortex import Cortex
+    from brain.cortex._bench import HEADER, bench
+
+    with _user_errors():
+        settings = options.settings()
+        cortex = settings.options_for("cortex", Cortex.Options).model_copy(update={"model": name})
+        click.echo(f"{name} on this machine (cortex.weights and the other cortex options apply):")
+        click.echo(HEADER)
+        for row in bench(cortex, _catalog(settings)):  # type: ignore[arg-type]
+            click.echo(str(row))
+
+
 @main.command()
 @click.argument("topic_filter", default="", metavar="[FILTER]")
 @click.option("--json", "as_json", is_flag=True, help="Print one raw JSON line per message.")

@@ -240,3 +240,18 @@ def cortex(
     node.wait_for_log('"event": "model ready"', timeout=60)  # it subscribes next
     time.sleep(0.3)  # subscribed
     return node
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    """An InceptionV3 with weights this test makes (ImageNet's cannot be downloaded here);
+    its last layer scaled so that its top labels are clear-cut, not a near tie."""
+    import keras
+
+    network = keras.applications.InceptionV3(weights=None)
+    last = network.get_layer("predictions")
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel * 200, bias])
+    path = tmp_path_factory.mktemp("weights") / "inception.weights.h5"
+    network.save_weights(str(path))
+    return network, path

@@ -42,19 +42,6 @@ def cortex(broker: Broker, start: Callable[..., NodeProcess], *sets: str) -> Nod
     return node
 
 
-@pytest.fixture(scope="module")
-def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
-    """An InceptionV3 with weights this test makes (ImageNet's cannot be downloaded here);
-    its last layer scaled so that its top labels are clear-cut, not a near tie."""
-    network = keras.applications.InceptionV3(weights=None)
-    last = network.get_layer("predictions")
-    kernel, bias = last.get_weights()
-    last.set_weights([kernel * 200, bias])
-    path = tmp_path_factory.mktemp("weights") / "inception.weights.h5"
-    network.save_weights(str(path))
-    return network, path
-
-
 def test_inception_over_the_bus_agrees_with_keras_on_the_same_image(
     mosquitto: Broker,
     record: Callable[..., Recorder],
@@ -63,7 +50,14 @@ def test_inception_over_the_bus_agrees_with_keras_on_the_same_image(
 ) -> None:
     network, weights = inception_weights
     seen = record(mosquitto, "brain/perceptions/#")
-    cortex(mosquitto, brain_process, "--set", f'cortex.weights="{weights}"')
+    cortex(
+        mosquitto,
+        brain_process,
+        "--set",
+        f'cortex.weights="{weights}"',
+        "--set",
+        "cortex.runtime=keras",
+    )
     event = photo(skimage_data.chelsea())
     publish(mosquitto, "brain/senses/camera/door/image", event.to_json(), qos=0)
     [(_, payload)] = seen.wait_for(topic_is("brain/perceptions/camera/door"), timeout=60)

@@ -17,6 +17,7 @@ from brain._node import FatalError, Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
 from brain._topics import Topics
 from brain.cortex._decode import DEFAULT_MAX_PIXELS, DecodeError, decode
+from brain.cortex._engines import Precision, RuntimeName
 from brain.cortex._frames import LatestFrames
 from brain.cortex._language import command_in, heard, read, sentence
 from schemas import (
@@ -35,6 +36,13 @@ class CortexOptions(NodeOptions):
         description="A model's name (`brain list`) or the path of a bundle made by `brain train`.",
     )
     weights: Path | None = Field(default=None, description="Weights file for the model.")
+    runtime: RuntimeName = Field(
+        default="auto",
+        description="The engine: auto (the fastest measured here), keras, tflite or openvino.",
+    )
+    precision: Precision = Field(
+        default="float32", description="float32, or float16, dynamic or int8 (faster, rougher)."
+    )
     top_k: int = Field(default=5, ge=1, le=100, description="Labels per perception.")
     batch: int = Field(default=8, ge=1, le=256, description="Most frames classified at once.")
     max_wait_ms: float = Field(

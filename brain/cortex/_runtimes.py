@@ -8,26 +8,26 @@ machine serves a .tflite bundle with ai-edge-litert alone.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from brain._node import FatalError
-from brain.cortex._graph import compiled
 
 Forward = Callable[[NDArray[np.float32]], NDArray[np.float32]]
 
 
-def keras_forward(file: Path, input_size: tuple[int, int]) -> tuple[Forward, int]:
+def keras_network(file: Path) -> Any:
     import keras
 
     try:
-        network = keras.saving.load_model(file, compile=False)
+        return keras.saving.load_model(file, compile=False)
     except (OSError, ValueError) as error:
         raise FatalError(f"{file} cannot be loaded ({error})") from None
-    return compiled(network, input_size), int(network.outputs[0].shape[-1])
 
 
 def tflite_forward(file: Path) -> tuple[Forward, int]:
@@ -55,6 +55,24 @@ def tflite_forward(file: Path) -> tuple[Forward, int]:
         return np.stack(rows)
 
     return forward, int(target["shape"][-1])
+
+
+def tflite_bytes(network: Any, quantize: str, calibration: Any) -> bytes:
+    """A Keras network as a TFLite model; ``quantize``: none, dynamic, float16 or int8
+    (``calibration`` then yields preprocessed images, one at a time)."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="brain-export-") as saved:
+        network.export(saved, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        if quantize != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            converter.representative_dataset = calibration
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        return bytes(converter.convert())
 
 
 #: Where TensorFlow's old retrain.py graphs take a 299x299 image and give classes.

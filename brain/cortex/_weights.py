@@ -3,6 +3,7 @@ cache, or a download (with a progress bar) where there is network."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -39,3 +40,12 @@ def resolve_weights(
         except Exception:  # no network, a proxy, a full disk: the fix is the same
             pass
     raise FatalError(missing)
+
+
+def weights_id(path: Path) -> str:
+    """A short hash of a weights file: what converted models and bottlenecks are keyed by."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

@@ -25,7 +25,9 @@ import numpy as np
 
 from brain._model import RGB, Model, ranked
 from brain._node import FatalError
-from brain.cortex._runtimes import Forward, keras_forward, retrain_forward, tflite_forward
+from brain.cortex._engines import accelerated, calibration_images
+from brain.cortex._runtimes import Forward, keras_network, retrain_forward, tflite_forward
+from brain.cortex._weights import weights_id
 from schemas import Label
 
 BUNDLE_FORMAT = "brain.bundle/1"
@@ -80,6 +82,25 @@ def read_retrain_outputs(directory: Path) -> tuple[dict[str, Any], list[str]]:
         "runtime": "retrain.py graph",
     }
     return metadata, [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _accelerated(
+    directory: Path, metadata: dict[str, Any], options: Any
+) -> tuple[Forward, int, str]:
+    """A Keras bundle on the engine the options ask for (the fastest, by default)."""
+    network = keras_network(directory / "model.keras")
+    size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
+    images = metadata.get("images")
+    forward, engine = accelerated(
+        network,
+        key=f"bundle-{weights_id(directory / 'model.keras')}",
+        runtime=options.runtime,
+        precision=options.precision,
+        images=calibration_images(
+            size, PREPROCESSING[metadata["preprocessing"]], Path(images) if images else None
+        ),
+    )
+    return forward, int(network.outputs[0].shape[-1]), engine
 
 
 @contextmanager
@@ -149,8 +170,7 @@ class Bundle(Model):
             if (directory / "model.tflite").is_file():
                 forward, outputs = tflite_forward(directory / "model.tflite")
             else:
-                size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
-                forward, outputs = keras_forward(directory / "model.keras", size)
+                forward, outputs, metadata["runtime"] = _accelerated(directory, metadata, options)
         if outputs != len(labels):
             raise FatalError(
                 f"{directory}: the model has {outputs} outputs but its labels "

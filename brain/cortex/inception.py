@@ -15,9 +15,10 @@ import numpy as np
 
 from brain._model import RGB, Model, ranked
 from brain._node import FatalError
-from brain.cortex._graph import compiled
+from brain.cortex._engines import accelerated, calibration_images
+from brain.cortex._runtimes import Forward
 from brain.cortex._weights import keras_cache as weights_cache
-from brain.cortex._weights import resolve_weights
+from brain.cortex._weights import resolve_weights, weights_id
 from schemas import Label
 
 WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
@@ -58,11 +59,12 @@ class Inception(Model):
     name = "inception"
     input_size = (299, 299)
 
-    def __init__(self, network: Any, *, weights: Path, top_k: int) -> None:
+    def __init__(self, forward: Forward, *, weights: Path, engine: str, top_k: int) -> None:
         self._weights = weights
+        self._engine = engine
         self._top_k = top_k
         self._classes = imagenet_classes()
-        self._forward = compiled(network, self.input_size)
+        self._forward = forward
 
     @classmethod
     def load(cls, options: Any) -> Inception:
@@ -77,7 +79,14 @@ class Inception(Model):
                 f"{weights} does not hold InceptionV3 weights ({error}); "
                 "give the right file with --set cortex.weights=FILE"
             ) from None
-        return cls(network, weights=weights, top_k=options.top_k)
+        forward, engine = accelerated(
+            network,
+            key=f"inception-{weights_id(weights)}",
+            runtime=options.runtime,
+            precision=options.precision,
+            images=calibration_images(cls.input_size, (127.5, -1.0)),
+        )
+        return cls(forward, weights=weights, engine=engine, top_k=options.top_k)
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         # Inception's preprocessing: 299x299 (done by the decoder), scaled to [-1, 1].
@@ -86,7 +95,7 @@ class Inception(Model):
         return ranked(probabilities, self._classes, self._top_k)
 
     def describe(self) -> str:
-        return f"inception (weights {self._weights})"
+        return f"inception (weights {self._weights}, on {self._engine})"
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from brain._node import FatalError
-from brain.cortex._weights import resolve_weights
+from brain.cortex._weights import resolve_weights, weights_id
 
 _APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -57,14 +56,6 @@ class Loaded:
         import keras
 
         return keras.Model(self.network.inputs, self.network.layers[-2].output)
-
-
-def weights_id(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 BASES = {

@@ -8,7 +8,6 @@ images, so its ranges are those the camera will show.
 from __future__ import annotations
 
 import random
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +16,7 @@ import numpy as np
 
 from brain._node import FatalError
 from brain.cortex._decode import DecodeError, decode_bytes
+from brain.cortex._runtimes import tflite_bytes
 from brain.cortex.bundle import PREPROCESSING, new_bundle, read_bundle, write_description
 
 Quantization = Literal["none", "dynamic", "float16", "int8"]
@@ -40,7 +40,7 @@ def export(
 
     network = keras.saving.load_model(bundle / "model.keras", compile=False)
     with new_bundle(out) as folder:
-        tflite = _convert(network, quantize, lambda: _calibration(images, metadata))
+        tflite = tflite_bytes(network, quantize, lambda: _calibration(images, metadata))
         (folder / "model.tflite").write_bytes(tflite)
         write_description(
             folder,
@@ -53,22 +53,6 @@ def export(
             },
         )
     return out / "model.tflite"
-
-
-def _convert(network: Any, quantize: Quantization, calibration: Any) -> bytes:
-    import tensorflow as tf
-
-    with tempfile.TemporaryDirectory(prefix="brain-export-") as saved:
-        network.export(saved, format="tf_saved_model", verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        if quantize != "none":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if quantize == "int8":
-            converter.representative_dataset = calibration
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        return bytes(converter.convert())
 
 
 def _calibration(images: Path, metadata: dict[str, Any]) -> Iterator[list[np.ndarray]]:

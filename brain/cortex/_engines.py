@@ -1,0 +1,203 @@
+"""The fastest engine for a Keras network on this machine: converted once, kept, measured.
+
+``keras`` runs the network as a compiled graph; ``tflite`` converts it for LiteRT
+(XNNPACK); ``openvino`` converts it for Intel's OpenVINO, when installed. A
+converted model is kept in the state directory under the weights' hash, so a
+restart loads it at once. ``auto`` measures each installed engine on the
+calibration images the first time, keeps the figures, and serves the fastest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from brain._config import state_dir
+from brain._node import FatalError
+from brain.cortex._graph import compiled
+from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward
+
+RuntimeName = Literal["auto", "keras", "tflite", "openvino"]
+Precision = Literal["float32", "float16", "dynamic", "int8"]
+Images = NDArray[np.float32]  # preprocessed, batch first
+
+PRECISIONS = ("float32", "float16", "dynamic", "int8")
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    precisions: tuple[str, ...]
+    installed: Callable[[], bool]
+    extra: str  # pip install brain[EXTRA] brings it
+    build: Callable[[Any, Precision, Images, Path], Forward]  # network -> forward, cached
+
+
+def _keras(network: Any, _precision: Precision, images: Images, _folder: Path) -> Forward:
+    return compiled(network, (images.shape[2], images.shape[1]))
+
+
+def _tflite(network: Any, precision: Precision, images: Images, folder: Path) -> Forward:
+    model = folder / f"tflite-{precision}.tflite"
+    if not model.is_file():
+        quantize = "none" if precision == "float32" else precision
+        calibration = lambda: ([image[None]] for image in images)  # noqa: E731
+        _keep(model, tflite_bytes(network, quantize, calibration))
+    return tflite_forward(model)[0]
+
+
+def _openvino(network: Any, precision: Precision, _images: Images, folder: Path) -> Forward:
+    import openvino
+
+    model = folder / "openvino-float32.xml"
+    if not model.is_file():
+        with tempfile.TemporaryDirectory(prefix="brain-openvino-") as saved:
+            network.export(saved, format="tf_saved_model", verbose=False)
+            converted = openvino.convert_model(saved)
+        partial = model.with_name(f".{model.name}")
+        openvino.save_model(converted, partial, compress_to_fp16=False)
+        partial.with_suffix(".bin").replace(model.with_suffix(".bin"))
+        partial.replace(model)
+    hint = {"float32": "f32", "float16": "f16"}[precision]
+    engine = openvino.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": hint})
+    return lambda batch: np.asarray(engine(batch)[0])
+
+
+def _importable(module: str) -> Callable[[], bool]:
+    def check() -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec(module) is not None
+
+    return check
+
+
+ENGINES = {
+    engine.name: engine
+    for engine in (
+        Engine("keras", ("float32",), _importable("keras"), "cortex", _keras),
+        Engine("tflite", PRECISIONS, _importable("ai_edge_litert"), "edge", _tflite),
+        Engine("openvino", ("float32", "float16"), _importable("openvino"), "openvino", _openvino),
+    )
+}
+
+
+def accelerated(
+    network: Any, *, key: str, runtime: RuntimeName, precision: Precision, images: Images
+) -> tuple[Forward, str]:
+    """The forward function to serve ``network`` with, and which engine runs it.
+
+    ``key`` names the weights (converted models are kept under it); ``images`` are a
+    few preprocessed images to calibrate int8, measure speed and check agreement.
+    """
+    folder = state_dir() / "runtimes" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _chosen(network, folder, runtime, precision, images)
+    forward = ENGINES[name].build(network, precision, images, folder)
+    if precision != "float32":
+        agreement = _agreement(
+            compiled(network, (images.shape[2], images.shape[1])), forward, images
+        )
+        log.info("lower precision", precision=precision, top1_agreement_with_float32=agreement)
+    return forward, name
+
+
+def _chosen(
+    network: Any, folder: Path, runtime: RuntimeName, precision: Precision, images: Images
+) -> str:
+    if runtime != "auto":
+        _check(ENGINES[runtime], precision)
+        return runtime
+    figures = folder / f"speed-{precision}.json"
+    if figures.is_file():
+        speeds: dict[str, float] = json.loads(figures.read_text())
+        why = f"measured before: {speeds} images/s"
+    else:
+        speeds = {}
+        for engine in ENGINES.values():
+            if engine.installed() and precision in engine.precisions:
+                speeds[engine.name] = _speed(
+                    engine.build(network, precision, images, folder), images
+                )
+        _keep(figures, json.dumps(speeds).encode())
+        why = f"measured now: {speeds} images/s"
+    if not speeds:
+        raise FatalError(
+            f"no installed engine runs {precision}; pip install ai-edge-litert, or use float32"
+        )
+    best = max(speeds, key=speeds.__getitem__)
+    log.info("runtime chosen", runtime=best, precision=precision, why=why)
+    return best
+
+
+def _check(engine: Engine, precision: Precision) -> None:
+    if not engine.installed():
+        raise FatalError(
+            f"the {engine.name} runtime is not installed; pip install brain[{engine.extra}] "
+            "or use runtime=auto"
+        )
+    if precision not in engine.precisions:
+        raise FatalError(
+            f"{engine.name} runs {', '.join(engine.precisions)}, not {precision}; "
+            "use runtime=tflite or runtime=auto for lower precisions"
+        )
+
+
+def _speed(forward: Forward, images: Images, rounds: int = 5) -> float:
+    """Images a second, one at a time (a camera's frame), after one to warm up."""
+    forward(images[:1])
+    began = time.perf_counter()
+    for n in range(rounds):
+        forward(images[n % len(images)][None])
+    return round(rounds / (time.perf_counter() - began), 1)
+
+
+def _agreement(reference: Forward, forward: Forward, images: Images) -> float:
+    expected = reference(images).argmax(axis=1)
+    got = np.concatenate([forward(image[None]) for image in images]).argmax(axis=1)
+    return float((expected == got).mean())
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write whole or not at all: a stopped conversion leaves nothing to load later."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def calibration_images(
+    size: tuple[int, int], scale: tuple[float, float], folder: Path | None = None
+) -> Images:
+    """Up to 32 preprocessed images: from ``folder`` (a bundle's training photos) when
+    it has any, else scikit-image's sample photos, which every install has."""
+    from brain.cortex._decode import DecodeError, decode_bytes
+
+    pictures = []
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.rglob("*"))[:: max(1, len(list(folder.rglob("*"))) // 32)]:
+            try:
+                pictures.append(decode_bytes(path.read_bytes(), size=size))
+            except (OSError, DecodeError):
+                continue
+    if not pictures:
+        import cv2
+        from skimage import data
+
+        samples = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina")
+        pictures = [
+            cv2.resize(getattr(data, name)(), size, interpolation=cv2.INTER_AREA)
+            for name in samples
+        ]
+    divide, shift = scale
+    return np.stack(pictures[:32]).astype(np.float32) / divide + shift

@@ -100,6 +100,10 @@ def bare(bundle: Path, lite: Path, images: list[Path]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in figures.items()}
 
 
+def model_is(model: Path) -> tuple[str, str]:
+    return "--set", f'cortex.model="{model}"'
+
+
 @dataclass(frozen=True)
 class Served:
     per_s: float
@@ -107,10 +111,10 @@ class Served:
     tensorflow_loaded: bool
 
 
-def serve(workdir: Path, model: Path, feeds: list[list[ImageEvent]], seconds: float) -> Served:
-    """A cortex serving ``model``: frames/s when flooded, peak RSS, TensorFlow loaded?"""
+def serve(workdir: Path, feeds: list[list[ImageEvent]], seconds: float, *sets: str) -> Served:
+    """A cortex with options ``sets``: frames/s when flooded, peak RSS, TensorFlow loaded?"""
     port, broker = start_mosquitto(workdir)
-    node = start_node(port, "cortex", "--set", f'cortex.model="{model}"', ready="model ready")
+    node = start_node(port, "cortex", *sets, ready="model ready")
     watcher = Watcher(port)
     try:
         time.sleep(1)
@@ -156,8 +160,10 @@ def main() -> None:
     }
     bare_figures = bare(workdir / "bundle", workdir / "lite", held_out)
     best_keras = max(bare_figures[f"bare_keras_batch_{n}_per_s"] for n in (1, 8))
-    keras_cortex = serve(workdir, workdir / "bundle", feeds, args.seconds)
-    lite_cortex = serve(workdir, workdir / "lite", feeds, args.seconds)
+    keras_cortex = serve(
+        workdir, feeds, args.seconds, *model_is(workdir / "bundle"), "--set", "cortex.runtime=keras"
+    )
+    lite_cortex = serve(workdir, feeds, args.seconds, *model_is(workdir / "lite"))
     figures |= bare_figures
     figures |= {
         "cortex_keras": asdict(keras_cortex),

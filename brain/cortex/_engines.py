@@ -9,6 +9,7 @@ calibration images the first time, keeps the figures, and serves the fastest.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -30,6 +31,7 @@ from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward
 RuntimeName = Literal["auto", "keras", "tflite", "openvino"]
 Precision = Literal["float32", "float16", "dynamic", "int8"]
 Images = NDArray[np.float32]  # preprocessed, batch first
+Network = Callable[[], Any]  # builds the Keras network
 
 PRECISIONS = ("float32", "float16", "dynamic", "int8")
 log = structlog.get_logger()
@@ -41,29 +43,29 @@ class Engine:
     precisions: tuple[str, ...]
     installed: Callable[[], bool]
     extra: str  # pip install brain[EXTRA] brings it
-    build: Callable[[Any, Precision, Images, Path], Forward]  # network -> forward, cached
+    build: Callable[[Network, Precision, Images, Path], Forward]  # converted once, kept
 
 
-def _keras(network: Any, _precision: Precision, images: Images, _folder: Path) -> Forward:
-    return compiled(network, (images.shape[2], images.shape[1]))
+def _keras(network: Network, _precision: Precision, images: Images, _folder: Path) -> Forward:
+    return compiled(network(), (images.shape[2], images.shape[1]))
 
 
-def _tflite(network: Any, precision: Precision, images: Images, folder: Path) -> Forward:
+def _tflite(network: Network, precision: Precision, images: Images, folder: Path) -> Forward:
     model = folder / f"tflite-{precision}.tflite"
     if not model.is_file():
         quantize = "none" if precision == "float32" else precision
         calibration = lambda: ([image[None]] for image in images)  # noqa: E731
-        _keep(model, tflite_bytes(network, quantize, calibration))
+        _keep(model, tflite_bytes(network(), quantize, calibration))
     return tflite_forward(model)[0]
 
 
-def _openvino(network: Any, precision: Precision, _images: Images, folder: Path) -> Forward:
+def _openvino(network: Network, precision: Precision, _images: Images, folder: Path) -> Forward:
     import openvino
 
     model = folder / "openvino-float32.xml"
     if not model.is_file():
         with tempfile.TemporaryDirectory(prefix="brain-openvino-") as saved:
-            network.export(saved, format="tf_saved_model", verbose=False)
+            network().export(saved, format="tf_saved_model", verbose=False)
             converted = openvino.convert_model(saved)
         partial = model.with_name(f".{model.name}")
         openvino.save_model(converted, partial, compress_to_fp16=False)
@@ -94,27 +96,34 @@ ENGINES = {
 
 
 def accelerated(
-    network: Any, *, key: str, runtime: RuntimeName, precision: Precision, images: Images
+    network: Network, *, key: str, runtime: RuntimeName, precision: Precision, images: Images
 ) -> tuple[Forward, str]:
-    """The forward function to serve ``network`` with, and which engine runs it.
+    """The forward function to serve the network with, and which engine runs it.
 
-    ``key`` names the weights (converted models are kept under it); ``images`` are a
-    few preprocessed images to calibrate int8, measure speed and check agreement.
+    ``network`` builds the Keras network, called only when it is needed: once the
+    model is converted and the choice made, a start loads the converted model alone
+    and never imports TensorFlow. ``key`` names the weights (converted models are
+    kept under it); ``images`` are a few preprocessed images to calibrate int8,
+    measure speed and check agreement.
     """
+    network = functools.cache(network)
     folder = state_dir() / "runtimes" / key
     folder.mkdir(parents=True, exist_ok=True)
     name = _chosen(network, folder, runtime, precision, images)
     forward = ENGINES[name].build(network, precision, images, folder)
     if precision != "float32":
-        agreement = _agreement(
-            compiled(network, (images.shape[2], images.shape[1])), forward, images
+        log.info(
+            "lower precision",
+            precision=precision,
+            top1_agreement_with_float32=_agreement(
+                network, forward, images, kept=folder / f"agreement-{name}-{precision}.json"
+            ),
         )
-        log.info("lower precision", precision=precision, top1_agreement_with_float32=agreement)
     return forward, name
 
 
 def _chosen(
-    network: Any, folder: Path, runtime: RuntimeName, precision: Precision, images: Images
+    network: Network, folder: Path, runtime: RuntimeName, precision: Precision, images: Images
 ) -> str:
     if runtime != "auto":
         _check(ENGINES[runtime], precision)
@@ -163,10 +172,16 @@ def _speed(forward: Forward, images: Images, rounds: int = 5) -> float:
     return round(rounds / (time.perf_counter() - began), 1)
 
 
-def _agreement(reference: Forward, forward: Forward, images: Images) -> float:
+def _agreement(network: Network, forward: Forward, images: Images, *, kept: Path) -> float:
+    """Top-1 agreement with the float32 Keras network, measured once and kept."""
+    if kept.is_file():
+        return float(json.loads(kept.read_text()))
+    reference = compiled(network(), (images.shape[2], images.shape[1]))
     expected = reference(images).argmax(axis=1)
     got = np.concatenate([forward(image[None]) for image in images]).argmax(axis=1)
-    return float((expected == got).mean())
+    agreement = float((expected == got).mean())
+    _keep(kept, json.dumps(agreement).encode())
+    return agreement
 
 
 def _keep(path: Path, data: bytes) -> None:

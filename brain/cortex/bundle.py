@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
@@ -88,19 +89,19 @@ def _accelerated(
     directory: Path, metadata: dict[str, Any], options: Any
 ) -> tuple[Forward, int, str]:
     """A Keras bundle on the engine the options ask for (the fastest, by default)."""
-    network = keras_network(directory / "model.keras")
     size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
-    images = metadata.get("images")
+    trained_on = metadata.get("images")
+    images = calibration_images(
+        size, PREPROCESSING[metadata["preprocessing"]], Path(trained_on) if trained_on else None
+    )
     forward, engine = accelerated(
-        network,
+        functools.partial(keras_network, directory / "model.keras"),
         key=f"bundle-{weights_id(directory / 'model.keras')}",
         runtime=options.runtime,
         precision=options.precision,
-        images=calibration_images(
-            size, PREPROCESSING[metadata["preprocessing"]], Path(images) if images else None
-        ),
+        images=images,
     )
-    return forward, int(network.outputs[0].shape[-1]), engine
+    return forward, int(forward(images[:1]).shape[-1]), engine
 
 
 @contextmanager

@@ -7,6 +7,7 @@ start: it never classifies with weights it was not given.
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,21 @@ def find_weights(given: Path | None, *, download: bool = True) -> Path:
     )
 
 
+def inception_network(weights: Path) -> Any:
+    """The Keras InceptionV3 with these weights."""
+    import keras
+
+    network = keras.applications.InceptionV3(weights=None)
+    try:
+        network.load_weights(str(weights))
+    except Exception as error:
+        raise FatalError(
+            f"{weights} does not hold InceptionV3 weights ({error}); "
+            "give the right file with --set cortex.weights=FILE"
+        ) from None
+    return network
+
+
 class Inception(Model):
     """InceptionV3 trained on ImageNet: 1000 everyday classes."""
 
@@ -69,18 +85,8 @@ class Inception(Model):
     @classmethod
     def load(cls, options: Any) -> Inception:
         weights = find_weights(options.weights)
-        import keras
-
-        network = keras.applications.InceptionV3(weights=None)
-        try:
-            network.load_weights(str(weights))
-        except Exception as error:
-            raise FatalError(
-                f"{weights} does not hold InceptionV3 weights ({error}); "
-                "give the right file with --set cortex.weights=FILE"
-            ) from None
         forward, engine = accelerated(
-            network,
+            functools.partial(inception_network, weights),
             key=f"inception-{weights_id(weights)}",
             runtime=options.runtime,
             precision=options.precision,

@@ -1,8 +1,9 @@
-"""The engines a bundle's network runs on: Keras, LiteRT (TFLite) or a frozen TF1 graph.
+"""Model files and what runs them: Keras files, TFLite models (LiteRT) and the frozen
+TF1 graphs of TensorFlow's old retrain.py.
 
-Each returns a forward function (a float32 batch in, class probabilities out) and
-its number of outputs. Only the Keras and graph ones import TensorFlow: a small
-machine serves a .tflite bundle with ai-edge-litert alone.
+A forward function takes a float32 batch and gives class probabilities. Only the
+Keras and graph loaders import TensorFlow: a small machine serves a .tflite model
+with ai-edge-litert alone.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ Forward = Callable[[NDArray[np.float32]], NDArray[np.float32]]
 
 
 def keras_network(file: Path) -> Any:
+    """A saved Keras model (e.g. a bundle's model.keras)."""
     import keras
 
     try:
@@ -31,6 +33,7 @@ def keras_network(file: Path) -> Any:
 
 
 def tflite_forward(file: Path) -> tuple[Forward, int]:
+    """A .tflite model on LiteRT (with XNNPACK), and its number of outputs."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:

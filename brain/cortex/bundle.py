@@ -1,13 +1,16 @@
 """A bundle: a classifier of your own classes, in one directory, as `brain train` makes it.
 
     BUNDLE/
-      model.keras      the whole network (base and trained head), Keras format
+      model.keras      the whole network (base and trained head), Keras format,
+        or model.tflite  the same exported by `brain export` (served by LiteRT)
       labels.txt       one class name a line, in the order of the model's outputs
       metadata.json    {"format": "brain.bundle/1", "base": "inception_v3",
                         "input_size": [299, 299], "preprocessing": "scale_-1_1",
                         "classes": [...], "accuracy": 0.97, "created": "..."}
 
-``--set cortex.model=BUNDLE`` serves it; perceptions carry its labels.
+A folder with TensorFlow's old retrain.py output (output_graph.pb and
+output_labels.txt) loads as a bundle too. ``--set cortex.model=BUNDLE`` serves
+it; perceptions carry its labels.
 """
 
 from __future__ import annotations

@@ -80,9 +80,6 @@ class Pages:
         for page in list(self._open):
             await page.socket.close(code=WSCloseCode.GOING_AWAY, message=b"the brain is stopping")
 
-    def sources(self) -> set[str]:
-        return {page.source for page in self._open}
-
     def deliver(
         self, source: str | None, message: dict[str, Any], *, cause: str | None = None
     ) -> None:

@@ -51,11 +51,23 @@ class Loaded:
     def key(self) -> str:
         return f"{self.base.name}-{self.weights_id}"
 
+    @property
+    def pooled(self) -> Any:
+        """The output of the base's global pooling (the layer before ImageNet's top):
+        the features the new layer learns from."""
+        return self.network.layers[-2].output
+
     def features(self) -> Any:
-        """The network up to its global pooling: what the new layer learns from."""
+        """The network up to its global pooling."""
         import keras
 
-        return keras.Model(self.network.inputs, self.network.layers[-2].output)
+        return keras.Model(self.network.inputs, self.pooled)
+
+    def with_head(self, head: Any) -> Any:
+        """Image in, classes out: the base up to its pooling, then the trained layer."""
+        import keras
+
+        return keras.Model(self.network.inputs, head(self.pooled), name="bundle")
 
 
 BASES = {

@@ -68,7 +68,7 @@ class Bottlenecks:
         self.hits += len(wanted) - len(missing)
         self._compute(missing, what)
         kept = [item for item in wanted if item[0].path not in self.skipped]
-        dimensions = int(self.loaded.network.layers[-2].output.shape[-1])
+        dimensions = int(self.loaded.pooled.shape[-1])
         vectors = [np.load(self._file(digest, n)) for _, digest, n in kept]
         return Features(
             vectors=np.stack(vectors) if vectors else np.zeros((0, dimensions), np.float32),

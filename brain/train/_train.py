@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from brain._config import state_dir
 from brain._node import FatalError
@@ -73,7 +72,7 @@ def train(options: TrainOptions) -> Report:
             history=history,
             seconds=round(time.monotonic() - began, 1),
         )
-        _whole_network(loaded.network, head).save(folder / "model.keras")
+        loaded.with_head(head).save(folder / "model.keras")
         base = loaded.base
         write_description(
             folder,
@@ -90,10 +89,3 @@ def train(options: TrainOptions) -> Report:
         )
         report.write(folder / "report")
     return report
-
-
-def _whole_network(network: Any, head: Any) -> Any:
-    """Image in, classes out: the base up to its pooling, then the trained layer."""
-    import keras
-
-    return keras.Model(network.inputs, head(network.layers[-2].output), name="bundle")

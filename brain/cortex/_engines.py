@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ import structlog
 from numpy.typing import NDArray
 
 from brain._config import state_dir
+from brain._model import RGB
 from brain._node import FatalError
 from brain.cortex._graph import compiled
 from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward
@@ -54,8 +56,7 @@ def _tflite(network: Network, precision: Precision, images: Images, folder: Path
     model = folder / f"tflite-{precision}.tflite"
     if not model.is_file():
         quantize = "none" if precision == "float32" else precision
-        calibration = lambda: ([image[None]] for image in images)  # noqa: E731
-        _keep(model, tflite_bytes(network(), quantize, calibration))
+        _keep(model, tflite_bytes(network(), quantize, images))
     return tflite_forward(model)[0]
 
 
@@ -192,15 +193,24 @@ def _keep(path: Path, data: bytes) -> None:
 
 
 def calibration_images(
-    size: tuple[int, int], scale: tuple[float, float], folder: Path | None = None
+    size: tuple[int, int],
+    scale: tuple[float, float],
+    folder: Path | None = None,
+    *,
+    count: int = 32,
 ) -> Images:
-    """Up to 32 preprocessed images: from ``folder`` (a bundle's training photos) when
-    it has any, else scikit-image's sample photos, which every install has."""
+    """Up to ``count`` preprocessed images: from ``folder`` (a bundle's training photos,
+    drawn at random with a fixed seed) when it has any, else scikit-image's sample
+    photos, which every install has."""
     from brain.cortex._decode import DecodeError, decode_bytes
 
-    pictures = []
+    pictures: list[RGB] = []
     if folder is not None and folder.is_dir():
-        for path in sorted(folder.rglob("*"))[:: max(1, len(list(folder.rglob("*"))) // 32)]:
+        files = sorted(path for path in folder.rglob("*") if path.is_file())
+        random.Random(0).shuffle(files)  # a sample of every class, the same each time
+        for path in files:
+            if len(pictures) == count:
+                break
             try:
                 pictures.append(decode_bytes(path.read_bytes(), size=size))
             except (OSError, DecodeError):
@@ -215,4 +225,4 @@ def calibration_images(
             for name in samples
         ]
     divide, shift = scale
-    return np.stack(pictures[:32]).astype(np.float32) / divide + shift
+    return np.stack(pictures).astype(np.float32) / divide + shift

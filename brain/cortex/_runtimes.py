@@ -60,9 +60,11 @@ def tflite_forward(file: Path) -> tuple[Forward, int]:
     return forward, int(target["shape"][-1])
 
 
-def tflite_bytes(network: Any, quantize: str, calibration: Any) -> bytes:
+def tflite_bytes(
+    network: Any, quantize: str, calibration: NDArray[np.float32] | None = None
+) -> bytes:
     """A Keras network as a TFLite model; ``quantize``: none, dynamic, float16 or int8
-    (``calibration`` then yields preprocessed images, one at a time)."""
+    (calibrated on ``calibration``, preprocessed images, batch first)."""
     import tensorflow as tf
 
     with tempfile.TemporaryDirectory(prefix="brain-export-") as saved:
@@ -73,7 +75,9 @@ def tflite_bytes(network: Any, quantize: str, calibration: Any) -> bytes:
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
         if quantize == "int8":
-            converter.representative_dataset = calibration
+            assert calibration is not None, "int8 needs calibration images"
+            images = calibration
+            converter.representative_dataset = lambda: ([image[None]] for image in images)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         return bytes(converter.convert())
 

@@ -7,16 +7,12 @@ images, so its ranges are those the camera will show.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from brain._node import FatalError
-from brain.cortex._decode import DecodeError, decode_bytes
-from brain.cortex._runtimes import tflite_bytes
+from brain.cortex._engines import Images, calibration_images
+from brain.cortex._runtimes import keras_network, tflite_bytes
 from brain.cortex.bundle import PREPROCESSING, new_bundle, read_bundle, write_description
 
 Quantization = Literal["none", "dynamic", "float16", "int8"]
@@ -36,11 +32,9 @@ def export(
             f"int8 needs the training images to calibrate on, and {images} is not a folder; "
             "give them with --calibration DIR"
         )
-    import keras
-
-    network = keras.saving.load_model(bundle / "model.keras", compile=False)
+    network = keras_network(bundle / "model.keras")
     with new_bundle(out) as folder:
-        tflite = tflite_bytes(network, quantize, lambda: _calibration(images, metadata))
+        tflite = tflite_bytes(network, quantize, _calibration(images, metadata, quantize))
         (folder / "model.tflite").write_bytes(tflite)
         write_description(
             folder,
@@ -55,19 +49,10 @@ def export(
     return out / "model.tflite"
 
 
-def _calibration(images: Path, metadata: dict[str, Any]) -> Iterator[list[np.ndarray]]:
-    """Up to 100 training images, preprocessed as the model expects, one at a time."""
-    files = sorted(p for p in images.rglob("*") if p.is_file())
-    random.Random(0).shuffle(files)
-    divide, shift = PREPROCESSING[metadata["preprocessing"]]
+def _calibration(images: Path, metadata: dict[str, Any], quantize: str) -> Images | None:
+    """For int8: up to 100 training images, preprocessed as the model expects."""
+    if quantize != "int8":
+        return None
     size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
-    used = 0
-    for file in files:
-        if used == CALIBRATION_IMAGES:
-            return
-        try:
-            pixels = decode_bytes(file.read_bytes(), size=size)
-        except (OSError, DecodeError):
-            continue
-        used += 1
-        yield [(pixels[None].astype(np.float32) / divide + shift)]
+    scale = PREPROCESSING[metadata["preprocessing"]]
+    return calibration_images(size, scale, images, count=CALIBRATION_IMAGES)

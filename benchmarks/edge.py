@@ -28,7 +28,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from PIL import Image
 
 from benchmarks._stream import Watcher, rss_mb, streamed
 from benchmarks._support import ROOT, start_mosquitto, start_node
@@ -36,7 +35,7 @@ from brain.cortex._decode import decode_bytes
 from brain.cortex.bundle import PREPROCESSING, read_bundle
 from brain.train import BASES, scan
 from schemas import ImageEvent
-from tests.shapes import base_weights, make_dataset
+from tests.shapes import base_weights, image_event, make_dataset
 
 
 def brain(*args: object) -> float:
@@ -53,20 +52,7 @@ def brain(*args: object) -> float:
 
 
 def cameras(images: list[Path]) -> list[list[ImageEvent]]:
-    events = []
-    for n, path in enumerate(images):
-        with Image.open(path) as image:
-            width, height = image.size
-        events.append(
-            ImageEvent(
-                source=f"cam{n % 8}",
-                content_type="image/jpeg",
-                data=path.read_bytes(),
-                width=width,
-                height=height,
-                seq=n,
-            )
-        )
+    events = [image_event(path, source=f"cam{n % 8}", seq=n) for n, path in enumerate(images)]
     return [events[n::8] for n in range(8)]
 
 

@@ -22,7 +22,7 @@ from brain.cortex._decode import decode_bytes
 from brain.cortex.bundle import Bundle
 from brain.train import scan
 from schemas import ImageEvent, Perception
-from tests.shapes import CLASSES, base_weights, make_dataset
+from tests.shapes import CLASSES, base_weights, image_event, make_dataset
 from tests.support import ROOT, Broker, NodeProcess, Recorder, cortex, publish_many
 
 pytest.importorskip("tensorflow")
@@ -108,21 +108,7 @@ def test_the_split_is_stable_and_does_not_move_when_photos_are_added(trained: Tr
 
 
 def frames_of(held_out: list[tuple[Path, str]]) -> list[ImageEvent]:
-    events = []
-    for n, (path, _) in enumerate(held_out):
-        with Image.open(path) as image:
-            width, height = image.size
-        events.append(
-            ImageEvent(
-                source="door",
-                content_type="image/jpeg",
-                data=path.read_bytes(),
-                width=width,
-                height=height,
-                seq=n,
-            )
-        )
-    return events
+    return [image_event(path, source="door", seq=n) for n, (path, _) in enumerate(held_out)]
 
 
 def test_a_cortex_serves_the_bundle_on_the_bus(

@@ -68,10 +68,11 @@ class LineRelay:
         self._stream = stream or sys.stderr
         self._render = _renderer(wants_json(self._stream))
 
-    def relay(self, node: str, line: str) -> None:
+    def relay(self, node: str, line: str) -> dict[str, Any] | None:
+        """Write one line of ``node``'s output; return it as an event, if it was one."""
         line = line.rstrip("\n")
         if not line:
-            return
+            return None
         try:
             event_dict = json.loads(line)
         except ValueError:
@@ -85,3 +86,4 @@ class LineRelay:
         with _write_lock:
             self._stream.write(rendered + "\n")
             self._stream.flush()
+        return event_dict

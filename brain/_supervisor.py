@@ -52,6 +52,11 @@ class RestartPolicy:
     window: float = 60.0
     #: Time a node gets to stop after SIGTERM before it is killed.
     grace: float = 4.0
+    #: A node that cannot run at all (``FatalError``) this soon after the start of the
+    #: run stops the whole run: the user is still there to read why. Later, the others
+    #: keep running without it.
+    startup: float = 30.0
+    stop_all_when_one_cannot_start: bool = True
 
     def delay(self, crashes: int) -> float:
         return min(self.max_delay, self.first_delay * 2.0 ** max(0, crashes - 1))
@@ -72,11 +77,9 @@ class _Child:
         self.restart_at: float | None = None
         self.failed = False
         self.finished = False
+        #: The last error the node logged: why it could not run, when it could not.
+        self.last_error = ""
         self._reader: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     @property
     def settled(self) -> bool:
@@ -105,7 +108,9 @@ class _Child:
     def _relay_output(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            self.relay.relay(self.spec.name, line)
+            event = self.relay.relay(self.spec.name, line)
+            if event is not None and event.get("level") == "error":
+                self.last_error = str(event.get("reason") or event["event"])
 
     def signal(self, signum: int) -> None:
         """Signal the child's whole process group, so its own children go too."""
@@ -132,6 +137,7 @@ class Supervisor:
         self.policy = policy or RestartPolicy()
         self._children = [_Child(spec, relay) for spec in children]
         self._stop = threading.Event()
+        self._started_at = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -144,6 +150,7 @@ class Supervisor:
         except BaseException:
             self._stop_all()
             raise
+        self._started_at = time.monotonic()
         if ready is not None:
             ready.set()
         main = [c for c in self._children if not c.spec.infrastructure]
@@ -201,6 +208,16 @@ class Supervisor:
             return
         if code == EXIT_FATAL:
             child.failed = True
+            if self.policy.stop_all_when_one_cannot_start and (
+                now - self._started_at <= self.policy.startup
+            ):
+                log.error(
+                    f"{name} cannot start: {child.last_error or 'see its reason above'}; "
+                    "stopping the other nodes (brain run --keep-going keeps them running)",
+                    child=name,
+                )
+                self._stop.set()
+                return
             log.error("cannot run; not restarting it (its reason is above)", child=name)
             return
         child.crashes.append(now)

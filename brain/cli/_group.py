@@ -1,0 +1,18 @@
+"""The ``brain`` group itself; each command lives in the module of its concern."""
+
+from __future__ import annotations
+
+import click
+
+from brain.cli._options import shared, shared_options
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@shared_options
+def main() -> None:
+    """An event-driven brain on an MQTT bus: senses, a cortex and effectors.
+
+    The options below work before or after any command's name:
+    `brain --set camera.fps=2 run camera` is `brain run camera --set camera.fps=2`.
+    """
+    shared()  # configures logging with what was given so far

@@ -1,0 +1,161 @@
+"""The options every bus command takes, before or after its name.
+
+Users type ``brain run camera --set camera.source=0`` as readily as ``brain --set
+camera.source=0 run camera``; both mean the same. Each command that reads settings
+is decorated with ``shared_options``; the values given at each level are merged in
+the context's ``meta`` (shared by a group and its subcommands), the later level
+winning for single values and adding to the repeatable ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import structlog
+
+from brain import _logging
+from brain._broker import BrokerError
+from brain._config import OptionError, Settings, load_settings
+from brain._node import FatalError
+from brain._plugins import Catalog, PluginError, discover
+
+T = TypeVar("T")
+FC = TypeVar("FC", bound=Callable[..., Any])
+log = structlog.get_logger()
+
+_META = "brain.shared_options"
+DEFAULT_LOG_LEVEL = "info"
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    mqtt: str | None = None
+    config: Path | None = None
+    sets: tuple[str, ...] = ()
+    plugins_dirs: tuple[Path, ...] = ()
+    prefix: str | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
+
+    def settings(self) -> Settings:
+        with user_errors():
+            return load_settings(
+                mqtt=self.mqtt,
+                config=self.config,
+                sets=self.sets,
+                plugins_dirs=self.plugins_dirs,
+                prefix=self.prefix,
+            )
+
+    def catalog(self) -> Catalog:
+        """The plugins found where the settings say; broken ones are logged and skipped."""
+        with user_errors():
+            catalog = discover(plugins_dirs=self.settings().plugins_dirs)
+        for broken in catalog.broken:
+            log.warning("plugin skipped", plugin=broken.origin, reason=broken.reason)
+        return catalog
+
+    def child_argv(self, node: str) -> list[str]:
+        """``brain ... node NAME`` for a child; the broker URL goes by environment, not argv,
+        so its password does not show in ``ps``."""
+        argv = [sys.executable, "-m", "brain", "--log-level", self.log_level]
+        if self.config:
+            argv += ["--config", str(self.config.resolve())]
+        for assignment in self.sets:
+            argv += ["--set", assignment]
+        for directory in self.plugins_dirs:
+            argv += ["--plugins-dir", str(directory.resolve())]
+        if self.prefix:
+            argv += ["--prefix", self.prefix]
+        return [*argv, "node", node]
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Merge one option's value into what the levels above gave."""
+    given: dict[str, Any] = ctx.meta.setdefault(_META, {})
+    assert param.name is not None
+    if param.multiple:
+        given[param.name] = (*given.get(param.name, ()), *value)
+    elif value is not None:
+        given[param.name] = value
+
+
+def _option(*declarations: str, **attributes: Any) -> Callable[[FC], FC]:
+    return click.option(*declarations, expose_value=False, callback=_remember, **attributes)
+
+
+_OPTIONS = (
+    _option(
+        "--mqtt",
+        metavar="URL",
+        help="Broker, e.g. mqtt://user:pass@host:1883 or mqtts://host:8883 [env: BRAIN_MQTT_URL].",
+    ),
+    _option(
+        "--config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="TOML file of options [default: brain.toml when present].",
+    ),
+    _option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="NODE.KEY=VALUE",
+        help="Set a node option; repeatable; wins over the environment and the file.",
+    ),
+    _option(
+        "--plugins-dir",
+        "plugins_dirs",
+        multiple=True,
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Directory of drop-in plugin .py files; repeatable [and ./plugins].",
+    ),
+    _option("--prefix", help="Topic prefix [default: brain]."),
+    _option(
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"]),
+        help=f"[default: {DEFAULT_LOG_LEVEL}]",
+    ),
+)
+
+
+def shared_options(command: FC) -> FC:
+    """Add the shared options to a command or group."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+def shared() -> SharedOptions:
+    """The shared options given so far, at every level of the command line; logging
+    is configured by them."""
+    given = click.get_current_context().meta.get(_META, {})
+    options = SharedOptions(**given)
+    _logging.configure(node="brain", level=options.log_level)
+    return options
+
+
+def with_shared(command: Callable[..., T]) -> Callable[..., T]:
+    """Take the shared options too, and pass them merged as the first argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return command(shared(), *args, **kwargs)
+
+    return shared_options(wrapper)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one line and a non-zero exit, not a traceback."""
+    try:
+        yield
+    except (OptionError, PluginError) as error:
+        raise click.UsageError(str(error)) from None
+    except (BrokerError, TimeoutError, FatalError) as error:
+        raise click.ClickException(str(error)) from None

@@ -1,0 +1,114 @@
+"""Running nodes: ``brain run`` (supervised), ``brain node`` (one, alone), ``brain broker``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import structlog
+
+from brain import _logging
+from brain._broker import embedded_broker, is_listening
+from brain._config import MQTT_URL_ENV, OptionError, Settings
+from brain._plugins import NODE_GROUP, Catalog
+from brain._runner import run_node
+from brain._supervisor import ChildSpec, RestartPolicy, Supervisor
+from brain._topics import Topics
+from brain._url import BrokerUrl
+from brain.cli._group import main
+from brain.cli._options import SharedOptions, user_errors, with_shared
+
+log = structlog.get_logger()
+
+
+@main.command()
+@click.argument("nodes", nargs=-1, required=True)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Keep the other nodes running when one cannot start at all [default: stop them all].",
+)
+@with_shared
+def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> None:
+    """Start NODES, each in its own process, and supervise them until Ctrl-C."""
+    settings = options.settings()
+    catalog = options.catalog()
+    with user_errors():
+        _check_nodes(settings, catalog, nodes)
+        with tempfile.TemporaryDirectory(prefix="brain-") as scratch:
+            url, broker = _broker_for_run(settings, Path(scratch))
+            env = {MQTT_URL_ENV: url.with_secret(), _logging.LOG_FORMAT_ENV: "json"}
+            children = [
+                ChildSpec(name=node, argv=options.child_argv(node), env=env) for node in nodes
+            ]
+            policy = RestartPolicy(stop_all_when_one_cannot_start=not keep_going)
+            code = Supervisor([*broker, *children], policy=policy).run()
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("name")
+@with_shared
+def node(options: SharedOptions, name: str) -> None:
+    """Run one node in the foreground, unsupervised (what `brain run` starts per node)."""
+    _logging.configure(node=name, level=options.log_level)
+    settings = options.settings()
+    catalog = options.catalog()
+    with user_errors():
+        node_type = catalog.node(name)
+        node_options = settings.options_for(name, node_type.Options)
+    code = run_node(
+        node_type,
+        options=node_options,
+        url=settings.url or BrokerUrl(),
+        topics=Topics(settings.prefix),
+        catalog=catalog,
+    )
+    # The node has stopped and let go of everything; skip the interpreter's teardown,
+    # which takes seconds once TensorFlow is loaded and would eat the supervisor's
+    # stop window.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
+def broker(host: str, port: int) -> None:
+    """Run the embedded broker (Mosquitto) alone, until Ctrl-C."""
+    with user_errors(), tempfile.TemporaryDirectory(prefix="brain-") as scratch:
+        spec = embedded_broker(host, port, config_dir=Path(scratch), alone=True)
+        log.info("embedded broker", address=f"mqtt://{host}:{port}")
+        code = Supervisor([spec]).run()
+    sys.exit(code)
+
+
+def _check_nodes(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> None:
+    """Fail before starting anything: unknown nodes, bad options, sections for no node."""
+    twice = sorted({n for n in nodes if nodes.count(n) > 1})
+    if twice:
+        raise OptionError(f"node {twice[0]!r} is named twice; name each node once")
+    for name in nodes:
+        settings.options_for(name, catalog.node(name).Options)
+    known = set(catalog.names(NODE_GROUP))
+    for section in sorted(settings.sections() - known):
+        raise OptionError(
+            f"options are given for {section!r}, which is not a node; "
+            f"known nodes: {', '.join(sorted(known))}"
+        )
+
+
+def _broker_for_run(settings: Settings, scratch: Path) -> tuple[BrokerUrl, list[ChildSpec]]:
+    """The broker to use, and the embedded one to start when nobody named or runs one."""
+    if settings.url is not None:
+        return settings.url, []
+    url = BrokerUrl()
+    if is_listening(url.host, url.port):
+        return url, []
+    log.info("no broker named and none listening; starting the embedded one", address=str(url))
+    return url, [embedded_broker(url.host, url.port, config_dir=scratch)]

@@ -29,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from benchmarks.edge import brain, cameras, serve
+from brain._privacy import no_telemetry
 from brain.cortex._decode import decode_bytes
 from brain.cortex._engines import ENGINES, calibration_images
 from brain.cortex._runtimes import tflite_bytes, tflite_forward
@@ -64,6 +65,7 @@ def bare(network: object, images: np.ndarray, workdir: Path) -> dict[str, float]
             tflite_forward(model)[0], images
         )
     if ENGINES["openvino"].installed():
+        no_telemetry()
         import openvino
 
         with tempfile.TemporaryDirectory() as saved:

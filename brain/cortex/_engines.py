@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from brain._config import state_dir
 from brain._model import RGB
 from brain._node import FatalError
+from brain._privacy import no_telemetry
 from brain.cortex._graph import compiled
 from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward
 
@@ -34,6 +35,7 @@ RuntimeName = Literal["auto", "keras", "tflite", "openvino"]
 Precision = Literal["float32", "float16", "dynamic", "int8"]
 Images = NDArray[np.float32]  # preprocessed, batch first
 Network = Callable[[], Any]  # builds the Keras network
+Calibration = Callable[[], Images]  # makes the calibration images
 
 PRECISIONS = ("float32", "float16", "dynamic", "int8")
 log = structlog.get_logger()
@@ -45,22 +47,26 @@ class Engine:
     precisions: tuple[str, ...]
     installed: Callable[[], bool]
     extra: str  # pip install brain[EXTRA] brings it
-    build: Callable[[Network, Precision, Images, Path], Forward]  # converted once, kept
+    build: Callable[[Network, Precision, Calibration, Path], Forward]  # converted once, kept
 
 
-def _keras(network: Network, _precision: Precision, images: Images, _folder: Path) -> Forward:
-    return compiled(network(), (images.shape[2], images.shape[1]))
+def _keras(network: Network, _precision: Precision, images: Calibration, _folder: Path) -> Forward:
+    return compiled(network(), (images().shape[2], images().shape[1]))
 
 
-def _tflite(network: Network, precision: Precision, images: Images, folder: Path) -> Forward:
+def _tflite(network: Network, precision: Precision, images: Calibration, folder: Path) -> Forward:
     model = folder / f"tflite-{precision}.tflite"
     if not model.is_file():
         quantize = "none" if precision == "float32" else precision
-        _keep(model, tflite_bytes(network(), quantize, images))
+        calibration = images() if precision == "int8" else None
+        _keep(model, tflite_bytes(network(), quantize, calibration))
     return tflite_forward(model)[0]
 
 
-def _openvino(network: Network, precision: Precision, _images: Images, folder: Path) -> Forward:
+def _openvino(
+    network: Network, precision: Precision, _images: Calibration, folder: Path
+) -> Forward:
+    no_telemetry()
     import openvino
 
     model = folder / "openvino-float32.xml"
@@ -97,17 +103,17 @@ ENGINES = {
 
 
 def accelerated(
-    network: Network, *, key: str, runtime: RuntimeName, precision: Precision, images: Images
+    network: Network, *, key: str, runtime: RuntimeName, precision: Precision, images: Calibration
 ) -> tuple[Forward, str]:
     """The forward function to serve the network with, and which engine runs it.
 
-    ``network`` builds the Keras network, called only when it is needed: once the
-    model is converted and the choice made, a start loads the converted model alone
-    and never imports TensorFlow. ``key`` names the weights (converted models are
-    kept under it); ``images`` are a few preprocessed images to calibrate int8,
-    measure speed and check agreement.
+    ``network`` builds the Keras network and ``images`` makes a few preprocessed
+    images (to calibrate int8, measure speed and check agreement); each is called
+    only when needed: once the model is converted and the choice made, a start
+    loads the converted model alone and never imports TensorFlow. ``key`` names the
+    weights (converted models are kept under it).
     """
-    network = functools.cache(network)
+    network, images = functools.cache(network), functools.cache(images)
     folder = state_dir() / "runtimes" / key
     folder.mkdir(parents=True, exist_ok=True)
     name, forward = _chosen(network, folder, runtime, precision, images)
@@ -125,7 +131,7 @@ def accelerated(
 
 
 def _chosen(
-    network: Network, folder: Path, runtime: RuntimeName, precision: Precision, images: Images
+    network: Network, folder: Path, runtime: RuntimeName, precision: Precision, images: Calibration
 ) -> tuple[str, Forward | None]:
     """The engine to serve with, and its forward if measuring the engines just built it."""
     if runtime != "auto":
@@ -141,7 +147,7 @@ def _chosen(
         for engine in ENGINES.values():
             if engine.installed() and precision in engine.precisions:
                 forward = engine.build(network, precision, images, folder)
-                speed = _speed(forward, images)
+                speed = _speed(forward, images())
                 if speed > max(speeds.values(), default=0.0):  # keep only the fastest
                     fastest = forward
                 speeds[engine.name] = speed
@@ -178,10 +184,13 @@ def _speed(forward: Forward, images: Images, rounds: int = 5) -> float:
     return round(rounds / (time.perf_counter() - began), 1)
 
 
-def _agreement(network: Network, forward: Forward, images: Images, *, kept: Path) -> float:
+def _agreement(
+    network: Network, forward: Forward, calibration: Calibration, *, kept: Path
+) -> float:
     """Top-1 agreement with the float32 Keras network, measured once and kept."""
     if kept.is_file():
         return float(json.loads(kept.read_text()))
+    images = calibration()
     reference = compiled(network(), (images.shape[2], images.shape[1]))
     expected = reference(images).argmax(axis=1)
     got = np.concatenate([forward(image[None]) for image in images]).argmax(axis=1)

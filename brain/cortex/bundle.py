@@ -92,19 +92,22 @@ def _accelerated(
     directory: Path, metadata: dict[str, Any], options: Any
 ) -> tuple[Forward, int, str]:
     """A Keras bundle on the engine the options ask for (the fastest, by default)."""
-    size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
+    width, height = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
     trained_on = metadata.get("images")
-    images = calibration_images(
-        size, PREPROCESSING[metadata["preprocessing"]], Path(trained_on) if trained_on else None
-    )
     forward, engine = accelerated(
         functools.partial(keras_network, directory / "model.keras"),
         key=f"bundle-{weights_id(directory / 'model.keras')}",
         runtime=options.runtime,
         precision=options.precision,
-        images=images,
+        images=functools.partial(
+            calibration_images,
+            (width, height),
+            PREPROCESSING[metadata["preprocessing"]],
+            Path(trained_on) if trained_on else None,
+        ),
     )
-    return forward, int(forward(images[:1]).shape[-1]), engine
+    outputs = forward(np.zeros((1, height, width, 3), np.float32)).shape[-1]
+    return forward, int(outputs), engine
 
 
 @contextmanager

@@ -90,7 +90,7 @@ class Inception(Model):
             key=f"inception-{weights_id(weights)}",
             runtime=options.runtime,
             precision=options.precision,
-            images=calibration_images(cls.input_size, (127.5, -1.0)),
+            images=functools.partial(calibration_images, cls.input_size, (127.5, -1.0)),
         )
         return cls(forward, weights=weights, engine=engine, top_k=options.top_k)
 

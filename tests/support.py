@@ -92,7 +92,7 @@ class Recorder:
             self.changed.notify_all()
 
     def wait_for(
-        self, match: Callable[[str, bytes], bool], *, count: int = 1, timeout: float = 15
+        self, match: Callable[[str, bytes], bool], *, count: int = 1, timeout: float = 30
     ) -> list[tuple[str, bytes]]:
         """The first ``count`` messages that ``match``; fails the test after ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -176,7 +176,7 @@ class NodeProcess:
     def log(self) -> str:
         return "".join(self.output)
 
-    def wait_for_log(self, text: str, *, count: int = 1, timeout: float = 20) -> None:
+    def wait_for_log(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
         """Wait until ``text`` appears ``count`` times in the output; fail after ``timeout``."""
         deadline = time.monotonic() + timeout
         while self.log().count(text) < count:
@@ -237,9 +237,43 @@ def cortex(
         "node",
         "cortex",
     )
-    node.wait_for_log('"event": "model ready"', timeout=60)  # it subscribes next
+    wait_until_serving(node)
     time.sleep(0.3)  # subscribed
     return node
+
+
+#: A test that starts a cortex on a model not converted yet this session gets this long.
+CONVERTING = pytest.mark.timeout(900)
+
+
+def wait_until_serving(cortex: NodeProcess) -> None:
+    """Wait until a cortex has its model; it subscribes next. A first start may convert
+    the model and measure every engine: minutes on a busy machine."""
+    cortex.wait_for_log('"event": "model ready"', timeout=600)
+
+
+#: Where a program keeps what it writes into a user's home; the tests give each its own.
+HOME_VARIABLES = (
+    "HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "KERAS_HOME",
+    "MPLCONFIGDIR",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A home of the test session's own, for this process and every one it starts: the
+    tests never touch the user's real state, caches or Keras models; and what the
+    session converts once (models for each engine) it finds again in the next test."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in HOME_VARIABLES:
+            patch.setenv(variable, str(home / variable.lower()))
+        yield home
 
 
 @pytest.fixture(scope="session")

@@ -99,4 +99,5 @@ def test_no_microphone_is_one_sentence_and_no_restart_loop(mosquitto: Broker) ->
     )
     assert result.returncode == 1
     assert "no microphone (" in result.stderr and "--set microphone.source=" in result.stderr
-    assert "not restarting" in result.stderr and "restarted" not in result.stderr
+    assert "microphone cannot start: no microphone (" in result.stderr
+    assert "restarted" not in result.stderr

@@ -15,7 +15,16 @@ from PIL import Image
 
 from brain.cortex._decode import decode
 from schemas import ImageEvent, Perception
-from tests.support import ROOT, Broker, NodeProcess, Recorder, publish, topic_is
+from tests.support import (
+    CONVERTING,
+    ROOT,
+    Broker,
+    NodeProcess,
+    Recorder,
+    publish,
+    topic_is,
+    wait_until_serving,
+)
 
 keras = pytest.importorskip("keras")
 skimage_data = pytest.importorskip("skimage.data")
@@ -37,7 +46,7 @@ def photo(pixels: np.ndarray, source: str = "door") -> ImageEvent:
 
 def cortex(broker: Broker, start: Callable[..., NodeProcess], *sets: str) -> NodeProcess:
     node = start("--mqtt", broker.url, *sets, "node", "cortex")
-    node.wait_for_log('"event": "model ready"', timeout=120)
+    wait_until_serving(node)
     node.wait_for_log('"event": "connected"')
     return node
 
@@ -162,6 +171,7 @@ def make_bundle(directory: Path, *, labels: list[str]) -> Path:
     return directory
 
 
+@CONVERTING
 def test_a_bundle_is_served_with_its_own_labels(
     mosquitto: Broker,
     record: Callable[..., Recorder],

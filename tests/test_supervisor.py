@@ -67,6 +67,33 @@ def test_a_node_that_cannot_run_is_not_restarted(
     assert "restarted" not in run.log()
 
 
+def test_a_node_that_cannot_start_stops_the_whole_run_with_its_reason(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+) -> None:
+    status = record(mosquitto, "brain/status/#")
+    run = run_nodes(mosquitto, brain_process, "run", "heartbeat", "hopeless")
+    assert run.process.wait(timeout=60) == 1
+    assert "hopeless cannot start: no such device: plug it in" in run.log()
+    assert "--keep-going" in run.log()
+    status.wait_for(lambda t, p: t == "brain/status/heartbeat" and p == b"stopped")
+
+
+def test_keep_going_keeps_the_others_running(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+) -> None:
+    beats = record(mosquitto, "brain/senses/microphone/heart/#")
+    run = run_nodes(mosquitto, brain_process, "run", "heartbeat", "hopeless", "--keep-going")
+    run.wait_for_log("cannot run; not restarting it", timeout=60)
+    already = len(beats.matching(topic_is("brain/senses/microphone/heart/#")))
+    beats.wait_for(topic_is("brain/senses/microphone/heart/#"), count=already + 1, timeout=60)
+    assert run.process.poll() is None
+    assert run.stop(signal.SIGINT) == 1, "a node that failed for good makes the exit non-zero"
+
+
 def test_ctrl_c_stops_every_node_within_5_s_and_leaves_no_orphan(
     mosquitto: Broker,
     record: Callable[..., Recorder],

@@ -23,7 +23,7 @@ from brain.cortex.bundle import Bundle
 from brain.train import scan
 from schemas import ImageEvent, Perception
 from tests.shapes import CLASSES, base_weights, image_event, make_dataset
-from tests.support import ROOT, Broker, NodeProcess, Recorder, cortex, publish_many
+from tests.support import CONVERTING, ROOT, Broker, NodeProcess, Recorder, cortex, publish_many
 
 pytest.importorskip("tensorflow")
 
@@ -111,6 +111,7 @@ def frames_of(held_out: list[tuple[Path, str]]) -> list[ImageEvent]:
     return [image_event(path, source="door", seq=n) for n, (path, _) in enumerate(held_out)]
 
 
+@CONVERTING
 def test_a_cortex_serves_the_bundle_on_the_bus(
     trained: Trained,
     mosquitto: Broker,

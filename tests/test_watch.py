@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from brain._watch import raw_line, summarize
 from schemas import ImageEvent, TranscriptEvent
-from tests.support import Broker, NodeProcess, publish
+from tests.support import Broker, NodeProcess, publish, publish_many
 
 
 def frame() -> ImageEvent:
@@ -50,3 +50,21 @@ def test_brain_watch_prints_what_arrives(
     assert watch.process.wait(timeout=15) == 0
     assert 'text="what do you see"' in watch.log()
     assert "data=<30000 bytes>" in watch.log()
+
+
+def test_brain_watch_stops_at_its_count_even_in_a_burst(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    watch = brain_process("--mqtt", mosquitto.url, "watch", "brain/senses/#", "--count", "5")
+    watch.wait_for_log("connected")
+    transcripts = [
+        (
+            "brain/senses/microphone/kitchen/transcript",
+            TranscriptEvent(source="kitchen", text=f"line {n}").to_json(),
+        )
+        for n in range(50)
+    ]
+    publish_many(mosquitto, transcripts)
+    assert watch.process.wait(timeout=30) == 0
+    shown = [line for line in watch.log().splitlines() if "brain/senses/microphone" in line]
+    assert len(shown) == 5, shown

@@ -1,0 +1,134 @@
+"""The README's command lines are the tests' examples: each `brain` line in its shell
+blocks (and in the Makefile's recipes) parses with the real command line, and the
+node options it sets are options the nodes accept; each `make` target it names exists."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+
+import click
+import pytest
+
+from brain.cli import main
+from brain.cli._options import shared
+from brain.cli._run import _check_nodes
+from tests.support import ROOT
+
+_OPERATORS = {"&&", "||", ";", "|", "&"}
+
+
+def shell_blocks(markdown: str) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", markdown, flags=re.DOTALL | re.MULTILINE)
+
+
+def command_lines(script: str) -> list[list[str]]:
+    """Each simple command of a shell script as its words: continuation lines joined,
+    comments dropped, `&&` and the like splitting commands."""
+    commands: list[list[str]] = []
+    for line in script.replace("\\\n", " ").splitlines():
+        commands.append([])
+        for word in shlex.split(line, comments=True):
+            if word in _OPERATORS:
+                commands.append([])
+            else:
+                commands[-1].append(word)
+    return [command for command in commands if command]
+
+
+def readme_commands() -> list[list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [words for block in shell_blocks(text) for words in command_lines(block)]
+
+
+def makefile_brain_commands() -> list[list[str]]:
+    recipes = re.findall(r"^\t\$\(BIN\)/(brain .*)$", (ROOT / "Makefile").read_text(), re.M)
+    return [shlex.split(recipe) for recipe in recipes]
+
+
+BRAIN_LINES = [w for w in readme_commands() + makefile_brain_commands() if w[0] == "brain"]
+MAKE_LINES = [w for w in readme_commands() if w[0] == "make"]
+
+
+def parse(words: list[str]) -> click.Context:
+    """Parse a command line as `brain` would, down to the command it names, and run
+    nothing of it; a usage error raises as it would for the user."""
+    reached: list[click.Context] = []
+    with pytest.MonkeyPatch.context() as patch:
+        # Groups still resolve their subcommands; no command's body runs.
+        patch.setattr(click.Command, "invoke", lambda _command, context: reached.append(context))
+        main.main(words[1:], prog_name="brain", standalone_mode=False)
+    return reached[-1]
+
+
+def test_the_readme_has_command_lines_to_check() -> None:
+    assert len(BRAIN_LINES) >= 25
+    assert any(words[1:3] == ["run", "camera"] and "--set" in words for words in BRAIN_LINES)
+
+
+@pytest.mark.parametrize("words", BRAIN_LINES, ids=shlex.join)
+def test_each_brain_line_parses_and_sets_real_options(
+    words: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # the README's paths are relative to the clone
+    context = parse(words)
+    with context:
+        options = shared()
+        if context.command.name in ("run", "node"):
+            nodes = context.params.get("nodes") or (context.params["name"],)
+            _check_nodes(options.settings(), options.catalog(), list(nodes))
+        else:
+            options.settings()
+
+
+@pytest.mark.parametrize("words", MAKE_LINES, ids=shlex.join)
+def test_each_make_target_exists(words: list[str]) -> None:
+    done = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", *words[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_options_before_and_after_the_command_mean_the_same() -> None:
+    before = parse(["brain", "--set", "camera.fps=2", "--prefix", "home", "run", "camera"])
+    after = parse(["brain", "run", "camera", "--set", "camera.fps=2", "--prefix", "home"])
+    for context in (before, after):
+        with context:
+            settings = shared().settings()
+            assert settings.prefix == "home"
+            assert settings.set_values["camera"]["fps"][0] == 2
+
+
+def test_options_given_at_both_levels_add_up_and_the_later_one_wins() -> None:
+    words = ["brain", "--set", "camera.fps=2", "--prefix", "a", "run", "camera"]
+    with parse([*words, "--set", "camera.name=door", "--prefix", "b"]):
+        settings = shared().settings()
+    assert settings.prefix == "b"
+    assert set(settings.set_values["camera"]) == {"fps", "name"}
+
+
+def test_a_misspelt_option_after_the_command_is_still_an_error() -> None:
+    with pytest.raises(click.NoSuchOption, match="--sett"):
+        parse(["brain", "run", "camera", "--sett", "camera.fps=2"])
+
+
+def test_every_subcommand_shows_the_shared_options_in_its_help() -> None:
+    for words in (["run"], ["node"], ["watch"], ["list"], ["models"], ["models", "pull"]):
+        argv = [sys.executable, "-m", "brain", *words, "--help"]
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert done.returncode == 0, done.stderr
+        for option in ("--set", "--mqtt", "--config", "--plugins-dir", "--prefix"):
+            assert option in done.stdout, (words, option)
+
+
+def test_the_readme_says_what_setup_costs_on_its_first_screen() -> None:
+    first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:45])
+    assert re.search(r"\d+(\.\d+)? GB", first_screen)
+    assert "minutes" in first_screen
+    assert "headless" in first_screen

@@ -19,6 +19,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from brain._broker import embedded_config, find_mosquitto, wait_until_listening
+from tests.home import home_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "plugins"
@@ -252,18 +253,6 @@ def wait_until_serving(cortex: NodeProcess) -> None:
     cortex.wait_for_log('"event": "model ready"', timeout=600)
 
 
-#: Where a program keeps what it writes into a user's home; the tests give each its own.
-HOME_VARIABLES = (
-    "HOME",
-    "XDG_STATE_HOME",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "KERAS_HOME",
-    "MPLCONFIGDIR",
-)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def own_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A home of the test session's own, for this process and every one it starts: the
@@ -271,8 +260,8 @@ def own_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     session converts once (models for each engine) it finds again in the next test."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as patch:
-        for variable in HOME_VARIABLES:
-            patch.setenv(variable, str(home / variable.lower()))
+        for variable, value in home_environment(home).items():
+            patch.setenv(variable, value)
         yield home
 
 

@@ -29,7 +29,7 @@ test-system:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[cortex,edge,openvino,dev]'
+	$(BIN)/pip install -q -e '.[cortex,faces,edge,openvino,dev]'
 	touch $@
 
 # The main job: the camera (sample photos when there is no webcam), the cortex and

@@ -35,7 +35,7 @@ from skimage import data
 
 from benchmarks._stream import Watcher, percentile, rss_mb, streamed
 from benchmarks._support import start_mosquitto, start_node
-from brain.cortex._decode import decode
+from brain._images import decode
 from schemas import ImageEvent
 
 

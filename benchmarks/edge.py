@@ -31,7 +31,7 @@ import numpy as np
 
 from benchmarks._stream import Watcher, rss_mb, streamed
 from benchmarks._support import ROOT, start_mosquitto, start_node
-from brain.cortex._decode import decode_bytes
+from brain._images import decode_bytes
 from brain.cortex.bundle import PREPROCESSING, read_bundle
 from brain.train import BASES, scan
 from schemas import ImageEvent

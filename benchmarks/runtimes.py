@@ -29,8 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from benchmarks.edge import brain, cameras, serve
+from brain._images import decode_bytes
 from brain._privacy import no_telemetry
-from brain.cortex._decode import decode_bytes
 from brain.cortex._engines import ENGINES, calibration_images
 from brain.cortex._runtimes import tflite_bytes, tflite_forward
 from brain.cortex.bundle import Bundle

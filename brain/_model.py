@@ -30,6 +30,9 @@ class Model(abc.ABC):
     name: ClassVar[str] = ""
     #: (width, height) frames are resized to before ``classify``; None: as they come.
     input_size: tuple[int, int] | None = None
+    #: Its labels rank guesses, of which the cortex keeps ``top_k``; False: each label is
+    #: something found (a face), and all are kept.
+    cut_to_top_k: ClassVar[bool] = True
 
     @classmethod
     @abc.abstractmethod

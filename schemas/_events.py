@@ -63,11 +63,25 @@ class Box(WireModel):
     width: NonNegativeInt
     height: NonNegativeInt
 
+    @property
+    def right(self) -> int:
+        return self.x + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.height
+
 
 class Label(WireModel):
     label: str
     score: float = Field(ge=0, le=1)
     box: Box | None = None
+    distance: float | None = Field(
+        default=None,
+        ge=0,
+        description="On a face's name or 'stranger': the distance to the nearest enrolled "
+        "face, which decided it (under the threshold: that person).",
+    )
 
 
 class Perception(Event):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from brain.cortex._decode import decode
+from brain._images import decode
 from schemas import ImageEvent, Perception
 from tests.support import (
     CONVERTING,

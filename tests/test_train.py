@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from brain.cortex._decode import decode_bytes
+from brain._images import decode_bytes
 from brain.cortex.bundle import Bundle
 from brain.train import scan
 from schemas import ImageEvent, Perception

@@ -25,6 +25,7 @@ from brain._broker import BrokerError
 from brain._config import OptionError, Settings, load_settings
 from brain._node import FatalError
 from brain._plugins import Catalog, PluginError, discover
+from brain.faces import GalleryError
 
 T = TypeVar("T")
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -157,5 +158,5 @@ def user_errors() -> Iterator[None]:
         yield
     except (OptionError, PluginError) as error:
         raise click.UsageError(str(error)) from None
-    except (BrokerError, TimeoutError, FatalError) as error:
+    except (BrokerError, TimeoutError, FatalError, GalleryError) as error:
         raise click.ClickException(str(error)) from None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import random
 import tempfile
 import time
@@ -25,6 +24,7 @@ import structlog
 from numpy.typing import NDArray
 
 from brain._config import state_dir
+from brain._files import write_whole
 from brain._model import RGB
 from brain._node import FatalError
 from brain._privacy import no_telemetry
@@ -59,7 +59,7 @@ def _tflite(network: Network, precision: Precision, images: Calibration, folder:
     if not model.is_file():
         quantize = "none" if precision == "float32" else precision
         calibration = images() if precision == "int8" else None
-        _keep(model, tflite_bytes(network(), quantize, calibration))
+        write_whole(model, tflite_bytes(network(), quantize, calibration))
     return tflite_forward(model)[0]
 
 
@@ -151,7 +151,7 @@ def _chosen(
                 if speed > max(speeds.values(), default=0.0):  # keep only the fastest
                     fastest = forward
                 speeds[engine.name] = speed
-        _keep(figures, json.dumps(speeds).encode())
+        write_whole(figures, json.dumps(speeds).encode())
         why = f"measured now: {speeds} images/s"
     if not speeds:
         raise FatalError(
@@ -195,15 +195,8 @@ def _agreement(
     expected = reference(images).argmax(axis=1)
     got = np.concatenate([forward(image[None]) for image in images]).argmax(axis=1)
     agreement = float((expected == got).mean())
-    _keep(kept, json.dumps(agreement).encode())
+    write_whole(kept, json.dumps(agreement).encode())
     return agreement
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Write whole or not at all: a stopped conversion leaves nothing to load later."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 def calibration_images(
@@ -216,7 +209,7 @@ def calibration_images(
     """Up to ``count`` preprocessed images: from ``folder`` (a bundle's training photos,
     drawn at random with a fixed seed) when it has any, else scikit-image's sample
     photos, which every install has."""
-    from brain.cortex._decode import DecodeError, decode_bytes
+    from brain._images import DecodeError, decode_bytes
 
     pictures: list[RGB] = []
     if folder is not None and folder.is_dir():

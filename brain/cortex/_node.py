@@ -12,14 +12,15 @@ from pathlib import Path
 
 from pydantic import Field
 
+from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode
 from brain._model import Model
 from brain._node import FatalError, Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
 from brain._topics import Topics
-from brain.cortex._decode import DEFAULT_MAX_PIXELS, DecodeError, decode
 from brain.cortex._engines import Precision, RuntimeName
 from brain.cortex._frames import LatestFrames
 from brain.cortex._language import command_in, heard, read, sentence
+from brain.faces import THRESHOLD
 from schemas import (
     Command,
     ImageEvent,
@@ -59,6 +60,18 @@ class CortexOptions(NodeOptions):
     camera_for: dict[str, str] = Field(
         default_factory=dict,
         description="Microphone source -> camera name for voice commands; default: the same name.",
+    )
+    gallery: Path | None = Field(
+        default=None,
+        description="The faces model's face library (`brain faces add`) "
+        "[default: ~/.local/state/brain/faces].",
+    )
+    face_threshold: float = Field(
+        default=THRESHOLD,
+        gt=0,
+        le=2,
+        description="A face nearer than this to an enrolled one is that person (dlib's "
+        "published 0.6: 99.38% on LFW); lower: fewer mix-ups, more strangers.",
     )
 
 
@@ -159,7 +172,7 @@ class Cortex(Node[CortexOptions]):
         )
         self._last_batch = len(ready)
         for (frame, _), labels in zip(ready, results, strict=True):
-            best = labels[: self.options.top_k]
+            best = labels[: self.options.top_k] if self.model.cut_to_top_k else labels
             if not best:  # e.g. no face: nothing to say
                 self.stats.add("nothing_seen")
                 continue

@@ -1,61 +1,95 @@
-"""Faces with MTCNN: a `person` label per face, with its box. Works offline, untrained.
+"""Faces: a `person` label per face, with its box; given a gallery, who each one is.
 
-The ``mtcnn`` package ships its weights, so the CCTV's person alert needs no
-download and no training.
+MTCNN finds the faces (the ``mtcnn`` package ships its weights), so the CCTV's
+person alert needs no download and no training. Once the gallery
+(``cortex.gallery``, filled by ``brain faces add``) has anyone in it, each face
+big enough to tell also gets a second label with the same box: the enrolled
+name, or ``stranger``. The gallery is read again whenever it changes on disk.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import structlog
+
+from brain._config import state_dir
 from brain._model import RGB, Model
-from schemas import Box, Label
+from brain._node import FatalError
+from brain.faces import Embedder, FaceFinder, Gallery, GalleryError, identity_availability
+from schemas import Label
 
-MIN_CONFIDENCE = 0.9
+log = structlog.get_logger()
+
+
+def default_gallery() -> Path:
+    return state_dir() / "faces"
 
 
 class Faces(Model):
-    """Face detection (MTCNN): who is at the door, not what."""
+    """Face detection (MTCNN), and who each face is when there is a gallery (dlib)."""
 
     name = "faces"
+    #: Each label is a face found, not a guess in a ranking: none is cut.
+    cut_to_top_k: ClassVar[bool] = False
 
-    def __init__(self, detector: Any, *, min_confidence: float = MIN_CONFIDENCE) -> None:
-        self._detector = detector
-        self._min_confidence = min_confidence
+    def __init__(self, finder: FaceFinder, gallery: Gallery, *, threshold: float) -> None:
+        self._finder = finder
+        self._gallery = gallery
+        self._threshold = threshold
+        self._embedder: Embedder | None = None
+        self._identify()
 
     @classmethod
     def load(cls, options: Any) -> Faces:
-        from mtcnn import MTCNN
-
-        return cls(MTCNN(device="CPU:0"))
+        directory = getattr(options, "gallery", None) or default_gallery()
+        try:
+            gallery = Gallery.open(directory)
+        except GalleryError as error:
+            raise FatalError(str(error)) from None
+        return cls(FaceFinder(), gallery, threshold=options.face_threshold)
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
-        return [self._people(frame) for frame in frames]
+        self._refresh()
+        return [self._labels(frame) for frame in frames]
 
-    def _people(self, frame: RGB) -> list[Label]:
-        found = [
-            face
-            for face in self._detector.detect_faces(frame)
-            if face["confidence"] >= self._min_confidence
-        ]
-        found.sort(key=lambda face: -face["confidence"])
-        return [
-            Label(
-                label="person",
-                score=float(face["confidence"]),
-                box=Box(
-                    x=int(face["box"][0]),
-                    y=int(face["box"][1]),
-                    width=int(face["box"][2]),
-                    height=int(face["box"][3]),
-                ),
-            )
-            for face in found
-        ]
+    def _labels(self, frame: RGB) -> list[Label]:
+        labels = []
+        for face in self._finder.find(frame, self._embedder):
+            labels.append(Label(label="person", score=face.confidence, box=face.box))
+            if face.vector is not None:
+                match = self._gallery.match(face.vector, threshold=self._threshold)
+                labels.append(
+                    Label(
+                        label=match.name,
+                        score=face.confidence,
+                        box=face.box,
+                        distance=round(match.distance, 4),
+                    )
+                )
+        return labels
+
+    def _refresh(self) -> None:
+        """Read the gallery again if it changed; a damaged one leaves the faces known before."""
+        if not self._gallery.changed():
+            return
+        try:
+            self._gallery.reload()
+        except GalleryError as error:
+            log.error("gallery unreadable; keeping the faces known before", reason=str(error))
+            return
+        self._identify()
+
+    def _identify(self) -> None:
+        """Load the embedder once the gallery has someone in it (not before: it costs)."""
+        if self._embedder is None and not self._gallery.empty:
+            self._embedder = Embedder()
+            log.info("telling faces apart", gallery=str(self._gallery.directory))
 
     def describe(self) -> str:
-        return "faces (MTCNN, weights from the mtcnn package)"
+        who = "" if self._gallery.empty else f", who from the gallery {self._gallery.directory}"
+        return f"faces (MTCNN, weights from the mtcnn package{who})"
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -63,4 +97,5 @@ class Faces(Model):
             import mtcnn
         except ImportError:
             return False, "the mtcnn package is missing: pip install 'brain[cortex]'"
-        return True, f"weights in the mtcnn package ({Path(mtcnn.__file__).parent})"
+        _, who = identity_availability()
+        return True, f"weights in the mtcnn package ({Path(mtcnn.__file__).parent}); who: {who}"

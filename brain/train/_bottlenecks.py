@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from brain._images import DecodeError, decode_bytes
 from brain._model import RGB
-from brain.cortex._decode import DecodeError, decode_bytes
 from brain.cortex._graph import compiled
 from brain.cortex.bundle import PREPROCESSING
 from brain.train._bases import Loaded

@@ -62,6 +62,8 @@ def _header(data: bytes) -> tuple[str, int, int]:
             kind, (width, height) = image.format or "", image.size
     except UnidentifiedImageError:
         raise DecodeError("the payload is not an image: not JPEG or PNG") from None
+    except Image.DecompressionBombError as error:  # a header claiming billions of pixels
+        raise DecodeError(f"the image is too big to decode ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         if "truncated" in str(error).lower():
             raise DecodeError("the image is truncated") from None

@@ -1,0 +1,28 @@
+"""Who is at the door: faces found, embedded, and matched against the family's gallery."""
+
+from brain.faces._embedding import (
+    EMBEDDING,
+    MIN_FACE_PIXELS,
+    THRESHOLD,
+    Embedder,
+    Face,
+    FaceFinder,
+    identity_availability,
+)
+from brain.faces._gallery import STRANGER, Gallery, GalleryError, Match, Person, name_of
+
+__all__ = [
+    "EMBEDDING",
+    "MIN_FACE_PIXELS",
+    "STRANGER",
+    "THRESHOLD",
+    "Embedder",
+    "Face",
+    "FaceFinder",
+    "Gallery",
+    "GalleryError",
+    "Match",
+    "Person",
+    "identity_availability",
+    "name_of",
+]

@@ -28,6 +28,11 @@ class Rule(BaseModel):
     cooldown: float = Field(default=60.0, ge=0, description="Seconds of quiet per source.")
     snapshot: bool = Field(default=True, description="Attach the frame that was perceived.")
     targets: list[str] = Field(default_factory=list, description="apprise URLs.")
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="Enrolled names (the family): a frame in which everyone is one of "
+        "them fires nothing; anyone else beside them (a stranger) still does.",
+    )
 
     @field_validator("targets")
     @classmethod
@@ -44,10 +49,20 @@ class Rule(BaseModel):
         return not self.sources or perception.source in self.sources
 
     def score(self, perception: Perception) -> float:
-        """The best score of this rule's labels in the perception; 0 when none is there."""
+        """The best score of this rule's labels in the perception; 0 when none is there,
+        or when everyone in it is someone the rule ignores."""
+        if self.ignore and _only(perception, self.ignore):
+            return 0.0
         return max(
             (label.score for label in perception.labels if label.label in self.labels), default=0.0
         )
+
+
+def _only(perception: Perception, names: list[str]) -> bool:
+    """Whether every person in the perception was told apart and is one of ``names``."""
+    people = sum(label.label == "person" for label in perception.labels)
+    told = [label.label for label in perception.labels if label.distance is not None]
+    return people > 0 and people == len(told) and all(name in names for name in told)
 
 
 #: With no rules configured: a person seen at any camera, by the `faces` model or a

@@ -1,5 +1,15 @@
-"""Fixtures live in tests/support.py beside the helpers they use; pytest finds them here."""
+"""Fixtures live beside the helpers they use (tests/support.py, tests/webhook.py);
+pytest finds them here."""
 
 from tests.support import brain_process, broker, inception_weights, mosquitto, own_home, record
+from tests.webhook import webhook
 
-__all__ = ["brain_process", "broker", "inception_weights", "mosquitto", "own_home", "record"]
+__all__ = [
+    "brain_process",
+    "broker",
+    "inception_weights",
+    "mosquitto",
+    "own_home",
+    "record",
+    "webhook",
+]

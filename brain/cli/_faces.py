@@ -57,7 +57,7 @@ def add(
                 frame = read_photo(path)
                 face = _the_face(finder.find(frame, embedder), pick)
             except PhotoError as error:
-                click.echo(f"skipped {error}")
+                click.echo(f"skipped {path}: {error}")
                 skipped += 1
                 continue
             assert face.vector is not None
@@ -104,7 +104,7 @@ def who(options: SharedOptions, photos: tuple[Path, ...], as_json: bool, gallery
                 found = finder.find(read_photo(path), embedder)
             except PhotoError as error:
                 said = {"photo": str(path), "error": str(error)}
-                click.echo(json.dumps(said) if as_json else str(error))
+                click.echo(json.dumps(said) if as_json else f"{path}: {error}")
                 continue
             seen = [_seen(face, library, threshold) for face in found]
             if as_json:

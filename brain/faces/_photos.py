@@ -20,7 +20,7 @@ _EXTENSIONS = {".jpg", ".jpeg", ".png"}
 
 
 class PhotoError(ValueError):
-    """Why a photo cannot be used, in one sentence."""
+    """Why a photo cannot be used, in one sentence (the caller names the photo)."""
 
 
 def photos_in(paths: list[Path]) -> Iterator[Path]:
@@ -37,11 +37,11 @@ def read_photo(path: Path) -> RGB:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise PhotoError(f"{path} cannot be read ({error.strerror or error})") from None
+        raise PhotoError(f"cannot be read ({error.strerror or error})") from None
     try:
         pixels = decode_bytes(data, max_pixels=MAX_PHOTO_PIXELS)
     except DecodeError as error:
-        raise PhotoError(f"{path}: {error}") from None
+        raise PhotoError(str(error)) from None
     height, width = pixels.shape[:2]
     scale = WORKING_SIDE / max(height, width)
     if scale >= 1:

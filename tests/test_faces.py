@@ -1,0 +1,230 @@
+"""Who is at the door: `brain faces` on real photos of real people, the gallery on disk,
+and the faces model telling the family from strangers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brain._images import decode_bytes
+from brain.cortex._language import sentence
+from brain.cortex.faces import Faces
+from brain.faces import EMBEDDING, THRESHOLD, Gallery, GalleryError, name_of
+from effectors._rules import Rule
+from schemas import Label, Perception
+from tests.people import OBAMA, OTHERS, camera_sized, people_photos, side_by_side
+from tests.support import ROOT
+
+pytest.importorskip("dlib")
+pytest.importorskip("mtcnn")
+
+
+@pytest.fixture(scope="module")
+def photos() -> Path:
+    return people_photos()
+
+
+def faces(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "brain", "faces", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def who(gallery: Path, *photos: Path) -> dict[str, list[dict[str, object]]]:
+    done = faces("who", "--json", "--gallery", gallery, *photos)
+    assert done.returncode == 0, done.stderr
+    return {Path(d["photo"]).name: d["faces"] for d in map(json.loads, done.stdout.splitlines())}
+
+
+def test_one_photo_enrolled_the_others_are_recognised_and_other_people_are_strangers(
+    photos: Path, tmp_path: Path
+) -> None:
+    gallery = tmp_path / "gallery"
+    added = faces("add", "Obama", photos / OBAMA[0], "--gallery", gallery)
+    assert added.returncode == 0, added.stderr
+    assert "obama: 1 photos added, 0 skipped" in added.stdout
+
+    seen = who(gallery, *(photos / name for name in OBAMA[1:] + OTHERS))
+    for name in OBAMA[1:]:
+        [face] = seen[name]
+        assert face["name"] == "obama" and float(face["distance"]) < THRESHOLD  # type: ignore[arg-type]
+    for name in OTHERS:
+        [face] = seen[name]
+        assert face["name"] == "stranger" and float(face["distance"]) > THRESHOLD  # type: ignore[arg-type]
+        assert set(face["box"]) == {"x", "y", "width", "height"}  # type: ignore[arg-type]
+
+    listed = faces("list", "--gallery", gallery)
+    assert "obama" in listed.stdout and "1 photos" in listed.stdout
+
+
+def test_bad_photos_are_skipped_one_sentence_each_and_the_rest_are_added(
+    photos: Path, tmp_path: Path
+) -> None:
+    gallery = tmp_path / "gallery"
+    no_face = tmp_path / "coffee.png"
+    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(no_face)
+    two = side_by_side(photos / "obama2.jpg", photos / "biden.jpg", tmp_path / "two.png")
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes((photos / "obama3.jpg").read_bytes()[:20_000])
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    given = [photos / "obama.jpg", no_face, two, truncated, text, tmp_path / "missing.jpg"]
+
+    done = faces("add", "obama", *given, "--gallery", gallery)
+    assert done.returncode == 0, done.stderr
+    assert f"added {photos / 'obama.jpg'}" in done.stdout
+    assert f"skipped {no_face}: no face found" in done.stdout
+    assert f"skipped {two}: 2 faces; give a photo of one person, or --pick largest" in done.stdout
+    assert f"skipped {truncated}: the image is truncated" in done.stdout
+    assert f"skipped {text}: the payload is not an image" in done.stdout
+    assert f"skipped {tmp_path / 'missing.jpg'}: cannot be read" in done.stdout
+    assert "obama: 1 photos added, 5 skipped" in done.stdout
+
+    picked = faces("add", "obama", two, "--pick", "largest", "--gallery", gallery)
+    assert picked.returncode == 0 and f"added {two}" in picked.stdout
+
+    nothing = faces("add", "bob", no_face, "--gallery", gallery)
+    assert nothing.returncode == 1 and "no face of bob was enrolled" in nothing.stderr
+    bad_name = faces("add", "stranger", photos / "obama.jpg", "--gallery", gallery)
+    assert bad_name.returncode == 1 and "'stranger' cannot be a name" in bad_name.stderr
+
+
+def test_removing_a_person_deletes_all_that_was_kept_of_them(photos: Path, tmp_path: Path) -> None:
+    gallery = tmp_path / "gallery"
+    assert (
+        faces(
+            "add", "obama", photos / "obama.jpg", photos / "obama2.jpg", "--gallery", gallery
+        ).returncode
+        == 0
+    )
+    assert faces("add", "biden", photos / "biden.jpg", "--gallery", gallery).returncode == 0
+    kept = list((gallery / "people" / "obama").iterdir())
+    assert len([p for p in kept if p.suffix == ".npy"]) == 2 and any(
+        p.suffix == ".jpg" for p in kept
+    )
+
+    done = faces("remove", "obama", "--gallery", gallery)
+    assert done.returncode == 0, done.stderr
+    assert not (gallery / "people" / "obama").exists()
+    assert not [p for p in gallery.rglob("*") if "obama" in p.name]
+    assert [p.name for p in Gallery.open(gallery).people()] == ["biden"]
+
+    unknown = faces("remove", "obama", "--gallery", gallery)
+    assert unknown.returncode == 1
+    assert "there is no 'obama' in the gallery" in unknown.stderr and "biden" in unknown.stderr
+
+
+def test_a_damaged_or_foreign_gallery_is_one_sentence(photos: Path, tmp_path: Path) -> None:
+    gallery = tmp_path / "gallery"
+    assert faces("add", "obama", photos / "obama.jpg", "--gallery", gallery).returncode == 0
+    index = gallery / "gallery.json"
+    good = index.read_text()
+
+    index.write_text(good.replace(EMBEDDING, "facenet512"))
+    done = faces("list", "--gallery", gallery)
+    assert done.returncode == 1 and "made with the 'facenet512' embedding" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    index.write_text("{not json")
+    done = faces("who", photos / "obama2.jpg", "--gallery", gallery)
+    assert done.returncode == 1 and "gallery.json is damaged" in done.stderr
+
+    index.write_text(good)
+    [vector] = (gallery / "people" / "obama").glob("*.npy")
+    vector.write_bytes(b"garbage")
+    with pytest.raises(GalleryError, match=r"is damaged .*brain faces remove obama"):
+        Gallery.open(gallery)
+
+
+def frame_of(path: Path) -> np.ndarray:
+    return decode_bytes(camera_sized(path, path.with_name(f"frame-{path.stem}.jpg")).read_bytes())
+
+
+def test_the_faces_model_names_people_once_the_gallery_has_them(
+    photos: Path, tmp_path: Path
+) -> None:
+    local = tmp_path / "photos"
+    shutil.copytree(photos, local, ignore=shutil.ignore_patterns("*.tar.gz"))
+    gallery = tmp_path / "gallery"
+    model = Faces.load(types.SimpleNamespace(gallery=gallery, face_threshold=THRESHOLD))
+    obama, hopper = frame_of(local / "obama2.jpg"), frame_of(local / "hopper.jpg")
+
+    # An empty gallery: as before, a person per face and nothing more.
+    [[person], [other]] = model.classify([obama, hopper])
+    assert person.label == other.label == "person" and person.distance is None
+
+    # Someone enrols Obama meanwhile (the CLI, or the page): the model reads it again.
+    assert faces("add", "obama", local / "obama.jpg", "--gallery", gallery).returncode == 0
+    [[person, name], [other_person, stranger]] = model.classify([obama, hopper])
+    assert (person.label, name.label) == ("person", "obama") and name.box == person.box
+    assert (other_person.label, stranger.label) == ("person", "stranger")
+    assert sentence([person, name, other_person, stranger]) == "I see Obama and a stranger."
+
+    # A gallery damaged while the cortex runs: the faces known before are kept.
+    (gallery / "gallery.json").write_text("{")
+    [[_, still]] = model.classify([obama])
+    assert still.label == "obama"
+
+
+def test_sentences_name_the_people_and_count_the_strangers() -> None:
+    def person() -> Label:
+        return Label(label="person", score=0.99)
+
+    def told(name: str) -> Label:
+        return Label(label=name, score=0.99, distance=0.3)
+
+    assert sentence([person(), told("alice")]) == "I see Alice."
+    assert sentence([person(), told("alice"), person(), told("stranger")]) == (
+        "I see Alice and a stranger."
+    )
+    labels = [person(), told("anna-maria"), person(), told("stranger"), person(), told("stranger")]
+    assert sentence([*labels, person()]) == "I see Anna Maria, 2 strangers and someone else."
+    assert sentence([person(), person()]) == "I see 2 people."
+
+
+def test_a_rule_can_ignore_the_family_when_no_one_else_is_there() -> None:
+    rule = Rule(name="door", labels=["person"], ignore=["alice", "bob"])
+
+    def seen(*names: str, untold: int = 0) -> Perception:
+        labels = [Label(label="person", score=0.9) for _ in range(len(names) + untold)]
+        labels += [Label(label=n, score=0.9, distance=0.4) for n in names]
+        return Perception(
+            source="door", cause="x", sense="camera", kind="vision", labels=labels, text="."
+        )
+
+    assert rule.score(seen("alice")) == 0
+    assert rule.score(seen("alice", "bob")) == 0
+    assert rule.score(seen("alice", "stranger")) == 0.9
+    assert rule.score(seen("alice", untold=1)) == 0.9  # someone too far to tell
+    assert (
+        Rule(name="dog", labels=["dog"], ignore=["alice"]).score(
+            Perception(
+                source="d",
+                cause="x",
+                sense="camera",
+                kind="vision",
+                labels=[Label(label="dog", score=0.8)],
+                text=".",
+            )
+        )
+        == 0.8
+    )
+
+
+def test_names_are_one_word_in_lower_case() -> None:
+    assert name_of("Anna Maria") == "anna-maria"
+    for bad in ("person", "Stranger", "a/b", "", "x" * 40):
+        with pytest.raises(GalleryError, match="cannot be a name"):
+            name_of(bad)

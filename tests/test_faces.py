@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,10 @@ from brain.cortex._language import sentence
 from brain.cortex.faces import Faces
 from brain.faces import EMBEDDING, THRESHOLD, Gallery, GalleryError, name_of
 from effectors._rules import Rule
-from schemas import Label, Perception
+from schemas import Alert, Label, Perception
 from tests.people import OBAMA, OTHERS, camera_sized, people_photos, side_by_side
-from tests.support import ROOT
+from tests.support import ROOT, Broker, NodeProcess, Recorder, topic_is
+from tests.webhook import Webhook
 
 pytest.importorskip("dlib")
 pytest.importorskip("mtcnn")
@@ -228,3 +230,52 @@ def test_names_are_one_word_in_lower_case() -> None:
     for bad in ("person", "Stranger", "a/b", "", "x" * 40):
         with pytest.raises(GalleryError, match="cannot be a name"):
             name_of(bad)
+
+
+def test_a_stranger_at_the_door_is_an_alert_with_its_snapshot_and_the_family_is_not(
+    photos: Path,
+    tmp_path: Path,
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+) -> None:
+    gallery, door = tmp_path / "gallery", tmp_path / "door"
+    door.mkdir()
+    camera_sized(photos / "obama2.jpg", door / "1-obama.jpg")
+    camera_sized(photos / "hopper.jpg", door / "2-hopper.jpg")
+    assert faces("add", "obama", photos / "obama.jpg", "--gallery", gallery).returncode == 0
+    rule = "window = 1\ncooldown = 0\nmin_score = 0.5\n"
+    (tmp_path / "brain.toml").write_text(
+        f'[camera]\nsource = "{door}"\nname = "frontdoor"\nfps = 1\n'
+        f'[cortex]\nmodel = "faces"\ngallery = "{gallery}"\n'
+        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
+        f'[[alerts.rules]]\nname = "stranger"\nlabels = ["stranger"]\n{rule}'
+        f'targets = ["{webhook.url}"]\n'
+        f'[[alerts.rules]]\nname = "someone"\nlabels = ["person"]\n{rule}'
+    )
+    alerts = record(mosquitto, "brain/alerts/#")
+    run = brain_process(
+        "--mqtt",
+        mosquitto.url,
+        "--config",
+        str(tmp_path / "brain.toml"),
+        "run",
+        "camera",
+        "cortex",
+        "alerts",
+    )
+    # Every face fires `someone`; only Grace Hopper's fires `stranger`, with her face.
+    someone = alerts.wait_for(topic_is("brain/alerts/someone"), count=4, timeout=600)
+    texts = {Alert.model_validate_json(p).perception.text for _, p in someone}
+    assert texts == {"I see Obama.", "I see a stranger."}, run.log()
+    [hook, *_] = webhook.wait_for(1, timeout=60)
+    assert hook["title"] == "brain: stranger at frontdoor"
+    assert hook["message"].startswith("I see a stranger.")
+    assert hook["attachments"][0]["mimetype"] == "image/jpeg"
+    for _, payload in alerts.matching(topic_is("brain/alerts/stranger")):
+        alert = Alert.model_validate_json(payload)
+        assert alert.perception.text == "I see a stranger." and alert.snapshot is not None
+        [name] = [label for label in alert.perception.labels if label.distance is not None]
+        assert name.label == "stranger" and name.box is not None
+    assert run.stop() == 0

@@ -119,7 +119,8 @@ def test_a_misspelt_option_after_the_command_is_still_an_error() -> None:
 
 
 def test_every_subcommand_shows_the_shared_options_in_its_help() -> None:
-    for words in (["run"], ["node"], ["watch"], ["list"], ["models"], ["models", "pull"]):
+    commands = (["run"], ["node"], ["watch"], ["list"], ["models", "pull"], ["faces", "add"])
+    for words in commands:
         argv = [sys.executable, "-m", "brain", *words, "--help"]
         done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert done.returncode == 0, done.stderr

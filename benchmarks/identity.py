@@ -1,0 +1,146 @@
+"""Faces identified per second through the cortex, against bare MTCNN + dlib, same run.
+
+1. The bare library: MTCNN finds the faces and dlib aligns and embeds each, on the
+   same decoded 640x480 frames, as fast as it goes.
+2. The cortex (`faces` model with a gallery) on a real broker, fed by 4 cameras
+   streaming those frames at twice what the bare library can take: faces named
+   (or called strangers) per second, from the perceptions it publishes.
+3. Accuracy on real photos of real people (see tests/people.py): one photo of
+   Barack Obama enrolled, his other photos must be accepted and other people
+   (Joe Biden, Grace Hopper, Eileen Collins) rejected as strangers.
+4. Peak RSS of the cortex.
+
+    python -m benchmarks.identity [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks._stream import Watcher, rss_mb, streamed
+from benchmarks._support import start_mosquitto, start_node
+from brain._images import decode
+from brain.faces import THRESHOLD, Embedder, FaceFinder, Gallery
+from brain.faces._photos import read_photo
+from schemas import ImageEvent
+from tests.people import OBAMA, OTHERS, people_photos
+
+ENROLLED = OBAMA[0]
+PHOTOS = [*OBAMA[1:], *OTHERS]
+
+
+def frame(photo: Path, source: str) -> ImageEvent:
+    """The photo on a 640x480 camera frame (scaled to fit, centred on grey)."""
+    picture = Image.open(photo).convert("RGB")
+    picture.thumbnail((640, 480))
+    canvas = Image.new("RGB", (640, 480), (120, 120, 120))
+    canvas.paste(picture, ((640 - picture.width) // 2, (480 - picture.height) // 2))
+    encoded = io.BytesIO()
+    canvas.save(encoded, "JPEG", quality=85)
+    return ImageEvent(
+        source=source,
+        content_type="image/jpeg",
+        data=encoded.getvalue(),
+        width=640,
+        height=480,
+        seq=0,
+    )
+
+
+def bare(frames: list[np.ndarray], seconds: float) -> float:
+    """Faces found and embedded per second by the bare libraries (MTCNN, then dlib)."""
+    import dlib
+    import face_recognition_models as weights
+    from mtcnn import MTCNN
+
+    detector = MTCNN(device="CPU:0")
+    aligner = dlib.shape_predictor(weights.pose_predictor_five_point_model_location())
+    network = dlib.face_recognition_model_v1(weights.face_recognition_model_location())
+    detector.detect_faces(frames[0])  # warm
+    faces, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        for pixels in frames:
+            for face in detector.detect_faces(pixels):
+                if face["confidence"] >= 0.9:
+                    x, y, w, h = face["box"]
+                    shape = aligner(pixels, dlib.rectangle(x, y, x + w, y + h))
+                    network.compute_face_descriptor(pixels, shape)
+                    faces += 1
+    return faces / (time.perf_counter() - began)
+
+
+def accuracy(photos: Path, gallery: Gallery) -> dict[str, object]:
+    finder, embedder = FaceFinder(), Embedder()
+    named = {}
+    for name in PHOTOS:
+        [face] = finder.find(read_photo(photos / name), embedder)
+        assert face.vector is not None
+        match = gallery.match(face.vector, threshold=THRESHOLD)
+        named[name] = {"name": match.name, "distance": round(match.distance, 3)}
+    same = [named[n]["name"] == "obama" for n in OBAMA[1:]]
+    others = [named[n]["name"] == "stranger" for n in OTHERS]
+    return {
+        "same_person_accepted": f"{sum(same)}/{len(same)}",
+        "other_people_rejected": f"{sum(others)}/{len(others)}",
+        "each": named,
+        "threshold": THRESHOLD,
+        "published": "dlib's ResNet: 99.38% on LFW at 0.6",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
+    photos = people_photos()
+    gallery = Gallery.open(workdir / "gallery")
+    [face] = FaceFinder().find(pixels := read_photo(photos / ENROLLED), embedder := Embedder())
+    assert face.vector is not None
+    gallery.add("obama", face.vector, face.thumbnail(pixels), origin=ENROLLED)
+    del embedder
+
+    events = [frame(photos / name, "bare") for name in PHOTOS]
+    bare_per_s = bare([decode(event) for event in events], args.seconds)
+
+    port, broker = start_mosquitto(workdir)
+    sets = ("--set", "cortex.model=faces", "--set", f'cortex.gallery="{workdir / "gallery"}"')
+    node = start_node(port, "cortex", *sets, ready='"event": "model ready"')
+    watcher = Watcher(port)
+    try:
+        time.sleep(1)
+        cameras = [[e.model_copy(update={"source": f"door{n}"}) for e in events] for n in range(4)]
+        ours = streamed(watcher, cameras, 2 * bare_per_s, args.seconds)
+        peak = rss_mb(node.pid, "VmHWM")
+    finally:
+        node.terminate()
+        node.wait()
+        broker.terminate()
+        broker.wait()
+    print(
+        json.dumps(
+            {
+                "frames": "640x480 JPEG, one real face each",
+                "bare_mtcnn_dlib_faces_per_s": round(bare_per_s, 2),
+                "cortex_faces_per_s": round(ours, 2),
+                "ratio": round(ours / bare_per_s, 3),
+                "goal_ratio": 0.9,
+                "accuracy": accuracy(photos, gallery),
+                "cortex_peak_rss_mb": round(peak),
+                "goal_peak_rss_mb": 1024,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from schemas import Label
+from schemas import Box, Label
 
 # TensorFlow's C++ start-up chatter (CPU features, absl) is not for users; errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -46,6 +46,14 @@ class Model(abc.ABC):
     def describe(self) -> str:
         """Where its weights come from, for the log."""
         return self.name
+
+    def enrol(self, name: str, frame: RGB, box: Box) -> str:
+        """Remember that the face at ``box`` in ``frame`` is ``name``; say what was done.
+        Only a model that tells faces apart can; a ``ValueError`` says why not."""
+        raise ValueError(
+            f"the {self.name} model does not tell faces apart: run the cortex with "
+            "--set cortex.model=faces to name faces"
+        )
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:

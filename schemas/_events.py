@@ -11,7 +11,7 @@ from schemas._fields import MAX_IMAGE_BYTES, Base64Bytes, TopicName
 
 ImageType = Literal["image/jpeg", "image/png"]
 PerceptionKind = Literal["vision", "speech", "mention"]
-CommandName = Literal["open", "close", "snapshot"]
+CommandName = Literal["open", "close", "snapshot", "enrol"]
 StatValue = float | int | str | bool | None
 
 
@@ -104,6 +104,13 @@ class Snapshot(WireModel):
     data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES)
     width: PositiveInt
     height: PositiveInt
+    scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Snapshot pixels per frame pixel: a label's box times this is where it "
+        "is in the snapshot.",
+    )
 
 
 class Alert(Event):
@@ -116,11 +123,17 @@ class Alert(Event):
 
 
 class Command(Event):
-    """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``."""
+    """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``, or the
+    cortex's ``enrol`` (this face that the camera saw is NAME)."""
 
     schema_id: Literal["brain.command/1"] = schema_field("brain.command/1")
     command: CommandName
     reason: str = Field(default="", description="Why, e.g. the transcript that asked for it.")
+    name: str | None = Field(default=None, max_length=64, description="enrol: who the face is.")
+    frame: str | None = Field(
+        default=None, max_length=64, description="enrol: the id of the frame the face was in."
+    )
+    box: Box | None = Field(default=None, description="enrol: where the face was in that frame.")
 
 
 class Stats(Event):

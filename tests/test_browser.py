@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -24,8 +25,10 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from brain import EXIT_FATAL
-from schemas import Alert, ImageEvent, Label, Perception, TranscriptEvent
+from brain.faces import Gallery, identity_availability
+from schemas import Alert, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
+from tests.people import camera_sized, people_photos
 from tests.support import (
     ROOT,
     Broker,
@@ -35,6 +38,7 @@ from tests.support import (
     free_port,
     publish,
     topic_is,
+    wait_until_serving,
 )
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -376,3 +380,76 @@ def test_the_page_reconnects_by_itself_and_shows_it(
     page.wait_for_function(
         "document.getElementById('state').textContent === 'connected'", timeout=20_000
     )
+
+
+@pytest.mark.skipif(not identity_availability()[0], reason="needs the faces extra (dlib)")
+def test_a_stranger_in_an_alert_is_named_on_the_page_and_known_from_then_on(
+    server: Server,
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    photos = people_photos()
+    gallery = tmp_path / "gallery"
+    enrol = ["faces", "add", "obama", str(photos / "obama.jpg"), "--gallery", str(gallery)]
+    subprocess.run(
+        [sys.executable, "-m", "brain", *enrol],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    node = brain_process(
+        "--mqtt",
+        mosquitto.url,
+        "--set",
+        "cortex.model=faces",
+        "--set",
+        f'cortex.gallery="{gallery}"',
+        "node",
+        "cortex",
+    )
+    wait_until_serving(node)
+    (tmp_path / "alerts.toml").write_text(
+        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
+        '[[alerts.rules]]\nname = "stranger"\nlabels = ["stranger"]\nwindow = 1\ncooldown = 0\n'
+    )
+    alerts = brain_process(
+        "--mqtt", mosquitto.url, "--config", str(tmp_path / "alerts.toml"), "node", "alerts"
+    )
+    alerts.wait_for_log('"event": "watching"')
+    seen = record(mosquitto, "brain/perceptions/#", "brain/commands/cortex/#")
+    page.goto(server.page_url(source="hall", eye="closed"))
+    page.wait_for_function("document.getElementById('state').textContent === 'connected'")
+    hopper = camera_sized(photos / "hopper.jpg", tmp_path / "hopper.jpg").read_bytes()
+    width, height = Image.open(io.BytesIO(hopper)).size
+    frame = ImageEvent(
+        source="door", content_type="image/jpeg", data=hopper, width=width, height=height, seq=1
+    )
+
+    time.sleep(0.5)  # subscribed
+    publish(mosquitto, "brain/senses/camera/door/image", frame.to_json(), qos=1)
+    [(_, payload)] = seen.wait_for(topic_is("brain/perceptions/camera/door"), timeout=120)
+    assert Perception.model_validate_json(payload).text == "I see a stranger."
+
+    # The alert shows her face; the user says who she is.
+    page.wait_for_selector("#feed form.name canvas.face[data-drawn='true']", timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.fill("#feed form.name input", "Grace Hopper")
+    page.click("#feed form.name button")
+    [(_, payload)] = seen.wait_for(topic_is("brain/commands/cortex/door"))
+    command = Command.model_validate_json(payload)
+    assert (command.command, command.name, command.frame) == ("enrol", "grace-hopper", frame.id)
+    page.wait_for_function(
+        "document.querySelector('#feed li').textContent.includes('This is Grace Hopper')"
+    )
+    page.screenshot(path=str(ARTIFACTS / "browser-named-stranger.png"), full_page=True)
+
+    # The cortex enrolled the face it saw: the next frame of her names her.
+    node.wait_for_log("enrolled grace-hopper")
+    again = frame.model_copy(update={"id": "again", "seq": 2})
+    publish(mosquitto, "brain/senses/camera/door/image", again.to_json(), qos=1)
+    named = seen.wait_for(lambda t, p: b'"cause":"again"' in p, timeout=120)
+    assert Perception.model_validate_json(named[0][1]).text == "I see Grace Hopper."
+    assert [p.name for p in Gallery.open(gallery).people()] == ["grace-hopper", "obama"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from pydantic import Field
@@ -29,6 +30,9 @@ from schemas import (
     StatValue,
     TranscriptEvent,
 )
+
+#: Frames with faces the cortex keeps (as they came, some 40 KB each) to name a face from.
+FRAMES_WITH_FACES = 64
 
 
 class CortexOptions(NodeOptions):
@@ -93,13 +97,16 @@ class Cortex(Node[CortexOptions]):
 
     name = "cortex"
     Options = CortexOptions
-    subscribes = (ImageEvent, TranscriptEvent, MentionEvent)
+    subscribes = (ImageEvent, TranscriptEvent, MentionEvent, Command)
     publishes = (Perception, Command)
 
     def start(self) -> None:
         self.model = load_model(self.options, self.catalog or discover())
         self.log.info("model ready", model=self.model.describe())
         self._frames: LatestFrames[ImageEvent] = LatestFrames()
+        # The last frames in which faces were found, so one can be named from an alert.
+        self._with_faces: OrderedDict[str, ImageEvent] = OrderedDict()
+        self._with_faces_lock = threading.Lock()
         self._inference_ms = 0.0
         self._last_batch = 0
         share = self._shared
@@ -110,6 +117,7 @@ class Cortex(Node[CortexOptions]):
         self.bus.subscribe(
             share(self.topics.sense("twitter", kind="mention")), MentionEvent, self._read
         )
+        self.bus.subscribe(self.topics.command("cortex"), Command, self._commanded)
 
     def _shared(self, topic_filter: str) -> str:
         group = self.options.group
@@ -132,6 +140,32 @@ class Cortex(Node[CortexOptions]):
 
     def _read(self, mention: MentionEvent) -> None:
         self._perceived("twitter", read(mention))
+
+    def _commanded(self, command: Command) -> None:
+        """``enrol``: the face at ``box`` in the recent ``frame`` is ``name`` (from the page)."""
+        if command.command != "enrol" or not (command.name and command.frame and command.box):
+            self.bus.report_error(
+                f"the cortex takes `enrol` with a name, a frame and a box, not {command.command!r}",
+                topic=self.topics.command("cortex", command.source),
+                cause=command.id,
+            )
+            return
+        with self._with_faces_lock:
+            frame = self._with_faces.get(command.frame)
+        try:
+            if frame is None:
+                raise ValueError(
+                    f"frame {command.frame} is not among the last {FRAMES_WITH_FACES} frames "
+                    "this cortex found faces in; name the face from a newer alert"
+                )
+            done = self.model.enrol(command.name, decode(frame), command.box)
+        except (ValueError, DecodeError) as error:
+            self.bus.report_error(
+                str(error), topic=self.topics.command("cortex", command.source), cause=command.id
+            )
+            return
+        self.stats.add("enrolled")
+        self.log.info(done, frame=command.frame, source=command.source)
 
     def _perceived(self, sense: str, perception: Perception) -> None:
         self.bus.publish(self.topics.perception(sense, perception.source), perception)
@@ -187,7 +221,15 @@ class Cortex(Node[CortexOptions]):
                 text=sentence(best),
             )
             self.bus.publish(self.topics.perception("camera", frame.source), perception)
+            if any(label.box is not None for label in best):
+                self._remember(frame)
         self.stats.add("classified", len(ready))
+
+    def _remember(self, frame: ImageEvent) -> None:
+        with self._with_faces_lock:
+            self._with_faces[frame.id] = frame
+            while len(self._with_faces) > FRAMES_WITH_FACES:
+                self._with_faces.popitem(last=False)
 
     def figures(self) -> dict[str, StatValue]:
         return {

@@ -9,6 +9,7 @@ name, or ``stranger``. The gallery is read again whenever it changes on disk.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,8 +18,15 @@ import structlog
 from brain._config import state_dir
 from brain._model import RGB, Model
 from brain._node import FatalError
-from brain.faces import Embedder, FaceFinder, Gallery, GalleryError, identity_availability
-from schemas import Label
+from brain.faces import (
+    Embedder,
+    FaceFinder,
+    Gallery,
+    GalleryError,
+    identity_availability,
+    name_of,
+)
+from schemas import Box, Label
 
 log = structlog.get_logger()
 
@@ -39,6 +47,9 @@ class Faces(Model):
         self._gallery = gallery
         self._threshold = threshold
         self._embedder: Embedder | None = None
+        # Frames are classified on the node's thread, and faces enrolled from the bus's:
+        # dlib's network runs one face at a time.
+        self._lock = threading.Lock()
         self._identify()
 
     @classmethod
@@ -51,8 +62,9 @@ class Faces(Model):
         return cls(FaceFinder(), gallery, threshold=options.face_threshold)
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
-        self._refresh()
-        return [self._labels(frame) for frame in frames]
+        with self._lock:
+            self._refresh()
+            return [self._labels(frame) for frame in frames]
 
     def _labels(self, frame: RGB) -> list[Label]:
         labels = []
@@ -69,6 +81,18 @@ class Faces(Model):
                     )
                 )
         return labels
+
+    def enrol(self, name: str, frame: RGB, box: Box) -> str:
+        """Enrol the face at ``box`` in ``frame`` as ``name`` (from the page: "this is Bob");
+        ``GalleryError`` says why not."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = Embedder()
+            found = [f for f in self._finder.find(frame, self._embedder) if _same(f.box, box)]
+            if not found or found[0].vector is None:
+                raise GalleryError(f"there is no face big enough to tell at {box} in that frame")
+            self._gallery.add(name, found[0].vector, found[0].thumbnail(frame), origin="the camera")
+        return f"enrolled {name_of(name)}"
 
     def _refresh(self) -> None:
         """Read the gallery again if it changed; a damaged one leaves the faces known before."""
@@ -99,3 +123,12 @@ class Faces(Model):
             return False, "the mtcnn package is missing: pip install 'brain[cortex]'"
         _, who = identity_availability()
         return True, f"weights in the mtcnn package ({Path(mtcnn.__file__).parent}); who: {who}"
+
+
+def _same(found: Box, asked: Box) -> bool:
+    """Whether two boxes are the same face: they overlap by more than half."""
+    width = min(found.right, asked.right) - max(found.x, asked.x)
+    height = min(found.bottom, asked.bottom) - max(found.y, asked.y)
+    overlap = max(0, width) * max(0, height)
+    union = found.width * found.height + asked.width * asked.height - overlap
+    return union > 0 and overlap / union > 0.5

@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import Field, ValidationError
 
 from brain import FatalError, Node, NodeOptions, describe_rejection, state_dir
+from brain.faces import name_of
 from effectors.browser._gate import Gate, lasting_token
 from effectors.browser._pages import Page, Pages
 from effectors.browser._server import Limits, page_app
@@ -30,6 +31,7 @@ from schemas import (
     MAX_IMAGE_BYTES,
     Alert,
     Command,
+    Event,
     ImageEvent,
     Perception,
     StatValue,
@@ -65,7 +67,7 @@ class Browser(Node[BrowserOptions]):
 
     name = "browser"
     Options = BrowserOptions
-    publishes = (ImageEvent, TranscriptEvent)
+    publishes = (ImageEvent, TranscriptEvent, Command)
     subscribes = (Perception, Alert, Command)
 
     def start(self) -> None:
@@ -160,22 +162,36 @@ class Browser(Node[BrowserOptions]):
         self.bus.publish(self.topics.sense("camera", page.source, "image"), event)
 
     def text(self, page: Page, data: str) -> None:
+        """A transcript (what the user said or typed), or a name for a face in an alert."""
+        kind: type[Event] = TranscriptEvent
         try:
             message = json.loads(data)
-            if not isinstance(message, dict) or message.pop("type", None) != "transcript":
-                raise ValueError("a text message must be a JSON object of type 'transcript'")
+            if not isinstance(message, dict) or message.get("type") not in ("transcript", "name"):
+                raise ValueError("a text message must be a JSON object: a 'transcript' or a 'name'")
+            if message.pop("type") == "name":
+                kind = Command
+                self._named(message)
+                return
             transcript = TranscriptEvent.model_validate({**message, "source": page.source})
         except ValidationError as error:
-            page.tell("refused", describe_rejection(error, TranscriptEvent))
+            page.tell("refused", describe_rejection(error, kind))
             return
         except json.JSONDecodeError as error:
             page.tell("refused", f"a text message must be JSON ({error.msg})")
             return
-        except ValueError as error:
+        except ValueError as error:  # a GalleryError too: a name that cannot be one
             page.tell("refused", str(error))
             return
         self.stats.add("transcripts")
         self.bus.publish(self.topics.sense("microphone", page.source, "transcript"), transcript)
+
+    def _named(self, message: dict[str, object]) -> None:
+        """ "This is Bob": the cortex that saw the frame enrols the face at the box."""
+        command = Command.model_validate({**message, "command": "enrol"})
+        name = name_of(str(command.name or ""))
+        self.stats.add("names")
+        enrol = command.model_copy(update={"name": name, "reason": "named on the page"})
+        self.bus.publish(self.topics.command("cortex", command.source), enrol)
 
     # -- down: from the bus (on the bus thread) -----------------------------------
 

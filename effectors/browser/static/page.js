@@ -1,6 +1,7 @@
 // The brain's eye, voice and ear in a web page.
 //
-// Up the websocket: frames as binary JPEG messages, and {"type": "transcript", "text": ...}.
+// Up the websocket: frames as binary JPEG messages, {"type": "transcript", "text": ...}, and
+// {"type": "name", "name": ..., "source", "frame", "box"}: this face in an alert is NAME.
 // Down: JSON messages with a "type": welcome, perception, alert, command, throttled, refused.
 // No framework and no build step: the node serves this file as it is.
 
@@ -84,7 +85,7 @@ function receive(message) {
       perceive(message.perception, message.seq);
       break;
     case "alert":
-      addNews(`Alert (${message.alert.rule}): ${message.alert.perception.text}`, message.alert.snapshot);
+      addAlert(message.alert);
       break;
     case "command":
       obey(message.command);
@@ -211,6 +212,54 @@ function addNews(text, snapshot) {
   }
   $("feed").prepend(item);
   while ($("feed").children.length > 50) $("feed").lastChild.remove();
+  return item;
+}
+
+// An alert; each stranger in it is shown, with a box to say who it is.
+function addAlert(alert) {
+  const item = addNews(`Alert (${alert.rule}): ${alert.perception.text}`, alert.snapshot);
+  if (!alert.snapshot) return;
+  for (const label of alert.perception.labels) {
+    if (label.label === "stranger" && label.box) item.append(nameForm(alert, label.box));
+  }
+}
+
+function nameForm(alert, box) {
+  const form = document.createElement("form");
+  form.className = "name";
+  const face = faceOf(alert.snapshot, box);
+  const name = document.createElement("input");
+  name.placeholder = "Who is this?";
+  name.required = true;
+  const button = document.createElement("button");
+  button.textContent = "Name";
+  form.append(face, name, button);
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    if (!isOpen()) return notice("Not connected: name this face once the page is back online.");
+    const perception = alert.perception;
+    const naming = { type: "name", name: name.value, source: perception.source, frame: perception.cause, box };
+    state.socket.send(JSON.stringify(naming));
+    form.replaceChildren(face, `This is ${name.value}: the brain will know them from now on.`);
+  };
+  return form;
+}
+
+// The face cut out of the snapshot: the box is in frame pixels, the snapshot is smaller.
+function faceOf(snapshot, box) {
+  const canvas = document.createElement("canvas");
+  canvas.className = "face";
+  const scale = snapshot.scale || 1;
+  canvas.width = Math.max(1, Math.round(box.width * scale));
+  canvas.height = Math.max(1, Math.round(box.height * scale));
+  const image = new Image();
+  image.onload = () => {
+    const [x, y] = [box.x * scale, box.y * scale];
+    canvas.getContext("2d").drawImage(image, x, y, canvas.width, canvas.height, 0, 0, canvas.width, canvas.height);
+    canvas.dataset.drawn = "true";
+  };
+  image.src = `data:${snapshot.content_type};base64,${snapshot.data}`;
+  return canvas;
 }
 
 function notice(text) {

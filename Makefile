@@ -58,6 +58,7 @@ bench: setup test-system
 	$(BIN)/python -m benchmarks.browser
 	$(BIN)/python -m benchmarks.edge
 	$(BIN)/python -m benchmarks.runtimes
+	$(BIN)/python -m benchmarks.identity
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

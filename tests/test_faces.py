@@ -4,7 +4,6 @@ and the faces model telling the family from strangers."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import types
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import structlog.testing
 from PIL import Image
 
 from brain._images import decode_bytes
@@ -150,25 +150,27 @@ def test_a_damaged_or_foreign_gallery_is_one_sentence(photos: Path, tmp_path: Pa
         Gallery.open(gallery)
 
 
-def frame_of(path: Path) -> np.ndarray:
-    return decode_bytes(camera_sized(path, path.with_name(f"frame-{path.stem}.jpg")).read_bytes())
+def frame_of(path: Path, folder: Path) -> np.ndarray:
+    """The photo as a camera's decoded 640-pixel frame."""
+    return decode_bytes(camera_sized(path, folder / f"frame-{path.stem}.jpg").read_bytes())
 
 
 def test_the_faces_model_names_people_once_the_gallery_has_them(
     photos: Path, tmp_path: Path
 ) -> None:
-    local = tmp_path / "photos"
-    shutil.copytree(photos, local, ignore=shutil.ignore_patterns("*.tar.gz"))
     gallery = tmp_path / "gallery"
     model = Faces.load(types.SimpleNamespace(gallery=gallery, face_threshold=THRESHOLD))
-    obama, hopper = frame_of(local / "obama2.jpg"), frame_of(local / "hopper.jpg")
+    obama, hopper = (
+        frame_of(photos / "obama2.jpg", tmp_path),
+        frame_of(photos / "hopper.jpg", tmp_path),
+    )
 
     # An empty gallery: as before, a person per face and nothing more.
     [[person], [other]] = model.classify([obama, hopper])
     assert person.label == other.label == "person" and person.distance is None
 
     # Someone enrols Obama meanwhile (the CLI, or the page): the model reads it again.
-    assert faces("add", "obama", local / "obama.jpg", "--gallery", gallery).returncode == 0
+    assert faces("add", "obama", photos / "obama.jpg", "--gallery", gallery).returncode == 0
     [[person, name], [other_person, stranger]] = model.classify([obama, hopper])
     assert (person.label, name.label) == ("person", "obama") and name.box == person.box
     assert (other_person.label, stranger.label) == ("person", "stranger")
@@ -279,3 +281,16 @@ def test_a_stranger_at_the_door_is_an_alert_with_its_snapshot_and_the_family_is_
         [name] = [label for label in alert.perception.labels if label.distance is not None]
         assert name.label == "stranger" and name.box is not None
     assert run.stop() == 0
+
+
+def test_a_damaged_gallery_at_start_still_leaves_people_seen_and_says_why(
+    photos: Path, tmp_path: Path
+) -> None:
+    gallery = tmp_path / "gallery"
+    gallery.mkdir()
+    (gallery / "gallery.json").write_text("{")
+    with structlog.testing.capture_logs() as logs:
+        model = Faces.load(types.SimpleNamespace(gallery=gallery, face_threshold=THRESHOLD))
+    assert any("gallery.json is damaged" in str(entry.get("reason")) for entry in logs)
+    [[person]] = model.classify([frame_of(photos / "obama2.jpg", tmp_path)])
+    assert person.label == "person"

@@ -17,7 +17,6 @@ import structlog
 
 from brain._config import state_dir
 from brain._model import RGB, Model
-from brain._node import FatalError
 from brain.faces import (
     Embedder,
     FaceFinder,
@@ -54,12 +53,10 @@ class Faces(Model):
 
     @classmethod
     def load(cls, options: Any) -> Faces:
-        directory = getattr(options, "gallery", None) or default_gallery()
-        try:
-            gallery = Gallery.open(directory)
-        except GalleryError as error:
-            raise FatalError(str(error)) from None
-        return cls(FaceFinder(), gallery, threshold=options.face_threshold)
+        gallery = Gallery(getattr(options, "gallery", None) or default_gallery())
+        faces = cls(FaceFinder(), gallery, threshold=options.face_threshold)
+        faces._refresh()  # a damaged gallery: people are still seen, and it is said why
+        return faces
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         with self._lock:
@@ -101,7 +98,7 @@ class Faces(Model):
         try:
             self._gallery.reload()
         except GalleryError as error:
-            log.error("gallery unreadable; keeping the faces known before", reason=str(error))
+            log.error("gallery unreadable; keeping the faces known before it", reason=str(error))
             return
         self._identify()
 

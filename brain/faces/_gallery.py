@@ -93,8 +93,9 @@ class Gallery:
         return self._stamp != _stamp(self._index)
 
     def reload(self) -> None:
-        """Read the gallery again; ``GalleryError`` says what is damaged and how to fix it."""
-        stamp = _stamp(self._index)
+        """Read the gallery again; ``GalleryError`` says what is damaged and how to fix it
+        (and ``changed`` stays False until the gallery changes once more)."""
+        self._stamp = _stamp(self._index)
         names, vectors = [], []
         for person in self._read_index():
             for photo in self._photos(person):
@@ -109,7 +110,6 @@ class Gallery:
                 vectors.append(vector.astype(np.float32))
         self._names = names
         self._vectors = np.stack(vectors) if vectors else np.zeros((0, 128), np.float32)
-        self._stamp = stamp
 
     @property
     def empty(self) -> bool:

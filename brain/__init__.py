@@ -6,7 +6,9 @@ give it a ``name`` and an ``Options`` model, and register it under the
 """
 
 from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
+from brain._children import die_with_parent
 from brain._config import OptionError, Settings, load_settings, state_dir
+from brain._images import DEFAULT_MAX_PIXELS, DecodeError, image_header
 from brain._model import RGB, Model
 from brain._node import Effector, FatalError, Node, NodeOptions, Sense
 from brain._plugins import MODEL_GROUP, NODE_GROUP, Catalog, PluginError, discover
@@ -17,6 +19,7 @@ from brain._topics import Topics
 from brain._url import BrokerUrl, BrokerUrlError
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "EXIT_FATAL",
     "MODEL_GROUP",
     "NODE_GROUP",
@@ -30,6 +33,7 @@ __all__ = [
     "Catalog",
     "ChildSpec",
     "Counters",
+    "DecodeError",
     "Effector",
     "FatalError",
     "Model",
@@ -43,7 +47,9 @@ __all__ = [
     "Supervisor",
     "Topics",
     "describe_rejection",
+    "die_with_parent",
     "discover",
+    "image_header",
     "load_settings",
     "run_node",
     "state_dir",

@@ -124,10 +124,11 @@ class Bus:
         if timeout is not None and not self.connected.wait(timeout):
             raise TimeoutError(f"no MQTT broker answered at {self.url} within {timeout:g} s")
 
-    def close(self, *, flush_timeout: float = 2.0) -> None:
-        """Deliver what is still on its way, say ``stopped`` and disconnect.
+    def close(self, *, flush_timeout: float = 2.0, status: str = STOPPED) -> None:
+        """Deliver what is still on its way, say ``status`` and disconnect.
 
-        ``stopped`` (rather than the will's ``offline``) tells watchers this was no crash.
+        ``stopped`` (rather than the will's ``offline``) tells watchers this was no crash;
+        a node that crashed or could not run closes with ``offline``.
         """
         self._closing = True
         if self.connected.is_set():
@@ -135,7 +136,7 @@ class Bus:
                 self.wait_confirmed(self._last_confirmable, flush_timeout)
             if self._presence:
                 info = self._client.publish(
-                    self.topics.status(self.node), STOPPED, qos=1, retain=True
+                    self.topics.status(self.node), status, qos=1, retain=True
                 )
                 self.wait_confirmed(info, flush_timeout)
         self._client.disconnect()
@@ -340,7 +341,7 @@ def describe_rejection(error: ValidationError, model: type[Event]) -> str:
 def _event_id(payload: bytes) -> str | None:
     try:
         document = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     found = document.get("id") if isinstance(document, dict) else None
     return found if isinstance(found, str) else None

@@ -7,6 +7,7 @@ bad one is reported with its key, where it came from and what is accepted.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ DEFAULT_PLUGINS_DIR = Path("plugins")
 MQTT_URL_ENV = "BRAIN_MQTT_URL"
 #: Keys of brain.toml outside any [node] section.
 GLOBAL_KEYS = ("mqtt", "prefix", "plugins_dir")
+#: Option keys whose values an error message must not repeat.
+_SECRET = re.compile(r"token|secret|password|key", re.IGNORECASE)
 
 
 #: Option key -> (raw value, where it came from), for error messages that point home.
@@ -136,6 +139,16 @@ def _read_config(config: Path | None) -> dict[str, Any]:
         raise OptionError(f"config file {path} is not valid TOML: {error}") from None
 
 
+def set_environment(sets: Sequence[str]) -> dict[str, str]:
+    """``--set NODE.KEY=VALUE`` as the ``BRAIN_<NODE>_<KEY>`` variables that say the same:
+    how ``brain run`` hands them to its children, out of sight of ``ps`` (a token, say)."""
+    environment = {}
+    for assignment in sets:
+        node, key, value = _parse_set(assignment)
+        environment[f"BRAIN_{_env_word(node)}_{_env_word(key)}"] = value
+    return environment
+
+
 def _parse_set(assignment: str) -> tuple[str, str, str]:
     target, equals, value = assignment.partition("=")
     node, dot, key = target.partition(".")
@@ -171,6 +184,9 @@ def _describe(
             lines.append(
                 f"{node}.{key} (from {origin}) is not an option of {node}; accepted: {accepted}"
             )
+        elif _SECRET.search(key):  # neither the value nor the --set that gave it
+            where = origin.partition("=")[0]
+            lines.append(f"{node}.{key} = (hidden) (from {where}): {problem['msg']}")
         else:
             lines.append(f"{node}.{key} = {value!r} (from {origin}): {problem['msg']}")
     return "; ".join(lines)

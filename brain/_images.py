@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 
-import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -41,11 +40,13 @@ def decode_bytes(
     """An encoded JPEG or PNG as RGB pixels; see ``decode``."""
     if not data:
         raise DecodeError("the image is empty")
-    kind, width, height = _header(data)
+    kind, width, height = image_header(data)
     if width * height > max_pixels:
         raise DecodeError(f"the image is {width}x{height}, over the limit of {max_pixels} pixels")
     if not data.rstrip(b"\0").endswith(ENDINGS[kind]):
         raise DecodeError(f"the {kind} image is truncated")
+    import cv2  # here, not above: every node imports brain, few decode images
+
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if pixels is None:
         raise DecodeError(f"the {kind} image cannot be decoded")
@@ -55,8 +56,9 @@ def decode_bytes(
     return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
-def _header(data: bytes) -> tuple[str, int, int]:
-    """Format and size, from the header alone."""
+def image_header(data: bytes) -> tuple[str, int, int]:
+    """Format (JPEG or PNG) and size, from the header alone: no pixel is decoded, so a
+    decompression bomb costs nothing; anything else is a ``DecodeError``."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, (width, height) = image.format or "", image.size

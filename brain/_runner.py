@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from brain._bus import Bus
+from brain._bus import OFFLINE, STOPPED, Bus
 from brain._node import FatalError, Node, NodeOptions
 from brain._plugins import Catalog
 from brain._topics import Topics
@@ -43,11 +43,13 @@ def run_node(
     )
     bus.connect()
     log.info("starting", broker=str(url))
+    clean = False
     try:
         node.start()  # first: a missing device or token is reported at once, broker or not
         stats.start()
         if _until_connected(bus, stop):
             node.run(stop)
+        clean = True
     except FatalError as error:
         log.error("cannot run", reason=str(error))
         return EXIT_FATAL
@@ -57,7 +59,7 @@ def run_node(
         if stats.is_alive():  # it started, and so did the node: say its last figures
             stats.join(timeout=2)
             _publish_stats_once(node, started)
-        bus.close()
+        bus.close(status=STOPPED if clean else OFFLINE)
     log.info("stopped")
     return 0
 

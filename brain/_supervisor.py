@@ -8,7 +8,6 @@ supervisor die without a word (PR_SET_PDEATHSIG), so nothing is left orphaned.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -21,13 +20,11 @@ from types import FrameType
 
 import structlog
 
+from brain._children import own_session_dying_with_parent
 from brain._logging import LineRelay
 from brain._runner import EXIT_FATAL
 
 log = structlog.get_logger()
-
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,12 +59,6 @@ class RestartPolicy:
         return min(self.max_delay, self.first_delay * 2.0 ** max(0, crashes - 1))
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: its own session, and SIGKILL if we die.
-    os.setsid()
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 class _Child:
     def __init__(self, spec: ChildSpec, relay: LineRelay) -> None:
         self.spec = spec
@@ -95,7 +86,7 @@ class _Child:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            preexec_fn=_die_with_parent,
+            preexec_fn=own_session_dying_with_parent,
         )
         self._reader = threading.Thread(
             target=self._relay_output,

@@ -6,6 +6,7 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
+from brain import DEFAULT_MAX_PIXELS, DecodeError, image_header
 from schemas import ImageEvent, Snapshot
 
 
@@ -13,8 +14,19 @@ class SnapshotError(ValueError):
     """A frame that cannot be made into a snapshot; the message says why."""
 
 
-def downscale(frame: ImageEvent, *, size: int, quality: int = 80) -> Snapshot:
-    """The frame as a JPEG whose longest side is at most ``size`` pixels."""
+def downscale(
+    frame: ImageEvent, *, size: int, quality: int = 80, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Snapshot:
+    """The frame as a JPEG whose longest side is at most ``size`` pixels; a frame of more
+    than ``max_pixels`` is refused from its header, before a pixel is decoded."""
+    try:
+        _kind, width, height = image_header(frame.data)
+    except DecodeError as error:
+        raise SnapshotError(f"frame {frame.id}: {error}") from None
+    if width * height > max_pixels:
+        raise SnapshotError(
+            f"frame {frame.id} is {width}x{height}, over the limit of {max_pixels} pixels"
+        )
     try:
         with Image.open(io.BytesIO(frame.data)) as image:
             width = image.width

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import structlog
 
-from brain import FatalError
+from brain import FatalError, die_with_parent
 
 log = structlog.get_logger()
 
@@ -55,7 +55,12 @@ class Espeak:
     @staticmethod
     def _run(argv: list[str], text: str) -> bytes:
         done = subprocess.run(
-            argv, input=text.encode(), capture_output=True, timeout=60, check=False
+            argv,
+            input=text.encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+            preexec_fn=die_with_parent,
         )
         if done.returncode != 0:
             problem = done.stderr.decode(errors="replace").strip().splitlines()
@@ -113,7 +118,12 @@ class LogOnly:
 
 def play(aplay: str, wav_bytes: bytes) -> None:
     done = subprocess.run(
-        [aplay, "-q", "-"], input=wav_bytes, capture_output=True, timeout=120, check=False
+        [aplay, "-q", "-"],
+        input=wav_bytes,
+        capture_output=True,
+        timeout=120,
+        check=False,
+        preexec_fn=die_with_parent,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.decode(errors="replace").strip() or "aplay failed")

@@ -32,6 +32,13 @@ class SpeakerOptions(NodeOptions):
     queue: int = Field(default=3, ge=1, description="Sentences that may wait to be said.")
     output: Path | None = Field(default=None, description="Write WAV files here instead.")
     espeak: str = Field(default="espeak-ng", description="The espeak-ng program.")
+    max_chars: int = Field(
+        default=300,
+        ge=20,
+        le=10_000,
+        description="Longer texts are cut (at a word) to this many characters: a sentence "
+        "is short, and a whole page of text would keep espeak-ng busy for minutes.",
+    )
 
 
 class Speaker(Effector[SpeakerOptions]):
@@ -83,8 +90,12 @@ class Speaker(Effector[SpeakerOptions]):
         if not self._cooldown.acquire(*keys):
             self.stats.add("repeats_skipped")
             return
+        text = perception.text
+        if len(text) > self.options.max_chars:
+            self.stats.add("cut_short")
+            text = text[: self.options.max_chars].rsplit(" ", 1)[0] + "…"
         try:
-            self._mouth.say(perception.text)
+            self._mouth.say(text)
         except Exception as error:  # one sentence that fails must not silence the rest
             self.stats.add("speech_errors")
             self.log.error("could not speak", text=perception.text, reason=str(error))

@@ -19,11 +19,12 @@ from schemas._events import (
     TranscriptEvent,
 )
 from schemas._export import SCHEMA_DIR, render_schema, schema_filename, write_schemas
-from schemas._fields import MAX_IMAGE_BYTES, TopicName, new_id
+from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, TopicName, new_id
 
 __all__ = [
     "EVENTS",
     "MAX_IMAGE_BYTES",
+    "MAX_TEXT_CHARS",
     "SCHEMA_DIR",
     "Alert",
     "Box",

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
 
 from schemas._base import Event, SenseEvent, WireModel, schema_field
-from schemas._fields import MAX_IMAGE_BYTES, Base64Bytes, TopicName
+from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, Base64Bytes, TopicName
 
 ImageType = Literal["image/jpeg", "image/png"]
 PerceptionKind = Literal["vision", "speech", "mention"]
@@ -35,7 +35,7 @@ class TranscriptEvent(SenseEvent):
     KIND: ClassVar[str] = "transcript"
 
     schema_id: Literal["brain.transcript/1"] = schema_field("brain.transcript/1")
-    text: str = Field(max_length=10_000)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
     final: bool = True
     confidence: float | None = Field(default=None, ge=0, le=1)
     lang: str = "en"
@@ -47,10 +47,10 @@ class MentionEvent(SenseEvent):
     KIND: ClassVar[str] = "mention"
 
     schema_id: Literal["brain.mention/1"] = schema_field("brain.mention/1")
-    tweet_id: str
-    author: str = Field(description="Handle without the @.")
-    author_name: str = ""
-    text: str
+    tweet_id: str = Field(max_length=64)
+    author: str = Field(max_length=100, description="Handle without the @.")
+    author_name: str = Field(default="", max_length=200)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
     created: AwareDatetime
     url: str
 
@@ -94,7 +94,9 @@ class Perception(Event):
     labels: list[Label] = Field(default_factory=list, description="Best first.")
     model: str | None = None
     inference_ms: float | None = Field(default=None, ge=0)
-    text: str
+    text: str = Field(
+        max_length=12_000, description="One short sentence; at most a quoted transcript or post."
+    )
 
 
 class Snapshot(WireModel):

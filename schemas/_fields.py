@@ -12,6 +12,8 @@ from pydantic import AfterValidator, PlainSerializer, Strict, StringConstraints,
 
 #: The contract's default limit on image bytes (after base64 decoding).
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
+#: The longest text a transcript or a mention carries (a long post; a sense cuts longer ones).
+MAX_TEXT_CHARS = 10_000
 
 
 _id_prefix = ""

@@ -17,7 +17,7 @@ import tweepy
 from pydantic import Field, SecretStr
 
 from brain import FatalError, NodeOptions, Sense, state_dir
-from schemas import MentionEvent, StatValue
+from schemas import MAX_TEXT_CHARS, MentionEvent, StatValue
 
 PAGE_SIZE = 100
 
@@ -158,8 +158,8 @@ class Twitter(Sense[TwitterOptions]):
                     source=self._account,
                     tweet_id=str(tweet.id),
                     author=handle,
-                    author_name=author.name if author else "",
-                    text=tweet.text,
+                    author_name=(author.name if author else "")[:200],
+                    text=tweet.text[:MAX_TEXT_CHARS],  # a long post is cut, not lost
                     created=tweet.created_at,
                     url=f"https://twitter.com/{handle}/status/{tweet.id}",
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,13 @@ def base_weights(path: Path, application: str, pictures: Path, *, size: int) -> 
     network(batch / 127.5 - 1.0, training=True)
     network.save_weights(str(path))
     return path
+
+
+def bomb_jpeg(width: int = 65_000, height: int = 65_000) -> bytes:
+    """A small JPEG whose header says it is ``width`` x ``height``: a decompression bomb."""
+    encoded = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 90, 90)).save(encoded, format="JPEG")
+    data = bytearray(encoded.getvalue())
+    start = data.index(b"\xff\xc0")  # the frame header: length, precision, height, width
+    data[start + 5 : start + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)

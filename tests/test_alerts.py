@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from effectors._snapshot import SnapshotError, downscale
 from schemas import Alert, ImageEvent, Label, Perception
+from tests.shapes import bomb_jpeg
 from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
 from tests.webhook import Webhook
 
@@ -210,3 +212,10 @@ def test_a_bad_rule_is_refused_at_start_with_its_name(
     )
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
+
+
+def test_a_snapshot_of_too_many_pixels_is_refused_from_its_header() -> None:
+    for side in (13_000, 65_000):  # under Pillow's own bomb limit, and over it
+        huge = frame().model_copy(update={"data": bomb_jpeg(side, side)})
+        with pytest.raises(SnapshotError, match=f"{side}x{side}|too big"):
+            downscale(huge, size=320)

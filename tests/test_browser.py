@@ -29,6 +29,7 @@ from brain.faces import Gallery, identity_availability
 from schemas import Alert, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
 from tests.people import camera_sized, people_photos
+from tests.shapes import bomb_jpeg
 from tests.support import (
     ROOT,
     Broker,
@@ -453,3 +454,25 @@ def test_a_stranger_in_an_alert_is_named_on_the_page_and_known_from_then_on(
     named = seen.wait_for(lambda t, p: b'"cause":"again"' in p, timeout=120)
     assert Perception.model_validate_json(named[0][1]).text == "I see Grace Hopper."
     assert [p.name for p in Gallery.open(gallery).people()] == ["grace-hopper", "obama"]
+
+
+def test_a_bomb_frame_and_deeply_nested_text_are_refused_and_the_page_stays(
+    server: Server, mosquitto: Broker, record: Callable[..., Recorder]
+) -> None:
+    recorder = record(mosquitto, "brain/senses/#")
+
+    async def scenario() -> list[dict[str, object]]:
+        session, socket = await page_client(server, "tricky")
+        async with session:
+            await socket.send_bytes(bomb_jpeg())  # type: ignore[attr-defined]
+            await socket.send_str('{"a":' * 50_000 + "1" + "}" * 50_000)  # type: ignore[attr-defined]
+            told = [await socket.receive_json(timeout=10) for _ in range(2)]  # type: ignore[attr-defined]
+            await socket.send_str(json.dumps({"type": "transcript", "text": "still here"}))  # type: ignore[attr-defined]
+            return told
+
+    told = run_async(scenario())
+    assert [m["type"] for m in told] == ["refused", "refused"]
+    assert "not a readable JPEG image (the image is too big to decode" in str(told[0]["reason"])
+    assert "nested too deeply" in str(told[1]["reason"])
+    recorder.wait_for(lambda _t, p: b"still here" in p)
+    assert "Traceback" not in server.node.log()

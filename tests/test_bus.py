@@ -192,3 +192,28 @@ def test_a_shared_subscription_delivers_each_event_to_one_member(broker: Broker)
     assert seen["first"] and seen["second"], "one member got everything"
     for bus in (*members, writer):
         bus.close()
+
+
+def test_deeply_nested_json_is_refused_as_such(
+    broker: Broker, record: Callable[..., Recorder]
+) -> None:
+    errors = record(broker, "brain/errors/#")
+    bus = connected_bus(broker, "listener")
+    bus.subscribe("brain/senses/microphone/+/transcript", TranscriptEvent, lambda _e: None)
+    time.sleep(0.2)
+    nested = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
+    publish(broker, "brain/senses/microphone/kitchen/transcript", nested)
+    [(_, payload)] = errors.wait_for(topic_is("brain/errors/listener"))
+    reason = ErrorEvent.model_validate_json(payload).reason
+    assert reason.startswith("payload is not valid JSON (Invalid JSON: recursion limit"), reason
+    bus.close()
+
+
+def test_a_crashed_node_says_offline_not_stopped(
+    broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    status = record(broker, "brain/status/crashy")
+    node = brain_process("--mqtt", broker.url, "--plugins-dir", str(TEST_PLUGINS), "node", "crashy")
+    assert node.process.wait(timeout=60) != 0
+    status.wait_for(payload_is(b"offline"))
+    assert not status.matching(payload_is(b"stopped"))

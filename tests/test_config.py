@@ -6,6 +6,7 @@ import pytest
 from pydantic import Field
 
 from brain import NodeOptions, OptionError, load_settings
+from brain._config import set_environment
 from brain._url import BrokerUrl
 
 
@@ -86,3 +87,22 @@ def test_bad_config_files_and_urls_are_one_sentence(tmp_path: Path) -> None:
     unknown = write(tmp_path / "unknown.toml", 'colour = "red"\n')
     with pytest.raises(OptionError, match="unknown key 'colour'; accepted outside"):
         load_settings(config=unknown, env={})
+
+
+class TokenOptions(NodeOptions):
+    bearer_token: str | None = None
+
+
+def test_an_error_about_a_secret_does_not_repeat_it() -> None:
+    settings = load_settings(sets=["twitter.bearer_token=12345678901234"], env={})
+    with pytest.raises(OptionError) as raised:
+        settings.options_for("twitter", TokenOptions)
+    assert "twitter.bearer_token = (hidden)" in str(raised.value)
+    assert "12345678901234" not in str(raised.value)
+
+
+def test_set_values_become_the_environment_variables_that_say_the_same() -> None:
+    environment = set_environment(["camera.fps=5", "camera.source=rtsp://door/stream"])
+    assert environment == {"BRAIN_CAMERA_FPS": "5", "BRAIN_CAMERA_SOURCE": "rtsp://door/stream"}
+    options = load_settings(env=environment).options_for("camera", CameraOptions)
+    assert (options.fps, options.source) == (5.0, "rtsp://door/stream")  # type: ignore[attr-defined]

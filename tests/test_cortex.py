@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from schemas import Command, ErrorEvent, ImageEvent, MentionEvent, Perception, TranscriptEvent
+from tests.shapes import bomb_jpeg
 from tests.support import (
     Broker,
     NodeProcess,
@@ -166,3 +167,20 @@ def test_an_unknown_model_is_one_sentence(
     )
     assert node.process.wait(timeout=30) == 78
     assert "there is no model called 'nonesuch'" in node.log()
+
+
+def test_a_decompression_bomb_is_an_error_event_not_a_crash(
+    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    seen = record(mosquitto, "brain/perceptions/#", "brain/errors/cortex")
+    node = cortex(mosquitto, brain_process)
+    good = frame("green")
+    for n in range(3):  # more than one (and from 3 cameras: only the latest frame waits)
+        bomb = good.model_copy(update={"data": bomb_jpeg(), "id": f"bomb{n}", "source": f"b{n}"})
+        show(mosquitto, bomb)
+    found = seen.wait_for(topic_is("brain/errors/cortex"), count=3)
+    reasons = [ErrorEvent.model_validate_json(p).reason for _, p in found]
+    assert all("too big to decode" in reason for reason in reasons), reasons
+    show(mosquitto, good)
+    assert perceptions(seen, 1)[0].cause == good.id
+    assert node.process.poll() is None and "Traceback" not in node.log()

@@ -157,3 +157,13 @@ def test_without_a_sound_card_it_says_so_once_and_logs_the_sentences(
     node.wait_for_log('"event": "saying"', count=2)
     assert node.log().count('"event": "no audio device') == 1
     assert "I see a bicycle" in node.log()
+
+
+def test_a_huge_text_is_cut_to_a_sentence_before_it_is_spoken(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.max_chars=60")
+    say(mosquitto, perception("I see " + "a very long line of words " * 400))  # 10,000 chars
+    [wav] = wav_files(tmp_path, 1)
+    _, seconds = loudness_and_seconds(wav)
+    assert seconds < 15, f"{seconds:.0f} s of speech: the text was not cut"

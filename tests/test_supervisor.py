@@ -129,3 +129,29 @@ def test_children_die_with_a_killed_supervisor(
     while [pid for pid in children if is_alive(pid)]:
         assert time.monotonic() < deadline, "a node outlived its supervisor"
         time.sleep(0.05)
+
+
+def test_a_killed_supervisor_leaves_no_helper_of_a_node_behind(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    run = run_nodes(mosquitto, brain_process, "run", "keeper")
+    run.wait_for_log("helper started")
+    [helper] = [int(pid) for pid in re.findall(r'"helper_pid": (\d+)', run.log())]
+    assert is_alive(helper)
+    run.stop(signal.SIGKILL)  # the supervisor dies; its node, then the node's helper
+    deadline = time.monotonic() + 30
+    while is_alive(helper):
+        assert time.monotonic() < deadline, "a node's helper outlived the node"
+        time.sleep(0.05)
+
+
+def test_set_values_reach_the_nodes_out_of_sight_of_ps(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    run = run_nodes(mosquitto, brain_process, "run", "keeper", "--set", "keeper.stats_interval=7")
+    run.wait_for_log("helper started")
+    [node] = pids_of(run)
+    argv = Path(f"/proc/{node}/cmdline").read_bytes().split(b"\0")
+    assert b"--set" not in argv and not [a for a in argv if b"stats_interval" in a]
+    environment = Path(f"/proc/{node}/environ").read_bytes().split(b"\0")
+    assert b"BRAIN_KEEPER_STATS_INTERVAL=7" in environment

@@ -63,13 +63,11 @@ class SharedOptions:
         return catalog
 
     def child_argv(self, node: str) -> list[str]:
-        """``brain ... node NAME`` for a child; the broker URL goes by environment, not argv,
-        so its password does not show in ``ps``."""
+        """``brain ... node NAME`` for a child. The broker URL and the ``--set`` values go
+        by environment (``child_environment``), not argv: ``ps`` shows argv to anyone."""
         argv = [sys.executable, "-m", "brain", "--log-level", self.log_level]
         if self.config:
             argv += ["--config", str(self.config.resolve())]
-        for assignment in self.sets:
-            argv += ["--set", assignment]
         for directory in self.plugins_dirs:
             argv += ["--plugins-dir", str(directory.resolve())]
         if self.prefix:

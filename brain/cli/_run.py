@@ -13,7 +13,7 @@ import structlog
 
 from brain import _logging
 from brain._broker import embedded_broker, is_listening
-from brain._config import MQTT_URL_ENV, OptionError, Settings
+from brain._config import MQTT_URL_ENV, OptionError, Settings, set_environment
 from brain._plugins import NODE_GROUP, Catalog
 from brain._runner import run_node
 from brain._supervisor import ChildSpec, RestartPolicy, Supervisor
@@ -41,7 +41,11 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
         _check_nodes(settings, catalog, nodes)
         with tempfile.TemporaryDirectory(prefix="brain-") as scratch:
             url, broker = _broker_for_run(settings, Path(scratch))
-            env = {MQTT_URL_ENV: url.with_secret(), _logging.LOG_FORMAT_ENV: "json"}
+            env = {
+                MQTT_URL_ENV: url.with_secret(),
+                _logging.LOG_FORMAT_ENV: "json",
+                **set_environment(options.sets),
+            }
             children = [
                 ChildSpec(name=node, argv=options.child_argv(node), env=env) for node in nodes
             ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
 import ipaddress
 import json
 import socket
@@ -19,10 +18,17 @@ import threading
 from pathlib import Path
 
 from aiohttp import web
-from PIL import Image, UnidentifiedImageError
 from pydantic import Field, ValidationError
 
-from brain import FatalError, Node, NodeOptions, describe_rejection, state_dir
+from brain import (
+    DecodeError,
+    FatalError,
+    Node,
+    NodeOptions,
+    describe_rejection,
+    image_header,
+    state_dir,
+)
 from brain.faces import name_of
 from effectors.browser._gate import Gate, lasting_token
 from effectors.browser._pages import Page, Pages
@@ -179,6 +185,9 @@ class Browser(Node[BrowserOptions]):
         except json.JSONDecodeError as error:
             page.tell("refused", f"a text message must be JSON ({error.msg})")
             return
+        except RecursionError:
+            page.tell("refused", "a text message is nested too deeply to be a transcript")
+            return
         except ValueError as error:  # a GalleryError too: a name that cannot be one
             page.tell("refused", str(error))
             return
@@ -257,9 +266,11 @@ def _shown_host(host: str) -> str:
 def _jpeg_size(data: bytes) -> tuple[int, int]:
     """Width and height from the JPEG header; anything else is refused before the bus."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format != "JPEG":
-                raise ValueError(f"a frame must be a JPEG image, not {image.format}")
-            return image.size
-    except (UnidentifiedImageError, OSError):
-        raise ValueError("a frame is not a readable JPEG image; send canvas.toBlob JPEGs") from None
+        kind, width, height = image_header(data)
+    except DecodeError as error:
+        raise ValueError(
+            f"a frame is not a readable JPEG image ({error}); send canvas.toBlob JPEGs"
+        ) from None
+    if kind != "JPEG":
+        raise ValueError(f"a frame must be a JPEG image, not {kind}")
+    return width, height

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -64,6 +65,7 @@ class Bus:
         url: BrokerUrl | None = None,
         topics: Topics | None = None,
         presence: bool = True,
+        persistent: bool = False,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
     ) -> None:
         self.node = node
@@ -80,11 +82,13 @@ class Bus:
         self._errors = 0
         self.connected = threading.Event()
         self._presence = presence
+        self._persistent = persistent
         self._max_payload = max_payload
         self._closing = False
         self._was_connected = False
         self._last_confirmable: mqtt.MQTTMessageInfo | None = None
         self._subscriptions: tuple[_Subscription, ...] = ()
+        self._subscribing = threading.Lock()
         self._routes: dict[str, tuple[_Subscription, ...]] = {}
         self._client = self._make_client()
 
@@ -92,11 +96,17 @@ class Bus:
         # MQTT 3.1.1, not 5: paho parses MQTT 5 properties on every message, which nearly
         # doubles its receive cost (27 -> 49 us a message here), and brain needs nothing of
         # MQTT 5: Mosquitto serves $share/ subscriptions to 3.1.1 clients too.
+        # A persistent session (for a node that must not miss a QoS 1 event while it
+        # restarts) needs the same client id each time: the broker keeps its subscriptions
+        # and queues its messages under that id.
+        client_id = f"brain-{self.topics.prefix}-{self.node}-{socket.gethostname()}"
+        if not self._persistent:
+            client_id = f"brain-{self.node}-{secrets.token_hex(3)}"
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=f"brain-{self.node}-{secrets.token_hex(3)}",
+            client_id=client_id,
             protocol=mqtt.MQTTv311,
-            clean_session=True,
+            clean_session=not self._persistent,
         )
         if self.url.username:
             client.username_pw_set(self.url.username, self.url.password)
@@ -220,10 +230,13 @@ class Bus:
         self._add(_Subscription(topic_filter, handler))
 
     def _add(self, subscription: _Subscription) -> None:
-        self._subscriptions = (*self._subscriptions, subscription)
-        self._routes = {}
-        if self.connected.is_set():
-            self._client.subscribe(subscription.topic_filter, qos=1)
+        # Under the lock that `_on_connect` holds while it subscribes: a subscription added
+        # as the connection completes is made by one or the other, never by neither.
+        with self._subscribing:
+            self._subscriptions = (*self._subscriptions, subscription)
+            self._routes = {}
+            if self.connected.is_set():
+                self._client.subscribe(subscription.topic_filter, qos=1)
 
     def _route(self, topic: str) -> tuple[_Subscription, ...]:
         """The subscriptions ``topic`` matches; remembered, since topics repeat."""
@@ -256,13 +269,14 @@ class Bus:
             )
             return
         # A clean session forgets subscriptions, so every (re)connect makes them again.
-        for subscription in self._subscriptions:
-            client.subscribe(subscription.topic_filter, qos=1)
+        with self._subscribing:
+            for subscription in self._subscriptions:
+                client.subscribe(subscription.topic_filter, qos=1)
+            self.connected.set()
         if self._presence:
             client.publish(self.topics.status(self.node), ONLINE, qos=1, retain=True)
         log.info("reconnected" if self._was_connected else "connected", broker=str(self.url))
         self._was_connected = True
-        self.connected.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         self._connect_failures += 1

@@ -52,6 +52,9 @@ class Node(Generic[O]):
     #: The events this node writes and reads, for ``brain list`` and the docs.
     publishes: ClassVar[tuple[type[Event], ...]] = ()
     subscribes: ClassVar[tuple[type[Event], ...]] = ()
+    #: True: the broker keeps this node's session while it restarts, and holds the QoS 1
+    #: events that arrive meanwhile (one instance per host, prefix and name).
+    persistent: ClassVar[bool] = False
 
     def __init__(self, *, bus: Bus, options: O, catalog: Catalog | None = None) -> None:
         self.bus = bus

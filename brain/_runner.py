@@ -35,17 +35,20 @@ def run_node(
     """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status."""
     stop = stop or threading.Event()
     _stop_on_signals(stop)
-    bus = Bus(node=node_type.name, url=url, topics=topics)
+    bus = Bus(node=node_type.name, url=url, topics=topics, persistent=node_type.persistent)
     node = node_type(bus=bus, options=options, catalog=catalog)
     started = time.monotonic()
     stats = threading.Thread(
         target=_publish_stats, args=(node, stop, started), name="stats", daemon=True
     )
-    bus.connect()
     log.info("starting", broker=str(url))
     clean = False
     try:
-        node.start()  # first: a missing device or token is reported at once, broker or not
+        # First: a missing device or token is reported at once, broker or not; and every
+        # handler is in place before the first message can arrive (a persistent session's
+        # broker delivers what it held the moment the connection is made).
+        node.start()
+        bus.connect()
         stats.start()
         if _until_connected(bus, stop):
             node.run(stop)

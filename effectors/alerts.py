@@ -1,14 +1,15 @@
 """The alerts: a person at the door fires a rule; people hear of it, even if their phone is off.
 
-Rules are judged on the bus thread (cheap: a window of scores and a cooldown).
-Everything slow happens on the node's own thread: the snapshot is downscaled, the
-alert is written to the outbox and published, and the outbox is delivered with
-retries and backoff.
+Rules are judged on the bus thread (a window of scores and a cooldown), and a rule
+that fires raises its alert there too: the snapshot is downscaled (a millisecond or
+two), the alert written to the outbox and published, before the next message is
+read. The deliveries, which may take seconds, run on the node's own thread, with
+retries and backoff. The node keeps a persistent session: the broker holds the
+perceptions that come while it restarts.
 """
 
 from __future__ import annotations
 
-import queue
 import statistics
 import threading
 from collections import defaultdict, deque
@@ -46,6 +47,7 @@ class Alerts(Effector[AlertsOptions]):
     Options = AlertsOptions
     publishes = (Alert,)
     subscribes = (Perception, ImageEvent)
+    persistent = True  # no perception is missed while it restarts
 
     def start(self) -> None:
         self._outbox = Outbox(self.options.outbox)
@@ -54,7 +56,7 @@ class Alerts(Effector[AlertsOptions]):
         )
         self._scores: dict[tuple[str, str], deque[float]] = {}
         self._cooldowns = {rule.name: Cooldown(rule.cooldown) for rule in self.options.rules}
-        self._fired: queue.Queue[tuple[Rule, Perception, ImageEvent | None]] = queue.Queue()
+        self._new_alert = threading.Event()  # wakes the deliveries
         self.bus.subscribe(self.topics.sense("camera", kind="image"), ImageEvent, self._remember)
         self.log.info(
             "watching",
@@ -71,7 +73,10 @@ class Alerts(Effector[AlertsOptions]):
     def perceive(self, perception: Perception) -> None:
         for rule in self.options.rules:
             if rule.watches(perception) and self._fires(rule, perception):
-                self._fired.put((rule, perception, self._frame_of(perception)))
+                # Raised here, on disk before the next message is read: a kill now loses
+                # nothing, and no delivery, however slow, holds it back.
+                self._raise_alert(rule, perception, self._frame_of(perception))
+                self._new_alert.set()
 
     def _fires(self, rule: Rule, perception: Perception) -> bool:
         scores = self._scores.setdefault((rule.name, perception.source), deque(maxlen=rule.window))
@@ -87,23 +92,17 @@ class Alerts(Effector[AlertsOptions]):
         frames = self._frames.get(perception.source, ())
         return next((f for f in reversed(frames) if f.id == perception.cause), None)
 
-    # -- on the node's thread -------------------------------------------------------
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            wait = self._outbox.next_due_in()
-            try:
-                fired = self._fired.get(timeout=min(1.0, 1.0 if wait is None else wait))
-            except queue.Empty:
-                fired = None
-            if fired is not None:
-                self._raise_alert(*fired)
-            self._deliver_due()
-
     def _raise_alert(self, rule: Rule, perception: Perception, frame: ImageEvent | None) -> None:
         snapshot = self._snapshot(frame) if rule.snapshot else None
         alert = Alert(
-            source=perception.source, rule=rule.name, perception=perception, snapshot=snapshot
+            # One alert per perception and rule: a perception the broker delivers again
+            # (the node was killed before it acknowledged it) is the same alert, which the
+            # outbox already holds.
+            id=f"{perception.id[:40]}-{rule.name}"[:64],
+            source=perception.source,
+            rule=rule.name,
+            perception=perception,
+            snapshot=snapshot,
         )
         best = perception.labels[0] if perception.labels else None
         title = f"brain: {rule.name} at {perception.source}"
@@ -137,6 +136,15 @@ class Alerts(Effector[AlertsOptions]):
                 str(error), topic=self.topics.sense("camera", frame.source, "image"), cause=frame.id
             )
             return None
+
+    # -- on the node's thread -------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._deliver_due()
+            wait = self._outbox.next_due_in()
+            self._new_alert.wait(timeout=min(1.0, 1.0 if wait is None else wait))
+            self._new_alert.clear()  # one set meanwhile is no loss: the outbox has the alert
 
     def _deliver_due(self) -> None:
         for delivery in self._outbox.due():

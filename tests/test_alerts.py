@@ -219,3 +219,46 @@ def test_a_snapshot_of_too_many_pixels_is_refused_from_its_header() -> None:
         huge = frame().model_copy(update={"data": bomb_jpeg(side, side)})
         with pytest.raises(SnapshotError, match=f"{side}x{side}|too big"):
             downscale(huge, size=320)
+
+
+def test_alerts_fired_behind_a_slow_target_survive_kills(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    slow = Webhook(delay=1.5)
+    slow.up()
+    settings = config(tmp_path, slow, window=1, cooldown=0)
+    node = start_alerts(mosquitto, brain_process, settings)
+    kills, fired = 3, 0
+    for _ in range(kills):
+        for _ in range(4):
+            see(mosquitto, 0.9)  # one alert each; each delivery takes 1.5 s
+        fired += 4
+        node.stop(signal.SIGKILL)  # at once: some perceptions are not even read yet
+        node = start_alerts(mosquitto, brain_process, settings)
+
+    def alert_ids() -> list[str]:
+        return [hook["message"].rsplit("alert ", 1)[1].split()[0] for hook in slow.received]
+
+    deadline = time.monotonic() + 180
+    while len(set(alert_ids())) < fired:
+        assert time.monotonic() < deadline, f"{len(set(alert_ids()))} of {fired} alerts arrived"
+        time.sleep(0.1)
+    # At least once: a delivery in flight when the node is killed is sent again.
+    assert len(alert_ids()) - fired <= kills
+    node.stop()
+    slow.down()
+
+
+def test_perceptions_published_while_the_alerts_node_is_down_still_fire(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    settings = config(tmp_path, webhook, window=1)
+    node = start_alerts(mosquitto, brain_process, settings)
+    node.stop(signal.SIGKILL)  # its session stays at the broker
+    see(mosquitto, 0.9)
+    start_alerts(mosquitto, brain_process, settings)
+    [hook] = webhook.wait_for(1, timeout=60)
+    assert hook["title"] == "brain: door at frontdoor"

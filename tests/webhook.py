@@ -17,9 +17,10 @@ from tests.support import free_port
 class Webhook:
     """A JSON webhook on 127.0.0.1 that can go down and come back on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, delay: float = 0.0) -> None:
         self.port = free_port()
         self.received: list[dict[str, Any]] = []
+        self.delay = delay  # seconds each delivery takes: a slow target
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -27,12 +28,14 @@ class Webhook:
         return f"json://127.0.0.1:{self.port}/hook"
 
     def up(self) -> None:
-        received = self.received
+        received, delay = self.received, self.delay
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
-                received.append(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                time.sleep(delay)
+                received.append(body)
                 self.send_response(200)
                 self.end_headers()
 

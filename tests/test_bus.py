@@ -217,3 +217,18 @@ def test_a_crashed_node_says_offline_not_stopped(
     assert node.process.wait(timeout=60) != 0
     status.wait_for(payload_is(b"offline"))
     assert not status.matching(payload_is(b"stopped"))
+
+
+def test_a_node_restarted_again_and_again_is_never_deaf(
+    broker: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    status = record(broker, "brain/status/echo")
+    heard = record(broker, "brain/perceptions/#")
+    for restart in range(1, 11):
+        node = echo_node(broker, brain_process)
+        # `online` follows the subscriptions on the same connection: the broker has them.
+        status.wait_for(payload_is(b"online"), count=restart)
+        said = TranscriptEvent(source="kitchen", text=f"number {restart}")
+        publish(broker, "brain/senses/microphone/kitchen/transcript", said.to_json())
+        heard.wait_for(lambda _t, p, i=said.id: i.encode() in p)
+        node.stop(signal.SIGKILL)

@@ -3,6 +3,7 @@
 from schemas._base import Event, SenseEvent
 from schemas._events import (
     EVENTS,
+    VOICE_COMMANDS,
     Alert,
     Box,
     Command,
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "MAX_TEXT_CHARS",
     "SCHEMA_DIR",
+    "VOICE_COMMANDS",
     "Alert",
     "Box",
     "Command",

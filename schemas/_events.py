@@ -12,6 +12,13 @@ from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, Base64Bytes, TopicN
 ImageType = Literal["image/jpeg", "image/png"]
 PerceptionKind = Literal["vision", "speech", "mention"]
 CommandName = Literal["open", "close", "snapshot", "enrol"]
+#: The voice commands a microphone hears with its grammar (``microphone.commands``, the
+#: default) and the cortex finds in any transcript: phrase -> the camera's command.
+VOICE_COMMANDS: dict[str, CommandName] = {
+    "open your eye": "open",
+    "close your eye": "close",
+    "what do you see": "snapshot",
+}
 StatValue = float | int | str | bool | None
 
 
@@ -36,6 +43,9 @@ class TranscriptEvent(SenseEvent):
 
     schema_id: Literal["brain.transcript/1"] = schema_field("brain.transcript/1")
     text: str = Field(max_length=MAX_TEXT_CHARS)
+    command: CommandName | None = Field(
+        default=None, description="The voice command the phrase was heard as, by a grammar."
+    )
     final: bool = True
     confidence: float | None = Field(default=None, ge=0, le=1)
     lang: str = "en"

@@ -9,14 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from brain import FatalError, NodeOptions, Sense
-from schemas import TopicName, TranscriptEvent
+from schemas import VOICE_COMMANDS, CommandName, TopicName, TranscriptEvent
 from senses._lines import LineReader
 from senses._speech import RATE, Mode, Recognizer, utterances, wav_frames
-
-COMMANDS = ["open your eye", "close your eye", "what do you see"]
 
 
 class MicrophoneOptions(NodeOptions):
@@ -30,9 +28,29 @@ class MicrophoneOptions(NodeOptions):
         default="both",
         description="'commands': only the voice commands; 'free': only free speech; 'both'.",
     )
-    commands: list[str] = Field(
-        default=COMMANDS, min_length=1, description="Phrases heard with a grammar, reliably."
+    commands: dict[str, CommandName] = Field(
+        default=VOICE_COMMANDS,
+        min_length=1,
+        description="Phrases heard with a grammar, reliably, and the camera command each "
+        "means: the transcript says it, and the cortex acts on it.",
     )
+
+    @field_validator("commands", mode="before")
+    @classmethod
+    def _phrases_alone(cls, value: Any) -> Any:
+        """Phrases as the recognizer hears them (lower case); a list of phrases (as
+        before) is the known commands among them."""
+        if isinstance(value, dict):
+            return {" ".join(str(phrase).lower().split()): cmd for phrase, cmd in value.items()}
+        if not isinstance(value, list):
+            return value
+        unknown = [phrase for phrase in value if phrase not in VOICE_COMMANDS]
+        if unknown:
+            raise ValueError(
+                f"{unknown[0]!r} is no known voice command: give a table of phrase = command, "
+                f'e.g. commands = {{ "{unknown[0]}" = "snapshot" }}'
+            )
+        return {phrase: VOICE_COMMANDS[phrase] for phrase in value}
 
 
 class Microphone(Sense[MicrophoneOptions]):
@@ -50,7 +68,7 @@ class Microphone(Sense[MicrophoneOptions]):
             self._lines = LineReader(source)
             self.log.info("reading typed lines", source=self._lines.description)
             return
-        self._recognizer = Recognizer(commands=self.options.commands, mode=self.options.mode)
+        self._recognizer = Recognizer(commands=list(self.options.commands), mode=self.options.mode)
         if source.lower().endswith(".wav"):
             if not Path(source).is_file():
                 raise FatalError(f"there is no audio file {source}; check microphone.source")
@@ -75,7 +93,8 @@ class Microphone(Sense[MicrophoneOptions]):
                 self.stats.add("not_understood")
                 continue
             self.stats.add("commands" if heard.command else "free_speech")
-            self._publish(heard.text, confidence=heard.confidence)
+            command = self.options.commands.get(heard.text) if heard.command else None
+            self._publish(heard.text, confidence=heard.confidence, command=command)
 
     def _wav(self, path: Path) -> Iterator[bytes]:
         try:
@@ -83,10 +102,17 @@ class Microphone(Sense[MicrophoneOptions]):
         except ValueError as error:
             raise FatalError(f"{error}; give a 16-bit WAV file") from None
 
-    def _publish(self, text: str, *, confidence: float | None) -> None:
+    def _publish(
+        self, text: str, *, confidence: float | None, command: CommandName | None = None
+    ) -> None:
         self.emit(
             TranscriptEvent(
-                source=self.options.name, text=text, final=True, confidence=confidence, lang="en"
+                source=self.options.name,
+                text=text,
+                command=command,
+                final=True,
+                confidence=confidence,
+                lang="en",
             )
         )
         self.stats.add("transcripts")

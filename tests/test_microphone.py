@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas import TranscriptEvent
-from tests.support import Broker, NodeProcess, Recorder, topic_is
+from schemas import Command, TranscriptEvent
+from tests.support import Broker, NodeProcess, Recorder, cortex, topic_is
 
 TRANSCRIPTS = "brain/senses/microphone/kitchen/transcript"
 
@@ -101,3 +101,29 @@ def test_no_microphone_is_one_sentence_and_no_restart_loop(mosquitto: Broker) ->
     assert "no microphone (" in result.stderr and "--set microphone.source=" in result.stderr
     assert "microphone cannot start: no microphone (" in result.stderr
     assert "restarted" not in result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
+def test_a_phrase_of_your_own_is_heard_and_obeyed_through_the_cortex(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    seen = record(mosquitto, TRANSCRIPTS, "brain/commands/camera/#")
+    cortex(mosquitto, brain_process)
+    (tmp_path / "brain.toml").write_text(
+        '[microphone]\ncommands = { "lights on please" = "open" }\n'
+    )
+    microphone(
+        mosquitto,
+        brain_process,
+        speak("lights on please", tmp_path / "said.wav"),
+        "--config",
+        str(tmp_path / "brain.toml"),
+    )
+    [heard] = transcripts(seen, 1)
+    assert (heard.text, heard.command) == ("lights on please", "open")
+    [(topic, payload)] = seen.wait_for(topic_is("brain/commands/camera/#"))
+    assert topic == "brain/commands/camera/kitchen"
+    assert Command.model_validate_json(payload).command == "open"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 from brain.faces import STRANGER
-from schemas import CommandName, Label, MentionEvent, Perception, TranscriptEvent
-
-#: Phrase heard -> command for the camera.
-VOICE_COMMANDS: dict[str, CommandName] = {
-    "open your eye": "open",
-    "close your eye": "close",
-    "what do you see": "snapshot",
-}
+from schemas import (
+    VOICE_COMMANDS,
+    CommandName,
+    Label,
+    MentionEvent,
+    Perception,
+    TranscriptEvent,
+)
 
 
 def heard(transcript: TranscriptEvent) -> Perception:
@@ -35,9 +35,13 @@ def read(mention: MentionEvent) -> Perception:
     )
 
 
-def command_in(text: str) -> CommandName | None:
-    """The camera command a sentence asks for, if any ("please, what do you see?")."""
-    words = " ".join(re.findall(r"[a-z']+", text.lower()))
+def command_in(transcript: TranscriptEvent) -> CommandName | None:
+    """The camera command a transcript asks for, if any: the one its microphone heard
+    with its grammar, else a phrase of ``VOICE_COMMANDS`` in it ("please, what do you
+    see?", typed on the page)."""
+    if transcript.command is not None:
+        return transcript.command
+    words = " ".join(re.findall(r"[a-z']+", transcript.text.lower()))
     for phrase, command in VOICE_COMMANDS.items():
         if phrase in words:
             return command

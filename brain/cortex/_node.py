@@ -131,7 +131,7 @@ class Cortex(Node[CortexOptions]):
 
     def _hear(self, transcript: TranscriptEvent) -> None:
         self._perceived("microphone", heard(transcript))
-        command = command_in(transcript.text)
+        command = command_in(transcript)
         if command is not None:
             camera = self.options.camera_for.get(transcript.source, transcript.source)
             order = Command(source=transcript.source, command=command, reason=transcript.text)

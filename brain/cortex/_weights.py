@@ -37,8 +37,8 @@ def resolve_weights(
 
         try:
             return Path(keras.utils.get_file(file_name, url, cache_subdir="models"))
-        except Exception:  # no network, a proxy, a full disk: the fix is the same
-            pass
+        except Exception as error:  # no network, a proxy, a full disk: the fix is the same
+            raise FatalError(f"{missing} (the download failed: {error})") from None
     raise FatalError(missing)
 
 

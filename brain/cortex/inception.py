@@ -28,7 +28,7 @@ WEIGHTS_URL = (
 )
 NO_WEIGHTS = (
     "no InceptionV3 weights here and none could be downloaded: run `brain models "
-    "pull inception` where there is network (it fills ~/.keras/models), or give a "
+    "pull inception` where there is network (it fills the Keras cache), or give a "
     "weights file with --set cortex.weights=FILE"
 )
 

@@ -59,6 +59,7 @@ bench: setup test-system
 	$(BIN)/python -m benchmarks.edge
 	$(BIN)/python -m benchmarks.runtimes
 	$(BIN)/python -m benchmarks.identity
+	$(BIN)/python -m benchmarks.faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,259 @@
+"""The faults a home CCTV meets, on a real broker and real processes: a whole run's figures.
+
+`brain run camera cortex alerts` (the cortex with a small deterministic model from
+tests/plugins, so the run is about faults, not inference) watches a folder of red
+frames; every perception fires an alert, delivered to a local webhook that takes
+1.5 s an alert. Then, each bounded in count and time, all on 127.0.0.1:
+
+1. the broker is killed (kill -9 and SIGTERM in turn) and started again;
+2. the cortex and the alerts node are killed with kill -9;
+3. bad inputs are published where the nodes read: random bytes, broken and deeply
+   nested JSON, decompression bombs, oversized texts, wrong schemas.
+
+It prints, as JSON: restarts and kills survived, recovery times (from a broker's
+fault to the next perception; from a node's kill to its `online` again), bad
+inputs tried and the crashes they caused (goal 0), alerts fired, delivered,
+duplicated and lost (goal 0 lost).
+
+    python -m benchmarks.faults [--broker-restarts 4] [--kills 4] [--bad-inputs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image
+
+from benchmarks._stream import percentile
+from benchmarks._support import ROOT, free_port
+from brain._broker import embedded_config, find_mosquitto, wait_until_listening
+from schemas import ImageEvent, TranscriptEvent
+from tests.shapes import bomb_jpeg
+from tests.webhook import Webhook
+
+PLUGINS = ROOT / "tests" / "plugins"
+
+
+class Broker:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.config = workdir / "mosquitto.conf"
+        self.config.write_text(embedded_config("127.0.0.1", self.port))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [find_mosquitto(), "-c", str(self.config)]
+        self.process = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+        wait_until_listening("127.0.0.1", self.port)
+
+    def stop(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        self.process.wait()
+
+
+class Watch:
+    """Everything on the bus, as a plain paho client that reconnects by itself."""
+
+    def __init__(self, port: int) -> None:
+        self.perceived: list[float] = []
+        self.alerts: set[str] = set()
+        self.errors = 0
+        self.online: list[tuple[str, float]] = []  # (node, when it said so)
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, *_: c.subscribe("brain/#", qos=1)
+        self.client.reconnect_delay_set(0.2, 1)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        topic = message.topic
+        if topic.startswith("brain/perceptions/camera/"):
+            self.perceived.append(time.monotonic())
+        elif topic.startswith("brain/alerts/"):
+            self.alerts.add(json.loads(message.payload)["id"])
+        elif topic.startswith("brain/errors/"):
+            self.errors += 1
+        elif topic.startswith("brain/status/") and message.payload == b"online":
+            self.online.append((topic.rsplit("/", 1)[1], time.monotonic()))
+
+    def next_perception_after(self, moment: float) -> float:
+        """Seconds from ``moment`` to the first perception after it."""
+        return _first_after(moment, lambda: self.perceived)
+
+    def back_online_after(self, node: str, moment: float) -> float:
+        """Seconds from ``moment`` until ``node`` says `online` again."""
+        return _first_after(moment, lambda: [t for n, t in self.online if n == node])
+
+
+def _first_after(moment: float, times: Callable[[], list[float]], timeout: float = 120) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        later = [t for t in times() if t > moment]
+        if later:
+            return later[0] - moment
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing within {timeout} s of the fault")
+
+
+def children(supervisor: subprocess.Popen[str], log: list[str]) -> dict[str, int]:
+    """Node name -> pid of its latest start, from the supervisor's log."""
+    pids: dict[str, int] = {}
+    for line in log:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") in ("started", "restarted"):
+            pids[event["child"]] = int(event["pid"])
+    return pids
+
+
+def bad_payloads(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
+    good = ImageEvent(
+        source="door", content_type="image/jpeg", data=bomb_jpeg(16, 16), width=16, height=16, seq=0
+    )
+    kinds = [
+        lambda: rng.randbytes(rng.randint(0, 3000)),
+        lambda: good.to_json()[: rng.randint(1, 200)],
+        lambda: b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        lambda: good.model_copy(update={"data": bomb_jpeg()}).to_json(),
+        lambda: json.dumps({**json.loads(good.to_json()), "schema": "brain.mention/1"}).encode(),
+        lambda: json.dumps(
+            {**json.loads(TranscriptEvent(source="k", text="x").to_json()), "text": "w " * 600_000}
+        ).encode(),
+    ]
+    topics = [
+        "brain/senses/camera/door/image",
+        "brain/senses/microphone/kitchen/transcript",
+        "brain/perceptions/camera/door",
+    ]
+    return [(rng.choice(topics), rng.choice(kinds)()) for _ in range(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--broker-restarts", type=int, default=4)
+    parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--bad-inputs", type=int, default=300)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
+    frames = workdir / "door"
+    frames.mkdir()
+    Image.new("RGB", (320, 240), (220, 30, 30)).save(frames / "red.jpg")
+    hook = Webhook(delay=1.5)
+    hook.up()
+    broker = Broker(workdir)
+    broker.start()
+    (workdir / "brain.toml").write_text(
+        f'[camera]\nsource = "{frames}"\nname = "door"\nfps = 2\n'
+        '[cortex]\nmodel = "colours"\n'
+        f'[alerts]\noutbox = "{workdir / "outbox.sqlite3"}"\n'
+        '[[alerts.rules]]\nname = "red"\nlabels = ["red"]\n'
+        "window = 1\ncooldown = 2\nmin_score = 0.5\n"
+        f'targets = ["{hook.url}"]\n'
+    )
+    log: list[str] = []
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brain",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{broker.port}",
+            "--config",
+            str(workdir / "brain.toml"),
+            "--plugins-dir",
+            str(PLUGINS),
+            "run",
+            "camera",
+            "cortex",
+            "alerts",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "BRAIN_LOG_FORMAT": "json"},
+    )
+    assert supervisor.stdout is not None
+    threading.Thread(target=lambda: log.extend(supervisor.stdout or []), daemon=True).start()
+    watch = Watch(broker.port)
+    watch.next_perception_after(time.monotonic())
+    recoveries: dict[str, list[float]] = {"broker": [], "node": []}
+    try:
+        for n in range(args.broker_restarts):
+            broker.stop(signal.SIGKILL if n % 2 == 0 else signal.SIGTERM)
+            time.sleep(1)
+            broker.start()
+            recoveries["broker"].append(watch.next_perception_after(time.monotonic()))
+        for n in range(args.kills):
+            victim = ("cortex", "alerts")[n % 2]
+            killed = time.monotonic()
+            os.kill(children(supervisor, log)[victim], signal.SIGKILL)
+            recoveries["node"].append(watch.back_online_after(victim, killed))
+            time.sleep(1)  # the log names the new process before the next kill
+        restarts_before = sum('"restarted"' in line for line in log)
+        sender = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        sender.connect("127.0.0.1", broker.port)
+        sender.loop_start()
+        for topic, payload in bad_payloads(args.bad_inputs, random.Random(7)):
+            sender.publish(topic, payload, qos=1).wait_for_publish(10)
+        sender.disconnect()
+        calm = watch.next_perception_after(time.monotonic() + 3)  # still perceiving after
+        crashes = sum('"restarted"' in line for line in log) - restarts_before
+        time.sleep(2)
+        deadline = time.monotonic() + 120
+        while not watch.alerts <= hook_ids(hook) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(timeout=30)
+        broker.stop(signal.SIGTERM)
+        hook.down()
+    delivered = hook_ids(hook)
+    print(
+        json.dumps(
+            {
+                "broker_restarts_survived": len(recoveries["broker"]),
+                "node_kills_survived": len(recoveries["node"]),
+                "recovery_s": {
+                    name: {"p50": percentile(times, 0.5), "p99": percentile(times, 0.99)}
+                    for name, times in recoveries.items()
+                },
+                "bad_inputs_tried": args.bad_inputs,
+                "error_events": watch.errors,
+                "crashes_from_bad_inputs": crashes,
+                "goal_crashes": 0,
+                "perceiving_after_bad_inputs_s": round(calm, 2),
+                "alerts_fired": len(watch.alerts),
+                "alerts_delivered": len(delivered),
+                "alerts_duplicated": len(hook.received) - len(delivered),
+                "alerts_lost": len(watch.alerts - delivered),
+                "goal_alerts_lost": 0,
+            },
+            indent=2,
+        )
+    )
+
+
+def hook_ids(hook: Webhook) -> set[str]:
+    return {h["message"].rsplit("alert ", 1)[1].split()[0] for h in hook.received}
+
+
+if __name__ == "__main__":
+    main()

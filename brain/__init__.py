@@ -17,6 +17,7 @@ from brain._stats import Counters
 from brain._supervisor import ChildSpec, RestartPolicy, Supervisor
 from brain._topics import Topics
 from brain._url import BrokerUrl, BrokerUrlError
+from brain._voice import voice_command
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -53,4 +54,5 @@ __all__ = [
     "load_settings",
     "run_node",
     "state_dir",
+    "voice_command",
 ]

@@ -184,3 +184,18 @@ def test_a_decompression_bomb_is_an_error_event_not_a_crash(
     show(mosquitto, good)
     assert perceptions(seen, 1)[0].cause == good.id
     assert node.process.poll() is None and "Traceback" not in node.log()
+
+
+def test_a_microphone_commands_only_the_camera_it_is_mapped_to(
+    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    seen = record(mosquitto, "brain/commands/#")
+    cortex(mosquitto, brain_process, "--set", 'cortex.camera_for={kitchen = "door"}')
+    # A microphone named like a camera is no way to close it.
+    sneaky = TranscriptEvent(source="frontdoor", text="close your eye")
+    publish(mosquitto, "brain/senses/microphone/frontdoor/transcript", sneaky.to_json())
+    mapped = TranscriptEvent(source="kitchen", text="close your eye")
+    publish(mosquitto, "brain/senses/microphone/kitchen/transcript", mapped.to_json())
+    [(topic, _)] = seen.wait_for(topic_is("brain/commands/#"))  # in order: the sneaky first
+    assert topic == "brain/commands/camera/door"
+    assert seen.matching(topic_is("brain/commands/camera/frontdoor")) == []

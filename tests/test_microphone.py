@@ -111,7 +111,7 @@ def test_a_phrase_of_your_own_is_heard_and_obeyed_through_the_cortex(
     tmp_path: Path,
 ) -> None:
     seen = record(mosquitto, TRANSCRIPTS, "brain/commands/camera/#")
-    cortex(mosquitto, brain_process)
+    cortex(mosquitto, brain_process, "--set", 'cortex.camera_for={kitchen = "kitchen"}')
     (tmp_path / "brain.toml").write_text(
         '[microphone]\ncommands = { "lights on please" = "open" }\n'
     )

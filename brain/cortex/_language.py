@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from brain.faces import STRANGER
 from schemas import (
-    VOICE_COMMANDS,
-    CommandName,
     Label,
     MentionEvent,
     Perception,
@@ -33,19 +29,6 @@ def read(mention: MentionEvent) -> Perception:
         kind="mention",
         text=f"@{mention.author} mentioned you: {mention.text}",
     )
-
-
-def command_in(transcript: TranscriptEvent) -> CommandName | None:
-    """The camera command a transcript asks for, if any: the one its microphone heard
-    with its grammar, else a phrase of ``VOICE_COMMANDS`` in it ("please, what do you
-    see?", typed on the page)."""
-    if transcript.command is not None:
-        return transcript.command
-    words = " ".join(re.findall(r"[a-z']+", transcript.text.lower()))
-    for phrase, command in VOICE_COMMANDS.items():
-        if phrase in words:
-            return command
-    return None
 
 
 def sentence(labels: list[Label]) -> str:

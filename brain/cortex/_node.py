@@ -18,9 +18,10 @@ from brain._model import Model
 from brain._node import FatalError, Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
 from brain._topics import Topics
+from brain._voice import voice_command
 from brain.cortex._engines import Precision, RuntimeName
 from brain.cortex._frames import LatestFrames
-from brain.cortex._language import command_in, heard, read, sentence
+from brain.cortex._language import heard, read, sentence
 from brain.faces import THRESHOLD
 from schemas import (
     Command,
@@ -63,7 +64,8 @@ class CortexOptions(NodeOptions):
     )
     camera_for: dict[str, str] = Field(
         default_factory=dict,
-        description="Microphone source -> camera name for voice commands; default: the same name.",
+        description="Microphone source -> the camera its voice commands reach; a microphone "
+        "not named here commands no camera (a page commands itself, through its browser node).",
     )
     gallery: Path | None = Field(
         default=None,
@@ -131,12 +133,18 @@ class Cortex(Node[CortexOptions]):
 
     def _hear(self, transcript: TranscriptEvent) -> None:
         self._perceived("microphone", heard(transcript))
-        command = command_in(transcript)
-        if command is not None:
-            camera = self.options.camera_for.get(transcript.source, transcript.source)
-            order = Command(source=transcript.source, command=command, reason=transcript.text)
-            self.bus.publish(self.topics.command("camera", camera), order)
-            self.stats.add("commands")
+        command = voice_command(transcript)
+        if command is None:
+            return
+        # Only where the user said: anyone allowed to publish a transcript could otherwise
+        # close any camera by calling their microphone by its name.
+        camera = self.options.camera_for.get(transcript.source)
+        if camera is None:
+            self.stats.add("commands_for_no_camera")
+            return
+        order = Command(source=transcript.source, command=command, reason=transcript.text)
+        self.bus.publish(self.topics.command("camera", camera), order)
+        self.stats.add("commands")
 
     def _read(self, mention: MentionEvent) -> None:
         self._perceived("twitter", read(mention))

@@ -28,6 +28,7 @@ from brain import (
     describe_rejection,
     image_header,
     state_dir,
+    voice_command,
 )
 from brain.faces import name_of
 from effectors.browser._gate import Gate, lasting_token
@@ -193,6 +194,9 @@ class Browser(Node[BrowserOptions]):
             return
         self.stats.add("transcripts")
         self.bus.publish(self.topics.sense("microphone", page.source, "transcript"), transcript)
+        command = voice_command(transcript)
+        if command is not None:  # the page is its own camera: it obeys its own voice
+            self._pages.deliver(page.source, {"type": "command", "command": command})
 
     def _named(self, message: dict[str, object]) -> None:
         """ "This is Bob": the cortex that saw the frame enrols the face at the box."""

@@ -66,6 +66,7 @@ class Bus:
         topics: Topics | None = None,
         presence: bool = True,
         persistent: bool = False,
+        keepalive: int = 30,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
     ) -> None:
         self.node = node
@@ -83,6 +84,7 @@ class Bus:
         self.connected = threading.Event()
         self._presence = presence
         self._persistent = persistent
+        self._keepalive = keepalive
         self._max_payload = max_payload
         self._closing = False
         self._was_connected = False
@@ -129,7 +131,7 @@ class Bus:
         With ``timeout``, wait that long for the first connection and raise
         ``TimeoutError`` if the broker did not answer.
         """
-        self._client.connect_async(self.url.host, self.url.port, keepalive=30)
+        self._client.connect_async(self.url.host, self.url.port, keepalive=self._keepalive)
         self._client.loop_start()
         if timeout is not None and not self.connected.wait(timeout):
             raise TimeoutError(f"no MQTT broker answered at {self.url} within {timeout:g} s")

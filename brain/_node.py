@@ -31,6 +31,13 @@ class NodeOptions(BaseModel):
     stats_interval: float = Field(
         default=5.0, gt=0, description="Seconds between two messages on the stats topic."
     )
+    keepalive: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Seconds between MQTT pings: the broker counts a node it has not heard "
+        "from in 1.5 times this as gone (and gives its share of the frames to the others).",
+    )
 
 
 O = TypeVar("O", bound=NodeOptions)  # noqa: E741 - the conventional name for an options type

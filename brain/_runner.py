@@ -35,7 +35,13 @@ def run_node(
     """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status."""
     stop = stop or threading.Event()
     _stop_on_signals(stop)
-    bus = Bus(node=node_type.name, url=url, topics=topics, persistent=node_type.persistent)
+    bus = Bus(
+        node=node_type.name,
+        url=url,
+        topics=topics,
+        persistent=node_type.persistent,
+        keepalive=options.keepalive,
+    )
     node = node_type(bus=bus, options=options, catalog=catalog)
     started = time.monotonic()
     stats = threading.Thread(

@@ -185,10 +185,14 @@ class NodeProcess:
             time.sleep(0.05)
 
 
-def start_brain(*args: str, env: dict[str, str] | None = None) -> NodeProcess:
-    """Start ``python -m brain ARGS`` and keep its output."""
+def start_brain(
+    *args: str, env: dict[str, str] | None = None, host: str | None = None
+) -> NodeProcess:
+    """Start ``python -m brain ARGS`` and keep its output; on ``host``, a network
+    namespace, when given."""
+    inside = ["ip", "netns", "exec", host] if host else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "brain", *args],
+        [*inside, sys.executable, "-m", "brain", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -211,8 +215,10 @@ def brain_process() -> Iterator[Callable[..., NodeProcess]]:
     """Start brain commands as processes; whatever is left running is killed after the test."""
     started: list[NodeProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> NodeProcess:
-        node = start_brain(*args, env=env)
+    def start(
+        *args: str, env: dict[str, str] | None = None, host: str | None = None
+    ) -> NodeProcess:
+        node = start_brain(*args, env=env, host=host)
         started.append(node)
         return node
 

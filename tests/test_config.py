@@ -45,7 +45,7 @@ def test_an_unknown_key_is_named_with_the_accepted_ones() -> None:
         settings.options_for("camera", CameraOptions)
     message = str(error.value)
     assert "camera.sorce" in message and "--set camera.sorce=x" in message
-    assert "accepted: fps, mode, source, stats_interval" in message
+    assert "accepted: fps, keepalive, mode, source, stats_interval" in message
 
 
 def test_a_bad_value_names_its_key_origin_and_problem() -> None:

@@ -101,8 +101,9 @@ class Bus:
         # A persistent session (for a node that must not miss a QoS 1 event while it
         # restarts) needs the same client id each time: the broker keeps its subscriptions
         # and queues its messages under that id.
-        client_id = f"brain-{self.topics.prefix}-{self.node}-{socket.gethostname()}"
-        if not self._persistent:
+        if self._persistent:
+            client_id = f"brain-{self.topics.prefix}-{self.node}-{socket.gethostname()}"
+        else:
             client_id = f"brain-{self.node}-{secrets.token_hex(3)}"
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,

@@ -40,9 +40,7 @@ def decode_bytes(
     """An encoded JPEG or PNG as RGB pixels; see ``decode``."""
     if not data:
         raise DecodeError("the image is empty")
-    kind, width, height = image_header(data)
-    if width * height > max_pixels:
-        raise DecodeError(f"the image is {width}x{height}, over the limit of {max_pixels} pixels")
+    kind, _width, _height = image_header(data, max_pixels=max_pixels)
     if not data.rstrip(b"\0").endswith(ENDINGS[kind]):
         raise DecodeError(f"the {kind} image is truncated")
     import cv2  # here, not above: every node imports brain, few decode images
@@ -56,9 +54,10 @@ def decode_bytes(
     return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
-def image_header(data: bytes) -> tuple[str, int, int]:
+def image_header(data: bytes, *, max_pixels: int | None = None) -> tuple[str, int, int]:
     """Format (JPEG or PNG) and size, from the header alone: no pixel is decoded, so a
-    decompression bomb costs nothing; anything else is a ``DecodeError``."""
+    decompression bomb costs nothing. Anything else, or more than ``max_pixels``, is a
+    ``DecodeError``."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, (width, height) = image.format or "", image.size
@@ -72,4 +71,6 @@ def image_header(data: bytes) -> tuple[str, int, int]:
         raise DecodeError(f"the image cannot be decoded ({error})") from None
     if kind not in ENDINGS:
         raise DecodeError(f"the image is {kind}, not JPEG or PNG")
+    if max_pixels is not None and width * height > max_pixels:
+        raise DecodeError(f"the image is {width}x{height}, over the limit of {max_pixels} pixels")
     return kind, width, height

@@ -20,13 +20,9 @@ def downscale(
     """The frame as a JPEG whose longest side is at most ``size`` pixels; a frame of more
     than ``max_pixels`` is refused from its header, before a pixel is decoded."""
     try:
-        _kind, width, height = image_header(frame.data)
+        image_header(frame.data, max_pixels=max_pixels)
     except DecodeError as error:
         raise SnapshotError(f"frame {frame.id}: {error}") from None
-    if width * height > max_pixels:
-        raise SnapshotError(
-            f"frame {frame.id} is {width}x{height}, over the limit of {max_pixels} pixels"
-        )
     try:
         with Image.open(io.BytesIO(frame.data)) as image:
             width = image.width

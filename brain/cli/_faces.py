@@ -49,7 +49,7 @@ def add(
     """Enrol NAME from PHOTOS (files or folders), one face each."""
     with user_errors():
         name = name_of(name)
-        library = _open(options, gallery)
+        library = _open(_cortex(options), gallery)
         finder, embedder = FaceFinder(), Embedder()
         added = skipped = 0
         for path in photos_in(list(photos)):
@@ -76,7 +76,7 @@ def add(
 def list_faces(options: SharedOptions, gallery: Path) -> None:
     """Who is in the gallery: names, photo counts, when each was added."""
     with user_errors():
-        library = _open(options, gallery)
+        library = _open(_cortex(options), gallery)
         people = library.people()
     click.echo(f"gallery {library.directory}: {len(people)} enrolled")
     for person in people:
@@ -91,13 +91,14 @@ def list_faces(options: SharedOptions, gallery: Path) -> None:
 def who(options: SharedOptions, photos: tuple[Path, ...], as_json: bool, gallery: Path) -> None:
     """Who is in PHOTOS (files or folders): each face's name, or stranger."""
     with user_errors():
-        library = _open(options, gallery)
+        cortex = _cortex(options)
+        library = _open(cortex, gallery)
         if library.empty:
             raise click.ClickException(
                 f"the gallery {library.directory} is empty; enrol someone first: "
                 "brain faces add NAME PHOTO..."
             )
-        threshold = _cortex(options).face_threshold
+        threshold = cortex.face_threshold
         finder, embedder = FaceFinder(), Embedder()
         for path in photos_in(list(photos)):
             try:
@@ -121,7 +122,7 @@ def who(options: SharedOptions, photos: tuple[Path, ...], as_json: bool, gallery
 def remove(options: SharedOptions, name: str, gallery: Path) -> None:
     """Forget NAME: their embeddings and thumbnails are deleted."""
     with user_errors():
-        library = _open(options, gallery)
+        library = _open(_cortex(options), gallery)
         library.remove(name)
     click.echo(f"removed {name} from {library.directory}")
 
@@ -131,8 +132,8 @@ def _cortex(options: SharedOptions) -> CortexOptions:
     return cast(CortexOptions, options.settings().options_for("cortex", CortexOptions))
 
 
-def _open(options: SharedOptions, given: Path | None) -> Gallery:
-    return Gallery.open(given or _cortex(options).gallery or default_gallery())
+def _open(cortex: CortexOptions, given: Path | None) -> Gallery:
+    return Gallery.open(given or cortex.gallery or default_gallery())
 
 
 def _the_face(found: list[Face], pick: str | None) -> Face:

@@ -5,7 +5,8 @@ contract's QoS for frames, the busiest events). Each starts from the same
 messages in memory and ends with them delivered: raw paho publishes the encoded
 bytes of N small image events and counts arrivals; brain serializes the same N
 ``ImageEvent`` objects with ``Bus.publish`` and validates every arrival back into
-the model with ``Bus.subscribe``. Publisher and subscriber are separate processes, as nodes are.
+the model with ``Bus.subscribe``, each on the topic its type owns. Publisher and
+subscriber are separate processes, as nodes are.
 Building an event (new id, timestamp, validation) is the caller's work, like
 encoding the raw payload; its cost is printed separately, measured in the same run.
 
@@ -73,7 +74,7 @@ def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: A
         client.subscribe(TOPIC, qos=0)
     else:
         bus = Bus(node="bench-sub", url=url, presence=False)
-        bus.subscribe(TOPIC, ImageEvent, arrived)
+        bus.subscribe(ImageEvent, arrived, source="bench")
         bus.connect(timeout=10)
     time.sleep(0.5)
     ready.set()
@@ -103,7 +104,7 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
         gc.freeze()
         out.put(time.perf_counter())
         for event in events:
-            bus.publish(TOPIC, event)
+            bus.publish(event)
         bus.close()
 
 

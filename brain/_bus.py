@@ -12,20 +12,18 @@ import contextlib
 import json
 import secrets
 import socket
-import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.enums import MQTTErrorCode
 from pydantic import ValidationError
 
 from brain._topics import Topics, strip_share
+from brain._transport import Callbacks, PahoTransport, Sent, Transport, Will
 from brain._url import BrokerUrl
 from schemas import MAX_IMAGE_BYTES, ErrorEvent, Event, StatValue
 
@@ -46,7 +44,7 @@ log = structlog.get_logger()
 @dataclass(frozen=True)
 class _Subscription:
     topic_filter: str
-    #: Called with the event, or with (topic, payload) when there is no model.
+    #: Called with (event, topic), or with (topic, payload) when there is no model.
     handler: Callable[..., None]
     model: type[Event] | None = None
 
@@ -54,8 +52,9 @@ class _Subscription:
 class Bus:
     """A connection to the broker on behalf of one node.
 
-    Handlers run on paho's network thread: they must be quick, and a node with
-    slow work (inference, speech) hands it to a thread of its own.
+    Handlers run on the transport's thread (paho's network thread): they must be
+    quick. A node's declared handlers (``brain.on``) are, since they only post to
+    the node's inbox.
     """
 
     def __init__(
@@ -68,12 +67,13 @@ class Bus:
         persistent: bool = False,
         keepalive: int = 30,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
+        transport: Transport | None = None,
     ) -> None:
         self.node = node
         self.url = url or BrokerUrl()
         self.topics = topics or Topics()
-        # Figures for the stats topic. Only the network thread writes `_received` and the
-        # connection figures, so they need no lock; publishing may happen on any thread.
+        # Figures for the stats topic. Only the transport's thread writes `_received` and
+        # the connection figures, so they need no lock; publishing may happen on any thread.
         self._received = 0
         self._disconnects = 0
         self._connect_failures = 0
@@ -83,57 +83,41 @@ class Bus:
         self._errors = 0
         self.connected = threading.Event()
         self._presence = presence
-        self._persistent = persistent
-        self._keepalive = keepalive
         self._max_payload = max_payload
         self._closing = False
         self._was_connected = False
-        self._last_confirmable: mqtt.MQTTMessageInfo | None = None
+        self._last_confirmable: Sent | None = None
         self._subscriptions: tuple[_Subscription, ...] = ()
         self._subscribing = threading.Lock()
         self._routes: dict[str, tuple[_Subscription, ...]] = {}
-        self._client = self._make_client()
-
-    def _make_client(self) -> mqtt.Client:
-        # MQTT 3.1.1, not 5: paho parses MQTT 5 properties on every message, which nearly
-        # doubles its receive cost (27 -> 49 us a message here), and brain needs nothing of
-        # MQTT 5: Mosquitto serves $share/ subscriptions to 3.1.1 clients too.
         # A persistent session (for a node that must not miss a QoS 1 event while it
         # restarts) needs the same client id each time: the broker keeps its subscriptions
         # and queues its messages under that id.
-        if self._persistent:
-            client_id = f"brain-{self.topics.prefix}-{self.node}-{socket.gethostname()}"
+        if persistent:
+            client_id = f"brain-{self.topics.prefix}-{node}-{socket.gethostname()}"
         else:
-            client_id = f"brain-{self.node}-{secrets.token_hex(3)}"
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv311,
-            clean_session=not self._persistent,
+            client_id = f"brain-{node}-{secrets.token_hex(3)}"
+        self._transport = transport or PahoTransport(
+            url=self.url, client_id=client_id, clean_session=not persistent, keepalive=keepalive
         )
-        if self.url.username:
-            client.username_pw_set(self.url.username, self.url.password)
-        if self.url.tls:
-            client.tls_set(ca_certs=self.url.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        if self._presence:
-            client.will_set(self.topics.status(self.node), OFFLINE, qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
 
     # -- lifecycle -------------------------------------------------------------
 
     def connect(self, *, timeout: float | None = None) -> None:
-        """Start connecting in the background; paho retries until the broker answers.
+        """Start connecting in the background; the transport retries until the broker answers.
 
         With ``timeout``, wait that long for the first connection and raise
         ``TimeoutError`` if the broker did not answer.
         """
-        self._client.connect_async(self.url.host, self.url.port, keepalive=self._keepalive)
-        self._client.loop_start()
+        will = Will(self.topics.status(self.node), OFFLINE) if self._presence else None
+        callbacks = Callbacks(
+            connected=self._connected,
+            refused=self._refused,
+            unreachable=self._unreachable,
+            disconnected=self._disconnected,
+            received=self._receive,
+        )
+        self._transport.start(callbacks, will=will)
         if timeout is not None and not self.connected.wait(timeout):
             raise TimeoutError(f"no MQTT broker answered at {self.url} within {timeout:g} s")
 
@@ -148,15 +132,14 @@ class Bus:
             if self._last_confirmable is not None:
                 self.wait_confirmed(self._last_confirmable, flush_timeout)
             if self._presence:
-                info = self._client.publish(
+                info = self._transport.publish(
                     self.topics.status(self.node), status, qos=1, retain=True
                 )
                 self.wait_confirmed(info, flush_timeout)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._transport.stop()
 
     @staticmethod
-    def wait_confirmed(info: mqtt.MQTTMessageInfo, timeout: float) -> bool:
+    def wait_confirmed(info: Sent, timeout: float) -> bool:
         """Wait until the broker has the message (QoS 1; in order, so the last stands for
         all); False when it was never sent or the broker did not confirm in time."""
         with contextlib.suppress(RuntimeError, ValueError):  # never sent: nothing to wait for
@@ -177,18 +160,20 @@ class Bus:
 
     # -- publishing ------------------------------------------------------------
 
-    def publish(self, topic: str, event: Event) -> mqtt.MQTTMessageInfo:
-        """Publish an event with the QoS and retain flag the contract gives it.
+    def publish(self, event: Event, **keys: str) -> Sent:
+        """Publish an event on its type's topic, with the QoS and retain flag the contract
+        gives it. ``keys`` fill what the event's fields do not (a command's ``target``).
 
         The returned info tells when the message has left (``is_published()``), so a
         sense can skip a frame rather than queue it behind a slow connection.
         """
+        topic = self.topics.of(event, **keys)
         return self.publish_raw(topic, event.to_json(), qos=event.QOS, retain=event.RETAIN)
 
     def publish_raw(
         self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False
-    ) -> mqtt.MQTTMessageInfo:
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+    ) -> Sent:
+        info = self._transport.publish(topic, payload, qos=qos, retain=retain)
         if qos:
             self._last_confirmable = info
         elif info.rc is _NO_CONNECTION:
@@ -216,17 +201,28 @@ class Bus:
             cause=cause,
             excerpt=excerpt,
         )
-        self.publish(self.topics.error(self.node), error)
+        self.publish(error)
 
     # -- subscribing -----------------------------------------------------------
 
-    def subscribe(self, topic_filter: str, model: type[E], handler: Callable[[E], None]) -> None:
-        """Deliver payloads on ``topic_filter`` to ``handler`` as ``model`` instances.
+    def subscribe(
+        self,
+        kind: type[E],
+        handler: Callable[[E, str], None],
+        *,
+        shared: str = "",
+        **keys: str,
+    ) -> str:
+        """Deliver events of ``kind`` to ``handler(event, topic)``; return the filter.
 
-        A payload that is not a valid ``model`` becomes an error event; the
-        handler never sees it.
+        ``keys`` narrow the type's topic (``source="frontdoor"``); those not given match
+        any. ``shared`` names a shared-subscription group, whose members share the events.
+        A payload that is not a valid ``kind`` becomes an error event; the handler never
+        sees it.
         """
-        self._add(_Subscription(topic_filter, handler, model))
+        topic_filter = self.topics.matching(kind, shared=shared, **keys)
+        self._add(_Subscription(topic_filter, handler, kind))
+        return topic_filter
 
     def subscribe_raw(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
         """Deliver ``(topic, payload)`` as they come, for tools that show any traffic."""
@@ -239,7 +235,7 @@ class Bus:
             self._subscriptions = (*self._subscriptions, subscription)
             self._routes = {}
             if self.connected.is_set():
-                self._client.subscribe(subscription.topic_filter, qos=1)
+                self._transport.subscribe(subscription.topic_filter)
 
     def _route(self, topic: str) -> tuple[_Subscription, ...]:
         """The subscriptions ``topic`` matches; remembered, since topics repeat."""
@@ -253,57 +249,42 @@ class Bus:
         self._routes[topic] = found
         return found
 
-    # -- paho callbacks (network thread) ------------------------------------------
+    # -- transport callbacks (the transport's thread) ----------------------------
 
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        _userdata: Any,
-        _flags: Any,
-        reason: ReasonCode,
-        _properties: Properties | None,
-    ) -> None:
-        if reason.is_failure:
-            log.error(
-                "broker refused the connection",
-                broker=str(self.url),
-                reason=str(reason),
-                fix="check the user name and password in the broker URL",
-            )
-            return
+    def _connected(self) -> None:
         # A clean session forgets subscriptions, so every (re)connect makes them again.
         with self._subscribing:
             for subscription in self._subscriptions:
-                client.subscribe(subscription.topic_filter, qos=1)
+                self._transport.subscribe(subscription.topic_filter)
             self.connected.set()
         if self._presence:
-            client.publish(self.topics.status(self.node), ONLINE, qos=1, retain=True)
+            self._transport.publish(self.topics.status(self.node), ONLINE, qos=1, retain=True)
         log.info("reconnected" if self._was_connected else "connected", broker=str(self.url))
         self._was_connected = True
 
-    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+    def _refused(self, reason: str) -> None:
+        log.error(
+            "broker refused the connection",
+            broker=str(self.url),
+            reason=reason,
+            fix="check the user name and password in the broker URL",
+        )
+
+    def _unreachable(self) -> None:
         self._connect_failures += 1
         if self._connect_failures == 1:
             log.warning("cannot reach the broker yet; retrying", broker=str(self.url))
 
-    def _on_disconnect(
-        self,
-        _client: mqtt.Client,
-        _userdata: Any,
-        _flags: Any,
-        reason: ReasonCode,
-        _properties: Properties | None,
-    ) -> None:
+    def _disconnected(self, reason: str) -> None:
         self.connected.clear()
         if not self._closing:
             self._disconnects += 1
             self._connect_failures = 0
-            log.warning("lost the broker; reconnecting", broker=str(self.url), reason=str(reason))
+            log.warning("lost the broker; reconnecting", broker=str(self.url), reason=reason)
 
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _receive(self, topic: str, payload: bytes | bytearray) -> None:
         # The hot path of every node: kept flat, one frame, no work that is not needed.
         self._received += 1
-        topic, payload = message.topic, message.payload
         if len(payload) > self._max_payload:
             self.report_error(
                 f"payload of {len(payload)} bytes is over the limit of {self._max_payload} bytes",
@@ -331,7 +312,7 @@ class Bus:
                         cause=_event_id(rejected),
                     )
                     continue
-                subscription.handler(event)
+                subscription.handler(event, topic)
             except Exception as error:  # a handler's bug must not take the node down
                 log.exception("handler failed", topic=topic)
                 self.report_error(f"handler failed: {type(error).__name__}: {error}", topic=topic)

@@ -1,23 +1,28 @@
 """Node base classes: a node is one process on the bus with options and a lifecycle.
 
-``start`` subscribes and opens resources, ``run`` does the node's work until
-``stop`` is set, ``close`` lets go of what ``start`` took. The runner calls them
-in that order, and publishes the node's figures every ``stats_interval``.
+``start`` opens resources, ``run`` does the node's own work (a camera's capture
+loop) until ``stop`` is set, ``close`` lets go of what ``start`` took. What a node
+reads is declared on its handlers with ``@on``: the base class subscribes them and
+runs them on the node's inbox thread. The runner calls all of this in order, and
+publishes the node's figures every ``stats_interval``.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import threading
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import structlog
-from paho.mqtt.client import MQTTMessageInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from brain._bus import Bus
+from brain._inbox import Inbox
 from brain._stats import Counters
-from schemas import Event, Perception, SenseEvent, StatValue
+from brain._transport import Sent
+from brain._wiring import On, declared, on
+from schemas import ErrorEvent, Event, Perception, SenseEvent, Stats, StatValue
 
 if TYPE_CHECKING:
     from brain._plugins import Catalog
@@ -42,26 +47,28 @@ class NodeOptions(BaseModel):
 
 O = TypeVar("O", bound=NodeOptions)  # noqa: E741 - the conventional name for an options type
 
-
-class FatalError(Exception):
-    """A problem restarting cannot fix (no device, bad credentials, no weights).
-
-    The node exits with ``EXIT_FATAL`` and the supervisor does not restart it;
-    the message is the one sentence that tells the user what to do.
-    """
+#: Events every node may publish, whatever it declares.
+_ALWAYS_PUBLISHED: tuple[type[Event], ...] = (Stats, ErrorEvent)
 
 
 class Node(Generic[O]):
-    """Base of every node. Set ``name`` (the word users type) and ``Options``."""
+    """Base of every node. Set ``name`` (the word users type), ``Options``, ``publishes``,
+    and mark the methods that handle events with ``@on``."""
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[NodeOptions]] = NodeOptions
-    #: The events this node writes and reads, for ``brain list`` and the docs.
+    #: The events this node writes; ``publish`` refuses others. With the ``@on``
+    #: handlers, this is its wiring, which ``brain list`` shows.
     publishes: ClassVar[tuple[type[Event], ...]] = ()
-    subscribes: ClassVar[tuple[type[Event], ...]] = ()
+    #: Made from the ``@on`` handlers when the class is defined.
+    subscribes: ClassVar[tuple[On, ...]] = ()
     #: True: the broker keeps this node's session while it restarts, and holds the QoS 1
     #: events that arrive meanwhile (one instance per host, prefix and name).
     persistent: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.subscribes = declared(cls)
 
     def __init__(self, *, bus: Bus, options: O, catalog: Catalog | None = None) -> None:
         self.bus = bus
@@ -71,21 +78,82 @@ class Node(Generic[O]):
         self.topics = bus.topics
         #: The node's own figures; the runner publishes them with the bus's.
         self.stats = Counters()
-        self.log = structlog.get_logger()
+        self.log = structlog.get_logger().bind(node=self.name)
+        self.inbox = Inbox(stats=self.stats, on_error=self._handler_failed)
+        self._woken = threading.Event()
+
+    # -- lifecycle (the runner calls these) --------------------------------------
 
     def start(self) -> None:
-        """Subscribe and open resources; called once, before ``run``."""
+        """Open resources; called once, before the handlers are subscribed and ``run``."""
 
     def run(self, stop: threading.Event) -> None:
-        """Do the node's work until ``stop`` is set. Event-driven nodes just wait."""
+        """Do the node's own work until ``stop`` is set. Event-driven nodes just wait."""
         stop.wait()
 
     def close(self) -> None:
-        """Release what ``start`` opened; called once, even after an error."""
+        """Release what ``start`` opened; called once after a ``start`` that returned, even
+        after an error. (A ``start`` that raises closes what it opened itself.)"""
 
     def figures(self) -> dict[str, StatValue]:
-        """Node-specific figures (fps, queue depth...) added to each stats message."""
+        """Node-specific figures (fps, outbox...) added to each stats message."""
         return {}
+
+    def wire(self) -> None:
+        """Subscribe every ``@on`` handler, through the inbox."""
+        for declaration in self.subscribes:
+            handler = getattr(self, declaration.method)
+            shared, keys = declaration.resolve(self.options)
+            if declaration.with_keys:
+                handler = functools.partial(self._with_keys, declaration.event, handler)
+            post = self.inbox.add(declaration.keep, handler, self.options)
+            if declaration.with_keys:
+                deliver = functools.partial(_post_with_topic, post)
+            else:
+                deliver = functools.partial(_post_alone, post)
+            self.bus.subscribe(declaration.event, deliver, shared=shared, **keys)
+
+    # -- for the node's own code ----------------------------------------------------
+
+    def publish(self, event: Event, **keys: str) -> Sent:
+        """Publish one of the events this node declares in ``publishes``."""
+        if not isinstance(event, (*self.publishes, *_ALWAYS_PUBLISHED)):
+            raise TypeError(
+                f"{type(self).__name__} publishes a {type(event).__name__} it does not "
+                "declare: add it to its `publishes`"
+            )
+        return self.bus.publish(event, **keys)
+
+    def sleep(self, seconds: float | None) -> None:
+        """Wait ``seconds`` (None: until woken), or less when ``wake`` is called."""
+        self._woken.wait(seconds)
+        self._woken.clear()
+
+    def wake(self) -> None:
+        """Cut a ``sleep`` short: work came, or the node is stopping. Any thread."""
+        self._woken.set()
+
+    def stopping(self) -> None:
+        """Told (on another thread) that ``stop`` is set: end whatever ``run`` waits on.
+        Override it when ``run`` waits on something other than ``sleep``."""
+        self.wake()
+
+    def _with_keys(self, kind: type[Event], handler: Any, received: tuple[Event, str]) -> None:
+        event, topic = received
+        handler(event, self.topics.keys(kind, topic))
+
+    def _handler_failed(self, handler: Any, error: Exception) -> None:
+        name = getattr(handler, "__name__", repr(handler))
+        self.log.error("handler failed", handler=name, exc_info=error)
+        self.bus.report_error(f"handler {name} failed: {type(error).__name__}: {error}")
+
+
+def _post_alone(post: Any, event: Event, _topic: str) -> None:
+    post(event)
+
+
+def _post_with_topic(post: Any, event: Event, topic: str) -> None:
+    post((event, topic))
 
 
 class Sense(Node[O]):
@@ -94,20 +162,15 @@ class Sense(Node[O]):
     #: The topic level after ``senses/``; defaults to the node's name.
     sense: ClassVar[str] = ""
 
-    def emit(self, event: SenseEvent) -> MQTTMessageInfo:
+    def emit(self, event: SenseEvent) -> Sent:
         """Publish a sense event; the info tells when it has left this process."""
-        sense = self.sense or self.name
-        return self.bus.publish(self.topics.sense(sense, event.source, event.KIND), event)
+        return self.publish(event, sense=self.sense or self.name)
 
 
 class Effector(Node[O], abc.ABC):
     """A node that acts on perceptions."""
 
-    subscribes: ClassVar[tuple[type[Event], ...]] = (Perception,)
-
-    def start(self) -> None:
-        self.bus.subscribe(self.topics.perception(), Perception, self.perceive)
-
+    @on(Perception)
     @abc.abstractmethod
     def perceive(self, perception: Perception) -> None:
-        """Act on one perception. Runs on the bus thread: hand slow work to a thread."""
+        """Act on one perception; runs on the node's inbox thread."""

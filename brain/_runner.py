@@ -11,9 +11,11 @@ from typing import Any
 import structlog
 
 from brain._bus import OFFLINE, STOPPED, Bus
-from brain._node import FatalError, Node, NodeOptions
+from brain._errors import FatalError
+from brain._node import Node, NodeOptions
 from brain._plugins import Catalog
 from brain._topics import Topics
+from brain._transport import Transport
 from brain._url import BrokerUrl
 from schemas import Stats
 
@@ -31,8 +33,13 @@ def run_node(
     topics: Topics,
     stop: threading.Event | None = None,
     catalog: Catalog | None = None,
+    transport: Transport | None = None,
 ) -> int:
-    """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status."""
+    """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status.
+
+    ``transport``: what carries the bus (default: MQTT at ``url``); ``brain.testing``
+    gives one in memory.
+    """
     stop = stop or threading.Event()
     _stop_on_signals(stop)
     bus = Bus(
@@ -41,21 +48,26 @@ def run_node(
         topics=topics,
         persistent=node_type.persistent,
         keepalive=options.keepalive,
+        transport=transport,
     )
     node = node_type(bus=bus, options=options, catalog=catalog)
     started = time.monotonic()
-    stats = threading.Thread(
-        target=_publish_stats, args=(node, stop, started), name="stats", daemon=True
+    inbox = threading.Thread(target=node.inbox.serve, name=f"{node.name}-inbox", daemon=True)
+    watcher = threading.Thread(
+        target=_watch, args=(node, stop, started), name=f"{node.name}-stats", daemon=True
     )
     log.info("starting", broker=str(url))
-    clean = False
+    clean = started = False
     try:
         # First: a missing device or token is reported at once, broker or not; and every
         # handler is in place before the first message can arrive (a persistent session's
         # broker delivers what it held the moment the connection is made).
         node.start()
+        started = True
+        node.wire()
+        inbox.start()
         bus.connect()
-        stats.start()
+        watcher.start()
         if _until_connected(bus, stop):
             node.run(stop)
         clean = True
@@ -64,9 +76,13 @@ def run_node(
         return EXIT_FATAL
     finally:
         stop.set()
-        node.close()
-        if stats.is_alive():  # it started, and so did the node: say its last figures
-            stats.join(timeout=2)
+        node.inbox.close()
+        if inbox.is_alive():  # a handler may be running: it finishes before `close`
+            inbox.join(timeout=10)
+        if started:
+            node.close()
+        if watcher.ident is not None:  # it started, and so did the node: say its last figures
+            watcher.join(timeout=2)
             _publish_stats_once(node, started)
         bus.close(status=STOPPED if clean else OFFLINE)
     log.info("stopped")
@@ -91,13 +107,16 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signal.SIGINT, handle)
 
 
-def _publish_stats(node: Node[Any], stop: threading.Event, started: float) -> None:
+def _watch(node: Node[Any], stop: threading.Event, started: float) -> None:
+    """Publish the node's figures until ``stop``; then tell the node, whose ``run`` may be
+    waiting on something of its own (``Node.sleep``, a device) rather than on ``stop``."""
     while not stop.wait(node.options.stats_interval):
         _publish_stats_once(node, started)
+    node.stopping()
 
 
 def _publish_stats_once(node: Node[Any], started: float) -> None:
-    figures = {**node.bus.figures(), **node.stats.snapshot()}
+    figures = {**node.bus.figures(), **node.stats.snapshot(), "queue_depth": node.inbox.depth()}
     try:
         figures.update(node.figures())
     except Exception:  # a node's figures are a convenience, never a reason to stop
@@ -105,4 +124,4 @@ def _publish_stats_once(node: Node[Any], started: float) -> None:
     stats = Stats(
         source=node.name, node=node.name, uptime_s=time.monotonic() - started, figures=figures
     )
-    node.bus.publish(node.topics.stats(node.name), stats)
+    node.publish(stats)

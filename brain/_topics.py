@@ -1,8 +1,24 @@
-"""The topic tree of the contract, in one place, under a configurable prefix."""
+"""The topic tree of the contract under a configurable prefix.
+
+Each event type owns its template (``ImageEvent.TOPIC`` is
+``senses/{sense}/{source}/image``); this module only fills templates in, so a topic is
+spelled in one place: the event's class.
+"""
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
+from functools import cache
+
+from schemas import Event
+
+ANY = "+"
+
+
+@cache
+def _keys(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def strip_share(topic_filter: str) -> str:
@@ -16,31 +32,49 @@ def strip_share(topic_filter: str) -> str:
 class Topics:
     prefix: str = "brain"
 
-    def sense(self, sense: str, source: str = "+", kind: str = "+") -> str:
-        return f"{self.prefix}/senses/{sense}/{source}/{kind}"
+    def of(self, event: Event, **keys: str) -> str:
+        """The topic to publish ``event`` on. Each key of its type's template comes from
+        ``keys``, else the event's field of that name, else the type's default."""
+        kind = type(event)
+        values = {}
+        for key in _keys(kind.TOPIC):
+            value = keys.get(key) or getattr(event, key, None) or kind.TOPIC_DEFAULTS.get(key)
+            if not isinstance(value, str):
+                raise TypeError(
+                    f"publishing a {kind.__name__} needs {key}=...: its topic is {kind.TOPIC}"
+                )
+            values[key] = value
+        return self._fill(kind, values)
 
-    def perception(self, sense: str = "+", source: str = "+") -> str:
-        return f"{self.prefix}/perceptions/{sense}/{source}"
+    def matching(self, kind: type[Event], *, shared: str = "", **keys: str) -> str:
+        """A filter for events of ``kind``: keys not given (nor defaulted) match anything.
 
-    def alert(self, rule: str = "+") -> str:
-        return f"{self.prefix}/alerts/{rule}"
+        ``shared``: a shared-subscription group, whose members share the messages.
+        """
+        values = {
+            key: keys.get(key) or kind.TOPIC_DEFAULTS.get(key, ANY) for key in _keys(kind.TOPIC)
+        }
+        topic_filter = self._fill(kind, values)
+        return f"$share/{shared}/{topic_filter}" if shared else topic_filter
 
-    def command(self, node: str, source: str = "+") -> str:
-        return f"{self.prefix}/commands/{node}/{source}"
+    def keys(self, kind: type[Event], topic: str) -> dict[str, str]:
+        """The template's keys as ``topic`` fills them in, e.g. a command's ``target``."""
+        levels = topic.split("/")[len(self.prefix.split("/")) :]
+        template = kind.TOPIC.split("/")
+        return {
+            part[1:-1]: level
+            for part, level in zip(template, levels, strict=False)
+            if part.startswith("{")
+        }
 
-    def status(self, node: str = "+") -> str:
+    def _fill(self, kind: type[Event], values: dict[str, str]) -> str:
+        if not kind.TOPIC:
+            raise TypeError(f"{kind.__name__} has no topic: give it a TOPIC template")
+        return f"{self.prefix}/{kind.TOPIC.format_map(values)}"
+
+    def status(self, node: str = ANY) -> str:
+        """Presence, plain text and retained: ``online``, ``offline`` or ``stopped``."""
         return f"{self.prefix}/status/{node}"
-
-    def stats(self, node: str = "+") -> str:
-        return f"{self.prefix}/stats/{node}"
-
-    def error(self, node: str = "+") -> str:
-        return f"{self.prefix}/errors/{node}"
 
     def everything(self) -> str:
         return f"{self.prefix}/#"
-
-    @staticmethod
-    def shared(group: str, topic_filter: str) -> str:
-        """Spread a subscription over every member of ``group`` (MQTT 5 shared subscription)."""
-        return f"$share/{group}/{topic_filter}"

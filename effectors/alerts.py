@@ -1,11 +1,11 @@
 """The alerts: a person at the door fires a rule; people hear of it, even if their phone is off.
 
-Rules are judged on the bus thread (a window of scores and a cooldown), and a rule
+Rules are judged on the inbox thread (a window of scores and a cooldown), and a rule
 that fires raises its alert there too: the snapshot is downscaled (a millisecond or
-two), the alert written to the outbox and published, before the next message is
-read. The deliveries, which may take seconds, run on the node's own thread, with
-retries and backoff. The node keeps a persistent session: the broker holds the
-perceptions that come while it restarts.
+two), the alert written to the outbox and published, before the broker has the
+perception's acknowledgement (``before_ack``). The deliveries, which may take
+seconds, run in ``run``, with retries and backoff. The node keeps a persistent
+session: the broker holds the perceptions that come while it restarts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from brain import Effector, NodeOptions, state_dir
+from brain import Effector, NodeOptions, Queue, on, state_dir
 from effectors._cooldown import Cooldown
 from effectors._notify import privately, send
 from effectors._outbox import Delivery, Outbox
@@ -46,7 +46,6 @@ class Alerts(Effector[AlertsOptions]):
     name = "alerts"
     Options = AlertsOptions
     publishes = (Alert,)
-    subscribes = (Perception, ImageEvent)
     persistent = True  # no perception is missed while it restarts
 
     def start(self) -> None:
@@ -56,27 +55,26 @@ class Alerts(Effector[AlertsOptions]):
         )
         self._scores: dict[tuple[str, str], deque[float]] = {}
         self._cooldowns = {rule.name: Cooldown(rule.cooldown) for rule in self.options.rules}
-        self._new_alert = threading.Event()  # wakes the deliveries
-        self.bus.subscribe(self.topics.sense("camera", kind="image"), ImageEvent, self._remember)
         self.log.info(
             "watching",
             rules=[rule.name for rule in self.options.rules],
             waiting_in_outbox=self._outbox.waiting(),
         )
-        super().start()
 
-    # -- on the bus thread --------------------------------------------------------
+    # -- on the inbox thread, in the order they came ----------------------------------
 
-    def _remember(self, frame: ImageEvent) -> None:
+    @on(ImageEvent, keep=Queue(size=256, dropped="frames_dropped"))
+    def remember(self, frame: ImageEvent) -> None:
         self._frames[frame.source].append(frame)
 
+    @on(Perception, keep=Queue(size=1000, before_ack=True))
     def perceive(self, perception: Perception) -> None:
         for rule in self.options.rules:
             if rule.watches(perception) and self._fires(rule, perception):
-                # Raised here, on disk before the next message is read: a kill now loses
-                # nothing, and no delivery, however slow, holds it back.
+                # Raised here, on disk before the broker hears that we have the perception:
+                # a kill now loses nothing, and no delivery, however slow, holds it back.
                 self._raise_alert(rule, perception, self._frame_of(perception))
-                self._new_alert.set()
+                self.wake()
 
     def _fires(self, rule: Rule, perception: Perception) -> bool:
         scores = self._scores.setdefault((rule.name, perception.source), deque(maxlen=rule.window))
@@ -115,7 +113,7 @@ class Alerts(Effector[AlertsOptions]):
             body=f"{body}\nalert {alert.id} at {alert.ts.isoformat()}",
             snapshot=snapshot.data if snapshot else None,
         )
-        self.bus.publish(self.topics.alert(rule.name), alert)
+        self.publish(alert)
         self.stats.add("fired")
         self.log.info(
             "alert",
@@ -132,19 +130,17 @@ class Alerts(Effector[AlertsOptions]):
         try:
             return downscale(frame, size=self.options.snapshot_size)
         except SnapshotError as error:
-            self.bus.report_error(
-                str(error), topic=self.topics.sense("camera", frame.source, "image"), cause=frame.id
-            )
+            self.bus.report_error(str(error), topic=self.topics.of(frame), cause=frame.id)
             return None
 
-    # -- on the node's thread -------------------------------------------------------
+    # -- the node's own work: deliveries ------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self._deliver_due()
-            wait = self._outbox.next_due_in()
-            self._new_alert.wait(timeout=min(1.0, 1.0 if wait is None else wait))
-            self._new_alert.clear()  # one set meanwhile is no loss: the outbox has the alert
+            # Until the next retry is due, a new alert comes, or the node stops; a wake
+            # meanwhile is no loss: the outbox has the alert.
+            self.sleep(self._outbox.next_due_in())
 
     def _deliver_due(self) -> None:
         for delivery in self._outbox.due():
@@ -171,8 +167,7 @@ class Alerts(Effector[AlertsOptions]):
         )
 
     def close(self) -> None:
-        if hasattr(self, "_outbox"):
-            self._outbox.close()
+        self._outbox.close()
 
     def figures(self) -> dict[str, StatValue]:
         return {"outbox_waiting": self._outbox.waiting()}

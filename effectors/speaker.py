@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from pathlib import Path
 
 from pydantic import Field
 
-from brain import Effector, NodeOptions
+from brain import Effector, NodeOptions, Queue, on, option
 from effectors._cooldown import Cooldown
 from effectors._voice import Espeak, Mouth, choose_mouth
 from schemas import Perception, PerceptionKind, StatValue
@@ -54,35 +51,18 @@ class Speaker(Effector[SpeakerOptions]):
         )
         self._mouth: Mouth = choose_mouth(espeak, options.output)
         self._cooldown = Cooldown(options.cooldown)
-        # Latest wins: when speech lags, the oldest waiting sentence goes first.
-        self._waiting: deque[tuple[float, Perception]] = deque(maxlen=options.queue)
-        self._arrived = threading.Condition()
         self.log.info("speaking", to=self._mouth.description)
-        super().start()
 
+    # Latest wins: when speech lags, the oldest waiting sentence goes first, and one that
+    # waited past `stale_after` is not said at all.
+    @on(
+        Perception,
+        keep=Queue(size=option("queue"), max_age=option("stale_after"), dropped="dropped_backlog"),
+    )
     def perceive(self, perception: Perception) -> None:
         if perception.kind not in self.options.kinds:
             return
         if perception.labels and perception.labels[0].score < self.options.min_score:
-            return
-        with self._arrived:
-            if len(self._waiting) == self._waiting.maxlen:
-                self.stats.add("dropped_backlog")
-            self._waiting.append((time.monotonic(), perception))
-            self._arrived.notify()
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            with self._arrived:
-                if not self._waiting:
-                    self._arrived.wait(0.2)
-                    continue
-                arrived, perception = self._waiting.popleft()
-            self._consider(arrived, perception)
-
-    def _consider(self, arrived: float, perception: Perception) -> None:
-        if time.monotonic() - arrived > self.options.stale_after:
-            self.stats.add("dropped_stale")
             return
         keys: list[tuple[str, str]] = [("sentence", perception.text)]
         if perception.labels:
@@ -103,4 +83,4 @@ class Speaker(Effector[SpeakerOptions]):
         self.stats.add("spoken")
 
     def figures(self) -> dict[str, StatValue]:
-        return {"queue_depth": len(self._waiting), "speaks_to": self._mouth.description}
+        return {"speaks_to": self._mouth.description}

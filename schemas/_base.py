@@ -35,6 +35,10 @@ class Event(WireModel):
         serialize_by_alias=True,
     )
 
+    #: Where it travels, under the prefix: each ``{key}`` comes from the publisher's
+    #: keyword, else the event's field of that name, else ``TOPIC_DEFAULTS``.
+    TOPIC: ClassVar[str] = ""
+    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {}
     #: MQTT delivery of this event, from the contract's table.
     QOS: ClassVar[int] = 1
     RETAIN: ClassVar[bool] = False
@@ -55,7 +59,5 @@ class Event(WireModel):
 
 
 class SenseEvent(Event):
-    """An event a sense publishes on ``{prefix}/senses/{sense}/{source}/{kind}``."""
-
-    #: The last topic level: ``image``, ``transcript``, ``mention``.
-    KIND: ClassVar[str] = ""
+    """An event a sense publishes on ``{prefix}/senses/{sense}/{source}/{kind}``; ``sense``
+    is the publishing node's (``Sense.sense``), the type's usual one by default."""

@@ -25,7 +25,8 @@ StatValue = float | int | str | bool | None
 class ImageEvent(SenseEvent):
     """One camera frame. Frames are QoS 0: a lost frame is replaced by the next."""
 
-    KIND: ClassVar[str] = "image"
+    TOPIC: ClassVar[str] = "senses/{sense}/{source}/image"
+    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {"sense": "camera"}
     QOS: ClassVar[int] = 0
 
     schema_id: Literal["brain.image/1"] = schema_field("brain.image/1")
@@ -39,7 +40,8 @@ class ImageEvent(SenseEvent):
 class TranscriptEvent(SenseEvent):
     """What a microphone (or a page's speech recognition) heard."""
 
-    KIND: ClassVar[str] = "transcript"
+    TOPIC: ClassVar[str] = "senses/{sense}/{source}/transcript"
+    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {"sense": "microphone"}
 
     schema_id: Literal["brain.transcript/1"] = schema_field("brain.transcript/1")
     text: str = Field(max_length=MAX_TEXT_CHARS)
@@ -54,7 +56,8 @@ class TranscriptEvent(SenseEvent):
 class MentionEvent(SenseEvent):
     """A social-network mention of the watched account."""
 
-    KIND: ClassVar[str] = "mention"
+    TOPIC: ClassVar[str] = "senses/{sense}/{source}/mention"
+    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {"sense": "twitter"}
 
     schema_id: Literal["brain.mention/1"] = schema_field("brain.mention/1")
     tweet_id: str = Field(max_length=64)
@@ -97,6 +100,8 @@ class Label(WireModel):
 class Perception(Event):
     """What the cortex made of an event; ``text`` can be said or shown as it is."""
 
+    TOPIC: ClassVar[str] = "perceptions/{sense}/{source}"
+
     schema_id: Literal["brain.perception/1"] = schema_field("brain.perception/1")
     cause: str = Field(description="The id of the event this perception came from.")
     sense: TopicName
@@ -128,6 +133,8 @@ class Snapshot(WireModel):
 class Alert(Event):
     """A rule fired on a perception."""
 
+    TOPIC: ClassVar[str] = "alerts/{rule}"
+
     schema_id: Literal["brain.alert/1"] = schema_field("brain.alert/1")
     rule: TopicName
     perception: Perception
@@ -137,6 +144,10 @@ class Alert(Event):
 class Command(Event):
     """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``, or the
     cortex's ``enrol`` (this face that the camera saw is NAME)."""
+
+    #: ``node``: who obeys; ``target``: which of its sources (a camera's name). Both are
+    #: the publisher's to give: the payload's ``source`` is who gave the order.
+    TOPIC: ClassVar[str] = "commands/{node}/{target}"
 
     schema_id: Literal["brain.command/1"] = schema_field("brain.command/1")
     command: CommandName
@@ -151,6 +162,7 @@ class Command(Event):
 class Stats(Event):
     """A node's periodic figures; retained, so a new watcher sees the latest at once."""
 
+    TOPIC: ClassVar[str] = "stats/{node}"
     QOS: ClassVar[int] = 0
     RETAIN: ClassVar[bool] = True
 
@@ -163,6 +175,7 @@ class Stats(Event):
 class ErrorEvent(Event):
     """An input a node rejected, and why."""
 
+    TOPIC: ClassVar[str] = "errors/{node}"
     QOS: ClassVar[int] = 0
 
     schema_id: Literal["brain.error/1"] = schema_field("brain.error/1")

@@ -1,7 +1,7 @@
 """Typed transcripts: lines from stdin, a FIFO or a text file, read off the node's thread.
 
 Reads block until a line comes; a thread does the waiting, so the node can still
-stop when it is told to.
+stop when it is told to (``interrupt``).
 """
 
 from __future__ import annotations
@@ -38,14 +38,11 @@ class LineReader:
             if line.strip():
                 self._lines.put(line.strip())
 
-    def lines(self, *, poll: float = 0.2) -> Iterator[str | None]:
-        """Each line as it comes, None now and then while waiting; ends with the input."""
-        while True:
-            try:
-                line = self._lines.get(timeout=poll)
-            except queue.Empty:
-                yield None
-                continue
-            if line is _END:
-                return
+    def lines(self) -> Iterator[str]:
+        """Each line as it comes; ends with the input, or when interrupted."""
+        while (line := self._lines.get()) is not _END:
             yield line
+
+    def interrupt(self) -> None:
+        """End ``lines`` now (from any thread)."""
+        self._lines.put(_END)

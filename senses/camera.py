@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import cv2
-from paho.mqtt.client import MQTT_ERR_SUCCESS, MQTTMessageInfo
+from paho.mqtt.client import MQTT_ERR_SUCCESS
 from pydantic import Field, field_validator
 
-from brain import NodeOptions, Sense
+from brain import NodeOptions, Sense, Sent, on, option
 from schemas import MAX_IMAGE_BYTES, Command, ImageEvent, StatValue, TopicName
 from senses._capture import Capture, Frame, SourceError, open_capture
 from senses._grabber import Grabber
@@ -46,13 +46,11 @@ class Camera(Sense[CameraOptions]):
     name = "camera"
     Options = CameraOptions
     publishes = (ImageEvent,)
-    subscribes = (Command,)
 
     def start(self) -> None:
         self._eye_open = threading.Event()
         self._eye_open.set()
         self._snapshot = threading.Event()
-        self._wake = threading.Event()
         self._capture: Capture | None = None
         self._grabber: Grabber | None = None
         self._retry_at = 0.0
@@ -60,12 +58,12 @@ class Camera(Sense[CameraOptions]):
         self._connected = False
         self._ended = False
         self._seq = 0
-        self._in_flight: MQTTMessageInfo | None = None
+        self._in_flight: Sent | None = None
         self._rate = (time.monotonic(), 0)
-        self.bus.subscribe(self.topics.command("camera", self.options.name), Command, self._obey)
 
-    def _obey(self, command: Command) -> None:
-        # On the bus thread: only flags here; the node's thread does the work.
+    @on(Command, node="camera", target=option("name"))
+    def obey(self, command: Command) -> None:
+        # Only flags here: the capture loop in `run` does the work, woken at once.
         if command.command == "open":
             self._eye_open.set()
         elif command.command == "close":
@@ -73,7 +71,7 @@ class Camera(Sense[CameraOptions]):
         else:
             self._snapshot.set()
         self.log.info("command", command=command.command, reason=command.reason)
-        self._wake.set()
+        self.wake()
 
     def run(self, stop: threading.Event) -> None:
         period = 1 / self.options.fps
@@ -89,8 +87,7 @@ class Camera(Sense[CameraOptions]):
                     self._let_go()
             else:
                 self._let_go()  # a closed eye frees the device for others
-            self._wake.wait(max(0.0, period - (time.monotonic() - began)))
-            self._wake.clear()
+            self.sleep(max(0.0, period - (time.monotonic() - began)))
 
     def _shoot(self, *, force: bool) -> bool:
         """Publish one frame if there is one; False when a finite source has ended."""
@@ -141,7 +138,7 @@ class Camera(Sense[CameraOptions]):
         self._retry_at = time.monotonic() + self._retry_in
         self.bus.report_error(
             f"camera {self.options.name}: {problem}; retrying in {self._retry_in:g} s",
-            topic=self.topics.sense("camera", self.options.name, "image"),
+            topic=self.topics.matching(ImageEvent, source=self.options.name),
         )
         self._retry_in = min(self.options.retry_max, self._retry_in * 2)
 
@@ -173,8 +170,7 @@ class Camera(Sense[CameraOptions]):
         self.stats.add("frames")
 
     def close(self) -> None:
-        if hasattr(self, "_capture"):
-            self._let_go()
+        self._let_go()
 
     def figures(self) -> dict[str, StatValue]:
         began, frames_then = self._rate

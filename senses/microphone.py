@@ -79,12 +79,9 @@ class Microphone(Sense[MicrophoneOptions]):
     def run(self, stop: threading.Event) -> None:
         if self._lines is not None:
             for line in self._lines.lines():
-                if stop.is_set():
-                    return
-                if line is not None:
-                    self._publish(line, confidence=None)
+                self._publish(line, confidence=None)
             return
-        frames = self._device.frames(stop) if self._device else self._wav(Path(self.options.source))
+        frames = self._device.frames() if self._device else self._wav(Path(self.options.source))
         for utterance in utterances(frames):
             if stop.is_set():
                 return
@@ -118,10 +115,14 @@ class Microphone(Sense[MicrophoneOptions]):
         self.stats.add("transcripts")
         self.log.info("heard", text=text)
 
+    def stopping(self) -> None:
+        for source in (self._lines, self._device):
+            if source is not None:
+                source.interrupt()
+
     def close(self) -> None:
-        device = getattr(self, "_device", None)
-        if device is not None:
-            device.close()
+        if self._device is not None:
+            self._device.close()
 
 
 class DeviceInput:
@@ -135,7 +136,7 @@ class DeviceInput:
                 f"cannot use a microphone ({error}): install PortAudio "
                 "(apt-get install libportaudio2)"
             ) from None
-        self._frames: queue.Queue[bytes] = queue.Queue(maxsize=200)
+        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=200)
         chosen: Any = None if device == "default" else int(device) if device.isdigit() else device
         try:
             self._stream = sounddevice.RawInputStream(
@@ -152,12 +153,17 @@ class DeviceInput:
         with contextlib.suppress(queue.Full):  # recognition fell behind: drop, never grow
             self._frames.put_nowait(bytes(data))
 
-    def frames(self, stop: threading.Event) -> Iterator[bytes]:
-        while not stop.is_set():
-            try:
-                yield self._frames.get(timeout=0.2)
-            except queue.Empty:
-                continue
+    def frames(self) -> Iterator[bytes]:
+        """The sound as it comes, until ``interrupt``."""
+        while (frames := self._frames.get()) is not None:
+            yield frames
+
+    def interrupt(self) -> None:
+        """End ``frames`` now (from any thread), before what still waits."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._frames.get_nowait()
+        self._frames.put(None)
 
     def close(self) -> None:
         self._stream.close()

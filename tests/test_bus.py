@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from brain import BrokerUrl, Bus, Topics
+from brain import BrokerUrl, Bus
 from schemas import ErrorEvent, TranscriptEvent
 from tests.support import TEST_PLUGINS, Broker, NodeProcess, Recorder, publish, topic_is
 
@@ -43,15 +43,14 @@ def test_a_typed_event_goes_round_trip(broker: Broker) -> None:
     received: list[TranscriptEvent] = []
     arrived = threading.Event()
     reader = connected_bus(broker, "reader")
-    reader.subscribe(
-        "brain/senses/microphone/+/transcript",
-        TranscriptEvent,
-        lambda event: (received.append(event), arrived.set()),
+    topic_filter = reader.subscribe(
+        TranscriptEvent, lambda event, _topic: (received.append(event), arrived.set())
     )
+    assert topic_filter == "brain/senses/microphone/+/transcript"
     time.sleep(0.2)  # let the SUBSCRIBE reach the broker
     writer = connected_bus(broker, "writer")
     sent = TranscriptEvent(source="kitchen", text="what do you see", confidence=0.9)
-    writer.publish(Topics().sense("microphone", "kitchen", "transcript"), sent)
+    writer.publish(sent)
     assert arrived.wait(10)
     assert received == [sent]
     writer.close()
@@ -64,7 +63,7 @@ def test_bad_payloads_become_error_events_and_the_node_goes_on(
     errors = record(broker, "brain/errors/#")
     good: list[TranscriptEvent] = []
     bus = connected_bus(broker, "listener", max_payload=10_000)
-    bus.subscribe("brain/senses/microphone/+/transcript", TranscriptEvent, good.append)
+    bus.subscribe(TranscriptEvent, lambda event, _topic: good.append(event))
     time.sleep(0.2)
     topic = "brain/senses/microphone/kitchen/transcript"
     wrong_schema = json.loads(TranscriptEvent(source="k", text="x").to_json())
@@ -174,16 +173,15 @@ def test_a_shared_subscription_delivers_each_event_to_one_member(broker: Broker)
     members = []
     for name, texts in seen.items():
         member = connected_bus(broker, f"cortex-{name}")
-        shared = Topics.shared("cortex", "brain/senses/microphone/+/transcript")
-        member.subscribe(shared, TranscriptEvent, lambda event, into=texts: into.append(event.text))
+        member.subscribe(
+            TranscriptEvent, lambda event, _t, into=texts: into.append(event.text), shared="cortex"
+        )
         members.append(member)
     time.sleep(0.3)
     writer = connected_bus(broker, "writer")
     sent = [f"frame {n}" for n in range(40)]
     for text in sent:
-        writer.publish(
-            "brain/senses/microphone/k/transcript", TranscriptEvent(source="k", text=text)
-        )
+        writer.publish(TranscriptEvent(source="k", text=text))
     deadline = time.monotonic() + 10
     while len(seen["first"]) + len(seen["second"]) < len(sent) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -199,7 +197,7 @@ def test_deeply_nested_json_is_refused_as_such(
 ) -> None:
     errors = record(broker, "brain/errors/#")
     bus = connected_bus(broker, "listener")
-    bus.subscribe("brain/senses/microphone/+/transcript", TranscriptEvent, lambda _e: None)
+    bus.subscribe(TranscriptEvent, lambda _e, _t: None)
     time.sleep(0.2)
     nested = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
     publish(broker, "brain/senses/microphone/kitchen/transcript", nested)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from brain._node import FatalError
+from brain._errors import FatalError
 from brain._plugins import MODEL_GROUP, PluginError
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, shared, shared_options, user_errors, with_shared

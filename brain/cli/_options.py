@@ -23,7 +23,7 @@ import structlog
 from brain import _logging
 from brain._broker import BrokerError
 from brain._config import OptionError, Settings, load_settings
-from brain._node import FatalError
+from brain._errors import FatalError
 from brain._plugins import Catalog, PluginError, discover
 from brain.faces import GalleryError
 

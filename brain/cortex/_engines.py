@@ -24,9 +24,9 @@ import structlog
 from numpy.typing import NDArray
 
 from brain._config import state_dir
+from brain._errors import FatalError
 from brain._files import write_whole
 from brain._model import RGB
-from brain._node import FatalError
 from brain._privacy import no_telemetry
 from brain.cortex._graph import compiled
 from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward

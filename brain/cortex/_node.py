@@ -1,27 +1,27 @@
 """The cortex: frames become vision perceptions; transcripts and mentions become perceptions too.
 
-Frames arrive on the bus thread and only wait (latest per source); the model
-runs on the node's own thread, so inference never blocks the network loop.
+Only the newest frame of each camera waits for the model (``Latest``), and the
+frames that wait together are classified as one batch, on the node's inbox thread.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 
 from pydantic import Field
 
+from brain._errors import FatalError
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode
+from brain._inbox import Latest, option
 from brain._model import Model
-from brain._node import FatalError, Node, NodeOptions
+from brain._node import Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
-from brain._topics import Topics
 from brain._voice import voice_command
+from brain._wiring import on
+from brain.cortex import _language as language
 from brain.cortex._engines import Precision, RuntimeName
-from brain.cortex._frames import LatestFrames
-from brain.cortex._language import heard, read, sentence
 from brain.faces import THRESHOLD
 from schemas import (
     Command,
@@ -99,40 +99,29 @@ class Cortex(Node[CortexOptions]):
 
     name = "cortex"
     Options = CortexOptions
-    subscribes = (ImageEvent, TranscriptEvent, MentionEvent, Command)
     publishes = (Perception, Command)
 
     def start(self) -> None:
         self.model = load_model(self.options, self.catalog or discover())
         self.log.info("model ready", model=self.model.describe())
-        self._frames: LatestFrames[ImageEvent] = LatestFrames()
         # The last frames in which faces were found, so one can be named from an alert.
         self._with_faces: OrderedDict[str, ImageEvent] = OrderedDict()
-        self._with_faces_lock = threading.Lock()
         self._inference_ms = 0.0
         self._last_batch = 0
-        share = self._shared
-        self.bus.subscribe(share(self.topics.sense("camera", kind="image")), ImageEvent, self._see)
-        self.bus.subscribe(
-            share(self.topics.sense("microphone", kind="transcript")), TranscriptEvent, self._hear
-        )
-        self.bus.subscribe(
-            share(self.topics.sense("twitter", kind="mention")), MentionEvent, self._read
-        )
-        self.bus.subscribe(self.topics.command("cortex"), Command, self._commanded)
 
-    def _shared(self, topic_filter: str) -> str:
-        group = self.options.group
-        return Topics.shared(group, topic_filter) if group else topic_filter
+    @on(
+        ImageEvent,
+        keep=Latest(per="source", batch=option("batch"), gather_ms=option("max_wait_ms")),
+        shared=option("group"),
+    )
+    def see(self, frames: list[ImageEvent]) -> None:
+        """Classify the newest frame of each camera that waits, as one batch."""
+        self.stats.add("frames_in", len(frames))
+        self._classify(frames)
 
-    # -- on the bus thread: quick --------------------------------------------------
-
-    def _see(self, frame: ImageEvent) -> None:
-        self.stats.add("frames_in")
-        self._frames.put(frame.source, frame)
-
-    def _hear(self, transcript: TranscriptEvent) -> None:
-        self._perceived("microphone", heard(transcript))
+    @on(TranscriptEvent, shared=option("group"))
+    def hear(self, transcript: TranscriptEvent) -> None:
+        self._perceived(language.heard(transcript))
         command = voice_command(transcript)
         if command is None:
             return
@@ -143,23 +132,25 @@ class Cortex(Node[CortexOptions]):
             self.stats.add("commands_for_no_camera")
             return
         order = Command(source=transcript.source, command=command, reason=transcript.text)
-        self.bus.publish(self.topics.command("camera", camera), order)
+        self.publish(order, node="camera", target=camera)
         self.stats.add("commands")
 
-    def _read(self, mention: MentionEvent) -> None:
-        self._perceived("twitter", read(mention))
+    @on(MentionEvent, shared=option("group"))
+    def read(self, mention: MentionEvent) -> None:
+        self._perceived(language.read(mention))
 
-    def _commanded(self, command: Command) -> None:
+    @on(Command, node="cortex", with_keys=True)
+    def obey(self, command: Command, keys: dict[str, str]) -> None:
         """``enrol``: the face at ``box`` in the recent ``frame`` is ``name`` (from the page)."""
+        where = self.topics.of(command, **keys)
         if command.command != "enrol" or not (command.name and command.frame and command.box):
             self.bus.report_error(
                 f"the cortex takes `enrol` with a name, a frame and a box, not {command.command!r}",
-                topic=self.topics.command("cortex", command.source),
+                topic=where,
                 cause=command.id,
             )
             return
-        with self._with_faces_lock:
-            frame = self._with_faces.get(command.frame)
+        frame = self._with_faces.get(command.frame)
         try:
             if frame is None:
                 raise ValueError(
@@ -168,26 +159,14 @@ class Cortex(Node[CortexOptions]):
                 )
             done = self.model.enrol(command.name, decode(frame), command.box)
         except (ValueError, DecodeError) as error:
-            self.bus.report_error(
-                str(error), topic=self.topics.command("cortex", command.source), cause=command.id
-            )
+            self.bus.report_error(str(error), topic=where, cause=command.id)
             return
         self.stats.add("enrolled")
         self.log.info(done, frame=command.frame, source=command.source)
 
-    def _perceived(self, sense: str, perception: Perception) -> None:
-        self.bus.publish(self.topics.perception(sense, perception.source), perception)
+    def _perceived(self, perception: Perception) -> None:
+        self.publish(perception)
         self.stats.add("perceptions")
-
-    # -- on the node's thread: the model ---------------------------------------------
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            frames = self._frames.take(
-                batch=self.options.batch, max_wait=self.options.max_wait_ms / 1000, timeout=0.2
-            )
-            if frames:
-                self._classify(frames)
 
     def _classify(self, frames: list[ImageEvent]) -> None:
         ready = []
@@ -199,7 +178,7 @@ class Cortex(Node[CortexOptions]):
             except DecodeError as error:
                 self.bus.report_error(
                     f"frame {frame.seq} of {frame.source}: {error}",
-                    topic=self.topics.sense("camera", frame.source, "image"),
+                    topic=self.topics.of(frame),
                     cause=frame.id,
                 )
                 continue
@@ -226,24 +205,21 @@ class Cortex(Node[CortexOptions]):
                 labels=best,
                 model=self.model.name,
                 inference_ms=round(took_ms, 2),
-                text=sentence(best),
+                text=language.sentence(best),
             )
-            self.bus.publish(self.topics.perception("camera", frame.source), perception)
+            self.publish(perception)
             if any(label.box is not None for label in best):
                 self._remember(frame)
         self.stats.add("classified", len(ready))
 
     def _remember(self, frame: ImageEvent) -> None:
-        with self._with_faces_lock:
-            self._with_faces[frame.id] = frame
-            while len(self._with_faces) > FRAMES_WITH_FACES:
-                self._with_faces.popitem(last=False)
+        self._with_faces[frame.id] = frame
+        while len(self._with_faces) > FRAMES_WITH_FACES:
+            self._with_faces.popitem(last=False)
 
     def figures(self) -> dict[str, StatValue]:
         return {
             "model": self.model.name,
-            "dropped": self._frames.dropped,
-            "queue_depth": self._frames.depth(),
             "batch_size": self._last_batch,
             "inference_ms": round(self._inference_ms, 2),
         }

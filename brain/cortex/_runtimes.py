@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from brain._node import FatalError
+from brain._errors import FatalError
 
 Forward = Callable[[NDArray[np.float32]], NDArray[np.float32]]
 

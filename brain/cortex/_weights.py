@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from brain._node import FatalError
+from brain._errors import FatalError
 
 
 def keras_cache(file_name: str) -> Path:

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from brain._errors import FatalError
 from brain._model import RGB, Model, ranked
-from brain._node import FatalError
 from brain.cortex._engines import accelerated, calibration_images
 from brain.cortex._runtimes import Forward, keras_network, retrain_forward, tflite_forward
 from brain.cortex._weights import weights_id

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from brain._errors import FatalError
 from brain._model import RGB
-from brain._node import FatalError
 from schemas import Box
 
 #: The embedding this code makes; a gallery made by another one cannot be matched.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brain._node import FatalError
+from brain._errors import FatalError
 from brain.cortex._weights import resolve_weights, weights_id
 
 _APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"

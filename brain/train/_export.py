@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from brain._node import FatalError
+from brain._errors import FatalError
 from brain.cortex._engines import Images, calibration_images
 from brain.cortex._runtimes import keras_network, tflite_bytes
 from brain.cortex.bundle import PREPROCESSING, new_bundle, read_bundle, write_description

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brain._config import state_dir
-from brain._node import FatalError
+from brain._errors import FatalError
 from brain.cortex.bundle import new_bundle, write_description
 from brain.train._bases import BASES
 from brain.train._bottlenecks import Bottlenecks

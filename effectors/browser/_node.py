@@ -9,7 +9,7 @@ server runs on its own asyncio loop in the node's thread, beside the bus thread.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import ipaddress
 import json
 import socket
@@ -27,6 +27,7 @@ from brain import (
     NodeOptions,
     describe_rejection,
     image_header,
+    on,
     state_dir,
     voice_command,
 )
@@ -75,15 +76,14 @@ class Browser(Node[BrowserOptions]):
     name = "browser"
     Options = BrowserOptions
     publishes = (ImageEvent, TranscriptEvent, Command)
-    subscribes = (Perception, Alert, Command)
 
     def start(self) -> None:
         options = self.options
         tls = _tls(options)
         token = options.token or lasting_token(state_dir() / "browser-token")
         self._loop = asyncio.new_event_loop()
+        self._stopped = asyncio.Event()
         self._pages = Pages(self._loop)
-        self._command_sources: set[str] = set()
         app = page_app(
             gate=Gate(token, frozenset(options.origins)),
             pages=self._pages,
@@ -91,11 +91,13 @@ class Browser(Node[BrowserOptions]):
             limits=Limits(fps=options.max_fps, frame_bytes=options.max_frame_bytes),
         )
         self._runner = web.AppRunner(app, access_log=None)
-        port = self._loop.run_until_complete(self._listen(tls))
+        try:
+            port = self._loop.run_until_complete(self._listen(tls))
+        except FatalError:
+            self.close()
+            raise
         scheme = "https" if tls else "http"
         self.address = f"{scheme}://{_shown_host(options.host)}:{port}/?token={token}"
-        self.bus.subscribe(self.topics.perception(), Perception, self._perceived)
-        self.bus.subscribe(self.topics.alert(), Alert, self._alerted)
         self.log.info("open the page", url=self.address)
 
     async def _listen(self, tls: ssl.SSLContext | None) -> int:
@@ -111,24 +113,23 @@ class Browser(Node[BrowserOptions]):
         return int(self._runner.addresses[0][1])
 
     def run(self, stop: threading.Event) -> None:
-        self._loop.run_until_complete(_until(stop))
+        # The web server runs while this thread waits in its loop, until `stopping`.
+        while not stop.is_set():
+            self._loop.run_until_complete(self._stopped.wait())
+            self._stopped.clear()
+
+    def stopping(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nothing waits in it
+            self._loop.call_soon_threadsafe(self._stopped.set)
 
     def close(self) -> None:
-        if hasattr(self, "_runner"):
-            self._loop.run_until_complete(self._runner.cleanup())
-            self._loop.close()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
 
     # -- up: from the pages (on the loop's thread) -------------------------------
 
     def opened(self, page: Page) -> None:
         self.log.info("page opened", source=page.source, pages=len(self._pages))
-        if page.source not in self._command_sources:  # the cortex's voice commands for this camera
-            self._command_sources.add(page.source)
-            self.bus.subscribe(
-                self.topics.command("camera", page.source),
-                Command,
-                functools.partial(self._commanded_camera, page.source),
-            )
 
     def frame(self, page: Page, data: bytes) -> None:
         self.stats.add("frames_in")
@@ -166,7 +167,7 @@ class Browser(Node[BrowserOptions]):
             seq=seq,
         )
         page.sent_frame(event.id, seq)
-        self.bus.publish(self.topics.sense("camera", page.source, "image"), event)
+        self.publish(event)
 
     def text(self, page: Page, data: str) -> None:
         """A transcript (what the user said or typed), or a name for a face in an alert."""
@@ -193,7 +194,7 @@ class Browser(Node[BrowserOptions]):
             page.tell("refused", str(error))
             return
         self.stats.add("transcripts")
-        self.bus.publish(self.topics.sense("microphone", page.source, "transcript"), transcript)
+        self.publish(transcript)
         command = voice_command(transcript)
         if command is not None:  # the page is its own camera: it obeys its own voice
             self._pages.deliver(page.source, {"type": "command", "command": command})
@@ -204,29 +205,28 @@ class Browser(Node[BrowserOptions]):
         name = name_of(str(command.name or ""))
         self.stats.add("names")
         enrol = command.model_copy(update={"name": name, "reason": "named on the page"})
-        self.bus.publish(self.topics.command("cortex", command.source), enrol)
+        self.publish(enrol, node="cortex", target=command.source)
 
-    # -- down: from the bus (on the bus thread) -----------------------------------
+    # -- down: from the bus (on the inbox thread, on to the pages' loop) --------------
 
-    def _perceived(self, perception: Perception) -> None:
+    @on(Perception)
+    def perceived(self, perception: Perception) -> None:
         # Mentions are for everyone; the rest only for the page that saw or heard it.
         source = None if perception.kind == "mention" else perception.source
         message = {"type": "perception", "perception": perception.model_dump(mode="json")}
         self._pages.deliver(source, message, cause=perception.cause)
 
-    def _commanded_camera(self, source: str, command: Command) -> None:
-        self._pages.deliver(source, {"type": "command", "command": command.command})
+    @on(Command, node="camera", with_keys=True)
+    def command_camera(self, command: Command, keys: dict[str, str]) -> None:
+        """The cortex's voice commands for a camera: the page of that name obeys them."""
+        self._pages.deliver(keys["target"], {"type": "command", "command": command.command})
 
-    def _alerted(self, alert: Alert) -> None:
+    @on(Alert)
+    def alerted(self, alert: Alert) -> None:
         self._pages.deliver(None, {"type": "alert", "alert": alert.model_dump(mode="json")})
 
     def figures(self) -> dict[str, StatValue]:
         return {"pages": len(self._pages), "url": self.address.split("?")[0]}
-
-
-async def _until(stop: threading.Event) -> None:
-    while not stop.is_set():
-        await asyncio.sleep(0.1)
 
 
 def _tls(options: BrowserOptions) -> ssl.SSLContext | None:

@@ -1,4 +1,4 @@
-"""The open pages, and the hand-off of bus events from the bus thread to the pages' loop.
+"""The open pages, and the hand-off of bus events from the inbox thread to the pages' loop.
 
 Each page has its own outbox and sender task, so a slow phone delays only itself;
 when its outbox is full the oldest message goes, since the newest perception is

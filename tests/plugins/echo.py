@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brain import Node, NodeOptions
+from brain import Node, NodeOptions, on
 from schemas import Perception, TranscriptEvent
 
 
@@ -10,12 +10,9 @@ class Echo(Node[NodeOptions]):
     """Repeats transcripts as perceptions."""
 
     name = "echo"
-    subscribes = (TranscriptEvent,)
     publishes = (Perception,)
 
-    def start(self) -> None:
-        self.bus.subscribe(self.topics.sense("microphone"), TranscriptEvent, self.hear)
-
+    @on(TranscriptEvent)
     def hear(self, transcript: TranscriptEvent) -> None:
         perception = Perception(
             source=transcript.source,
@@ -24,4 +21,4 @@ class Echo(Node[NodeOptions]):
             kind="speech",
             text=transcript.text,
         )
-        self.bus.publish(self.topics.perception("microphone", transcript.source), perception)
+        self.publish(perception)

@@ -1,0 +1,146 @@
+"""Running a node in this process on a ``MemoryBroker``, and watching what it publishes."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from brain._bus import ONLINE
+from brain._node import Node
+from brain._plugins import Catalog
+from brain._runner import run_node
+from brain._topics import Topics
+from brain._transport import Callbacks
+from brain._url import BrokerUrl
+from brain.testing._memory import MemoryBroker
+from schemas import Event, Stats, StatValue
+
+E = TypeVar("E", bound=Event)
+
+#: Long enough for a busy machine; a test waits on events, never on the clock.
+DEFAULT_TIMEOUT = 60.0
+
+
+class Recording(Generic[E]):
+    """The events of one type that reach the broker, from the moment it was made."""
+
+    def __init__(self, broker: MemoryBroker, kind: type[E], topics: Topics, **keys: str) -> None:
+        self.kind = kind
+        self.events: list[E] = []
+        self._changed = threading.Condition()
+        transport = broker.transport()
+        transport.start(
+            Callbacks(
+                connected=lambda: None,
+                refused=lambda _reason: None,
+                unreachable=lambda: None,
+                disconnected=lambda _reason: None,
+                received=self._received,
+            ),
+            will=None,
+        )
+        transport.subscribe(topics.matching(kind, **keys))
+
+    def _received(self, _topic: str, payload: bytes | bytearray) -> None:
+        event = self.kind.model_validate_json(payload)
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    def wait(self, count: int = 1, *, timeout: float = DEFAULT_TIMEOUT) -> list[E]:
+        """The first ``count`` events; ``AssertionError`` when they do not come in time."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.events) >= count, timeout):
+                raise AssertionError(
+                    f"{len(self.events)} {self.kind.__name__} events within {timeout:g} s, "
+                    f"not {count}"
+                )
+            return self.events[:count]
+
+
+class Running:
+    """A node running in this process; ``stop`` ends it and returns its exit status."""
+
+    def __init__(self, broker: MemoryBroker, name: str, topics: Topics) -> None:
+        self.name = name
+        self._broker, self._topics = broker, topics
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.exit_status: int | None = None
+
+    def stop(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:
+        """Stop the node as SIGTERM would; its exit status (None: it did not stop in time)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.exit_status
+
+    def figures(self) -> dict[str, StatValue]:
+        """The node's latest figures (its retained stats); after ``stop``, its last."""
+        payload = self._broker.retained(f"{self._topics.prefix}/stats/{self.name}")
+        return {} if payload is None else Stats.model_validate_json(payload).figures
+
+
+def send(broker: MemoryBroker, event: Event, *, topics: Topics | None = None, **keys: str) -> None:
+    """Publish ``event`` on its type's topic, as another node would."""
+    broker.publish((topics or Topics()).of(event, **keys), event.to_json(), retain=event.RETAIN)
+
+
+def record(
+    broker: MemoryBroker, kind: type[E], *, topics: Topics | None = None, **keys: str
+) -> Recording[E]:
+    """Start recording the events of ``kind`` (narrowed by topic ``keys``)."""
+    return Recording(broker, kind, topics or Topics(), **keys)
+
+
+@contextlib.contextmanager
+def running(
+    node_type: type[Node[Any]],
+    broker: MemoryBroker,
+    *,
+    options: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    topics: Topics | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Iterator[Running]:
+    """Run ``node_type`` on ``broker`` in a thread of this process, online once this
+    yields (its handlers subscribed); stopped, with its last figures said, after it.
+
+    ``options``: the node's options as ``brain.toml`` would give them.
+    """
+    topics = topics or Topics()
+    settings = node_type.Options.model_validate(dict(options or {}))
+    handle = Running(broker, node_type.name, topics)
+    status = f"{topics.prefix}/status/{node_type.name}"
+
+    def run() -> None:
+        handle.exit_status = run_node(
+            node_type,
+            options=settings,
+            url=BrokerUrl(),
+            topics=topics,
+            stop=handle._stop,
+            catalog=catalog,
+            transport=broker.transport(),
+        )
+
+    thread = threading.Thread(target=run, name=f"running-{node_type.name}", daemon=True)
+    handle._thread = thread
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while broker.retained(status) != ONLINE.encode():
+        if not thread.is_alive():
+            raise RuntimeError(
+                f"{node_type.name} stopped with status {handle.exit_status} before it was "
+                "online: its log says why"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{node_type.name} was not online within {timeout:g} s")
+        time.sleep(0.05)
+    try:
+        yield handle
+    finally:
+        handle.stop(timeout=timeout)

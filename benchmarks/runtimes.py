@@ -31,9 +31,14 @@ import numpy as np
 from benchmarks.edge import brain, cameras, serve
 from brain._images import decode_bytes
 from brain._privacy import no_telemetry
-from brain.cortex._engines import ENGINES, calibration_images
-from brain.cortex._runtimes import tflite_bytes, tflite_forward
-from brain.cortex.bundle import Bundle
+from brain.cortex import (
+    ENGINES,
+    INCEPTION,
+    Bundle,
+    calibration_images,
+    tflite_bytes,
+    tflite_forward,
+)
 from brain.train import scan
 from tests.shapes import base_weights, make_dataset
 
@@ -109,7 +114,7 @@ def main() -> None:
     )
     network = keras.applications.InceptionV3(weights=None)
     network.load_weights(str(weights))
-    images = calibration_images((299, 299), (127.5, -1.0))
+    images = calibration_images((299, 299), INCEPTION)
     bare_figures = bare(network, images, workdir)
     feeds = cameras(sorted((workdir / "calibration").rglob("*.jpg")))
     inception = ("--set", f'cortex.weights="{weights}"')

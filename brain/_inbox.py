@@ -65,7 +65,7 @@ class Latest:
 class Queue:
     """A line of at most ``size`` events; when full, the oldest goes (counted).
 
-    ``max_age``: an event that waited longer is dropped too (``dropped_stale``).
+    ``max_age``: an event that waited longer is dropped too (counted in ``STALE``).
     ``before_ack``: the bus thread waits until the handler has run, so the broker's
     acknowledgement (and, in a persistent session, its forgetting the message) comes
     after the work: a kill then loses nothing. Only for quick handlers.
@@ -82,6 +82,8 @@ class Queue:
 
 
 Keep = Latest | Queue
+#: The figure of events dropped for waiting longer than ``Queue.max_age``.
+STALE = "dropped_stale"
 
 
 class _Mailbox:
@@ -89,6 +91,11 @@ class _Mailbox:
 
     def __init__(self, dropped: str) -> None:
         self.dropped = dropped
+        self.name = ""  # the handler's, for error reports
+
+    def counters(self) -> tuple[str, ...]:
+        """The names of the figures it counts drops in."""
+        return (self.dropped,)
 
     def put(self, seq: int, now: float, event: Any) -> tuple[bool, threading.Event | None]:
         """Add an event; False when one waiting had to go for it, and what will be set
@@ -153,6 +160,9 @@ class _QueueMailbox(_Mailbox):
         self._size = size
         self._taken: list[threading.Event | None] = []
 
+    def counters(self) -> tuple[str, ...]:
+        return (self.dropped, STALE) if self._max_age is not None else (self.dropped,)
+
     def put(self, seq: int, now: float, event: Any) -> tuple[bool, threading.Event | None]:
         room = len(self._waiting) < self._size
         if not room:
@@ -195,7 +205,7 @@ class _QueueMailbox(_Mailbox):
 
 
 Handler = Callable[[Any], None]
-OnError = Callable[[Handler, Exception], None]
+OnError = Callable[[str, Exception], None]
 
 
 class Inbox:
@@ -208,12 +218,18 @@ class Inbox:
         self._changed = threading.Condition()
         self._arrivals = itertools.count()
         self._closed = False
+        self._handling = False
 
-    def add(self, keep: Keep, handler: Handler, options: Any) -> Callable[[Any], None]:
-        """Make a mailbox for ``handler``; return the function that posts to it."""
+    def add(
+        self, keep: Keep, handler: Handler, options: Any, *, name: str = ""
+    ) -> Callable[[Any], None]:
+        """Make a mailbox for ``handler`` (``name``, in error reports); return the function
+        that posts to it. ``options`` give the numbers ``option(...)`` stands for."""
         box = keep.mailbox(options)
+        box.name = name or getattr(handler, "__name__", "handler")
         self._boxes.append((box, handler))
-        self._stats.add(box.dropped, 0)  # a figure from the start, not from the first drop
+        for counter in box.counters():  # figures from the start, not from the first drop
+            self._stats.add(counter, 0)
 
         def post(event: Any) -> None:
             with self._changed:
@@ -233,6 +249,14 @@ class Inbox:
         with self._changed:
             return sum(len(box) for box, _ in self._boxes)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing waits and no handler runs (for tests); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: not self._handling and not any(len(box) for box, _ in self._boxes),
+                timeout,
+            )
+
     def close(self) -> None:
         """End ``serve`` (what still waits is not handled); callable from any thread."""
         with self._changed:
@@ -250,15 +274,18 @@ class Inbox:
                     return
                 box, handler = chosen
                 work, expired = box.take(time.monotonic())
+                self._handling = True
             if expired:
-                self._stats.add("dropped_stale", expired)
+                self._stats.add(STALE, expired)
             if work is not None:
                 try:
                     handler(work)
                 except Exception as error:  # a handler's bug must not take the node down
-                    self._on_error(handler, error)
+                    self._on_error(box.name, error)
             with self._changed:
                 box.handled()
+                self._handling = False
+                self._changed.notify_all()
 
     def _wait_for_work(self) -> tuple[_Mailbox, Handler] | None:
         while not self._closed:

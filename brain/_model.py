@@ -9,16 +9,12 @@ missing. It never classifies with weights it was not given.
 from __future__ import annotations
 
 import abc
-import os
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from schemas import Box, Label
-
-# TensorFlow's C++ start-up chatter (CPU features, absl) is not for users; errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: A decoded frame: height x width x 3, RGB, uint8.
 RGB = NDArray[np.uint8]

@@ -106,7 +106,7 @@ class Node(Generic[O]):
             shared, keys = declaration.resolve(self.options)
             if declaration.with_keys:
                 handler = functools.partial(self._with_keys, declaration.event, handler)
-            post = self.inbox.add(declaration.keep, handler, self.options)
+            post = self.inbox.add(declaration.keep, handler, self.options, name=declaration.method)
             if declaration.with_keys:
                 deliver = functools.partial(_post_with_topic, post)
             else:
@@ -119,7 +119,7 @@ class Node(Generic[O]):
         """Publish one of the events this node declares in ``publishes``."""
         if not isinstance(event, (*self.publishes, *_ALWAYS_PUBLISHED)):
             raise TypeError(
-                f"{type(self).__name__} publishes a {type(event).__name__} it does not "
+                f"{type(self).__name__} publishes {type(event).__name__}, which it does not "
                 "declare: add it to its `publishes`"
             )
         return self.bus.publish(event, **keys)
@@ -142,8 +142,7 @@ class Node(Generic[O]):
         event, topic = received
         handler(event, self.topics.keys(kind, topic))
 
-    def _handler_failed(self, handler: Any, error: Exception) -> None:
-        name = getattr(handler, "__name__", repr(handler))
+    def _handler_failed(self, name: str, error: Exception) -> None:
         self.log.error("handler failed", handler=name, exc_info=error)
         self.bus.report_error(f"handler {name} failed: {type(error).__name__}: {error}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -34,11 +35,12 @@ def run_node(
     stop: threading.Event | None = None,
     catalog: Catalog | None = None,
     transport: Transport | None = None,
+    ready: Callable[[Node[Any]], None] | None = None,
 ) -> int:
     """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status.
 
     ``transport``: what carries the bus (default: MQTT at ``url``); ``brain.testing``
-    gives one in memory.
+    gives one in memory, and ``ready``, called with the node once it is online.
     """
     stop = stop or threading.Event()
     _stop_on_signals(stop)
@@ -69,6 +71,8 @@ def run_node(
         bus.connect()
         watcher.start()
         if _until_connected(bus, stop):
+            if ready is not None:
+                ready(node)
             node.run(stop)
         clean = True
     except FatalError as error:

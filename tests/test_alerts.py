@@ -1,22 +1,27 @@
-"""The alerts node on a real broker, delivering to the test's own webhook on 127.0.0.1."""
+"""The alerts node: its rules in this process on a broker in memory, and its deliveries
+as a process on a real broker, to the test's own webhook on 127.0.0.1."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from brain.testing import MemoryBroker, Running, running, send
+from brain.testing import record as recording
 from effectors._snapshot import SnapshotError, downscale
+from effectors.alerts import Alerts
 from schemas import Alert, ImageEvent, Label, Perception
 from tests.shapes import bomb_jpeg
 from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
@@ -113,30 +118,79 @@ def test_a_person_fires_an_alert_with_its_snapshot(
     )
 
 
-def test_one_odd_frame_does_not_fire(
-    mosquitto: Broker,
-    brain_process: Callable[..., NodeProcess],
-    webhook: Webhook,
-    tmp_path: Path,
-) -> None:
-    start_alerts(mosquitto, brain_process, config(tmp_path, webhook))
-    see(mosquitto, 0.1, 0.97, 0.2, 0.1, 0.3)
-    see(mosquitto, 0.9, label="cat")  # a cat is not a person, however sure
-    time.sleep(2)
-    assert webhook.received == []
+# -- the rules, in this process on a broker in memory --------------------------------
 
 
-def test_the_cooldown_holds(
-    mosquitto: Broker,
-    brain_process: Callable[..., NodeProcess],
-    webhook: Webhook,
-    tmp_path: Path,
-) -> None:
-    start_alerts(mosquitto, brain_process, config(tmp_path, webhook, cooldown=30))
-    see(mosquitto, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9)
-    webhook.wait_for(1)
-    time.sleep(2)
-    assert len(webhook.received) == 1
+@contextlib.contextmanager
+def judging(tmp_path: Path, **rule: Any) -> Iterator[tuple[MemoryBroker, Running]]:
+    """An alerts node with one rule ("door": a person, 3 frames, delivering nowhere)."""
+    settings = {"name": "door", "labels": ["person"], "window": 3, **rule}
+    options = {"outbox": tmp_path / "outbox.sqlite3", "rules": [settings]}
+    broker = MemoryBroker()
+    with running(Alerts, broker, options=options) as node:
+        yield broker, node
+
+
+def perceived(broker: MemoryBroker, *labels: tuple[str, float], image: ImageEvent) -> None:
+    """One perception of ``image`` per label."""
+    for label, score in labels:
+        send(broker, perception_of(image, Label(label=label, score=score)))
+
+
+def perception_of(image: ImageEvent, *labels: Label) -> Perception:
+    return Perception(
+        source=image.source,
+        cause=image.id,
+        sense="camera",
+        kind="vision",
+        labels=list(labels),
+        text=f"I see {labels[0].label}",
+    )
+
+
+def test_one_odd_frame_does_not_fire_and_a_cat_is_not_a_person(tmp_path: Path) -> None:
+    with judging(tmp_path) as (broker, node):
+        fired = recording(broker, Alert)
+        image = frame()
+        send(broker, image)
+        perceived(broker, *(("person", s) for s in (0.1, 0.97, 0.2, 0.1, 0.3)), image=image)
+        perceived(broker, ("cat", 0.9), ("cat", 0.9), ("cat", 0.9), image=image)
+        node.idle()
+        assert node.figures().get("fired", 0) == 0
+    assert fired.events == []
+
+
+def test_the_cooldown_holds_per_source(tmp_path: Path) -> None:
+    with judging(tmp_path, cooldown=30) as (broker, node):
+        fired = recording(broker, Alert)
+        door, garden = frame(), frame().model_copy(update={"source": "garden", "id": "g1"})
+        for image in (door, garden):
+            send(broker, image)
+            perceived(broker, *[("person", 0.9)] * 7, image=image)
+        node.idle()
+    assert [(alert.source, alert.perception.cause) for alert in fired.events] == [
+        ("frontdoor", door.id),
+        ("garden", garden.id),
+    ]
+    assert all(alert.snapshot is not None for alert in fired.events)
+
+
+def test_a_rule_that_ignores_the_family_fires_only_for_someone_else(tmp_path: Path) -> None:
+    family = {"labels": ["person"], "window": 1, "cooldown": 0, "ignore": ["alice"]}
+    with judging(tmp_path, **family) as (broker, node):
+        fired = recording(broker, Alert)
+        image = frame()
+        send(broker, image)
+        person = Label(label="person", score=0.99)
+        alice = Label(label="alice", score=0.9, distance=0.3)
+        stranger = Label(label="stranger", score=0.9, distance=0.8)
+        send(broker, perception_of(image, person, alice))
+        send(broker, crowd := perception_of(image, person, person, alice, stranger))
+        node.idle()
+    assert [alert.perception.id for alert in fired.events] == [crowd.id]
+
+
+# -- over a real broker, as `brain node alerts` ------------------------------------------
 
 
 def fire_while_the_webhook_is_down(

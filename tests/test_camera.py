@@ -13,7 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from brain.testing import MemoryBroker, running, send
+from brain.testing import record as recording
 from schemas import Command, ErrorEvent, ImageEvent
+from senses.camera import Camera
 from tests.support import Broker, NodeProcess, Recorder, free_port, publish, topic_is
 
 FRAMES = "brain/senses/camera/door/image"
@@ -279,3 +282,17 @@ def test_a_camera_started_before_its_broker_waits_for_it(
         assert node.process.poll() is None and "Traceback" not in node.log()
     finally:
         broker.stop()
+
+
+def test_a_camera_obeys_the_commands_for_its_own_name_only(tmp_path: Path) -> None:
+    broker = MemoryBroker()
+    video = write_video(tmp_path / "door.avi")
+    with running(Camera, broker, options={"source": str(video), "name": "door"}) as node:
+        frames = recording(broker, ImageEvent, source="door")
+        frames.wait(1)
+        send(broker, Command(source="test", command="close"), node="camera", target="garden")
+        node.idle()
+        assert node.figures()["eye"] == "open"
+        send(broker, Command(source="test", command="close"), node="camera", target="door")
+        node.idle()
+        assert node.figures()["eye"] == "closed"

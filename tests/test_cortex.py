@@ -1,28 +1,42 @@
-"""The cortex on a real broker, with a drop-in model that really classifies (by colour)."""
+"""The cortex, with a drop-in model that really classifies (by colour): its logic in this
+process on a broker in memory, and as processes on a real broker."""
 
 from __future__ import annotations
 
+import contextlib
 import io
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
-from schemas import Command, ErrorEvent, ImageEvent, MentionEvent, Perception, TranscriptEvent
+from brain import discover
+from brain.cortex import Cortex
+from brain.testing import MemoryBroker, Running, running, send
+from brain.testing import record as recording
+from schemas import Box, Command, ErrorEvent, ImageEvent, MentionEvent, Perception, TranscriptEvent
 from tests.shapes import bomb_jpeg
 from tests.support import (
+    TEST_PLUGINS,
     Broker,
     NodeProcess,
     Recorder,
     cortex,
-    publish,
     publish_many,
     topic_is,
 )
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (20, 40, 230)}
+MENTION = MentionEvent(
+    source="thebrain",
+    tweet_id="1",
+    author="alice",
+    text="hello brain",
+    created="2026-11-24T10:00:00Z",
+    url="https://twitter.com/alice/status/1",
+)
 
 
 def frame(
@@ -73,51 +87,6 @@ def test_frames_become_vision_perceptions(
     )
 
 
-def test_bad_images_are_error_events_and_the_next_good_frame_is_classified(
-    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
-) -> None:
-    seen = record(mosquitto, "brain/perceptions/#", "brain/errors/cortex")
-    cortex(mosquitto, brain_process, "--set", "cortex.max_pixels=10000")
-    good = frame("green")
-    bad = {
-        "corrupt": good.model_copy(update={"data": good.data[:600] + b"\x13" * 300 + b"\xff\xd9"}),
-        "truncated": good.model_copy(update={"data": good.data[: len(good.data) // 2]}),
-        "oversized": frame("red", size=(200, 100)),
-        "not an image": good.model_copy(update={"data": b"GIF89a" + b"\0" * 100}),
-        "empty": good.model_copy(update={"data": b""}),
-    }
-    for n, (name, image) in enumerate(bad.items()):
-        show(mosquitto, image.model_copy(update={"source": f"bad{n}", "id": name}))
-    found = seen.wait_for(topic_is("brain/errors/cortex"), count=len(bad))
-    reasons = {(e := ErrorEvent.model_validate_json(p)).cause: e.reason for _, p in found}
-    assert "cannot be decoded" in reasons["corrupt"]
-    assert "truncated" in reasons["truncated"]
-    assert "over the limit of 10000 pixels" in reasons["oversized"]
-    assert "not JPEG or PNG" in reasons["not an image"]
-    assert "empty" in reasons["empty"]
-    show(mosquitto, good)
-    assert perceptions(seen, 1)[0].cause == good.id
-
-
-def test_latest_frame_wins_while_the_model_is_busy(
-    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
-) -> None:
-    seen = record(mosquitto, "brain/perceptions/#", "brain/stats/cortex")
-    cortex(mosquitto, brain_process, "--set", "cortex.stats_interval=0.3", model="slow-colours")
-    burst = [frame("red", seq=n) for n in range(50)]
-    show(mosquitto, *burst)
-    time.sleep(2.5)  # about five batches' time
-    causes = [p.cause for p in perceptions(seen, 1)] + [
-        Perception.model_validate_json(p).cause
-        for _, p in seen.matching(topic_is("brain/perceptions/camera/door"))[1:]
-    ]
-    assert len(causes) <= 3, "a backlog was worked through"
-    assert causes[-1] == burst[-1].id, "the newest frame was not classified"
-    time.sleep(0.5)
-    figures = json.loads(seen.matching(topic_is("brain/stats/cortex"))[-1][1])["figures"]
-    assert figures["dropped"] == 50 - len(causes) and figures["queue_depth"] == 0
-
-
 def test_two_cortexes_share_the_frames_each_classified_once(
     mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
 ) -> None:
@@ -133,30 +102,6 @@ def test_two_cortexes_share_the_frames_each_classified_once(
         for _, p in seen.matching(topic_is("brain/perceptions/camera/+"))
     ]
     assert sorted(causes) == sorted(f.id for f in frames) and len(found) == 40
-
-
-def test_what_is_heard_and_read_becomes_perceptions_and_voice_commands(
-    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
-) -> None:
-    seen = record(mosquitto, "brain/perceptions/#", "brain/commands/#")
-    cortex(mosquitto, brain_process, "--set", 'cortex.camera_for={kitchen = "door"}')
-    said = TranscriptEvent(source="kitchen", text="please, what do you see?")
-    publish(mosquitto, "brain/senses/microphone/kitchen/transcript", said.to_json())
-    mention = MentionEvent(
-        source="thebrain",
-        tweet_id="1",
-        author="alice",
-        text="hello brain",
-        created="2026-11-24T10:00:00Z",
-        url="https://twitter.com/alice/status/1",
-    )
-    publish(mosquitto, "brain/senses/twitter/thebrain/mention", mention.to_json())
-    [(_, speech)] = seen.wait_for(topic_is("brain/perceptions/microphone/kitchen"))
-    assert Perception.model_validate_json(speech).text == 'You said "please, what do you see?".'
-    [(_, order)] = seen.wait_for(topic_is("brain/commands/camera/door"))
-    assert Command.model_validate_json(order).command == "snapshot"
-    [(_, read)] = seen.wait_for(topic_is("brain/perceptions/twitter/thebrain"))
-    assert Perception.model_validate_json(read).text == "@alice mentioned you: hello brain"
 
 
 def test_an_unknown_model_is_one_sentence(
@@ -186,16 +131,90 @@ def test_a_decompression_bomb_is_an_error_event_not_a_crash(
     assert node.process.poll() is None and "Traceback" not in node.log()
 
 
-def test_a_microphone_commands_only_the_camera_it_is_mapped_to(
-    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
-) -> None:
-    seen = record(mosquitto, "brain/commands/#")
-    cortex(mosquitto, brain_process, "--set", 'cortex.camera_for={kitchen = "door"}')
-    # A microphone named like a camera is no way to close it.
-    sneaky = TranscriptEvent(source="frontdoor", text="close your eye")
-    publish(mosquitto, "brain/senses/microphone/frontdoor/transcript", sneaky.to_json())
-    mapped = TranscriptEvent(source="kitchen", text="close your eye")
-    publish(mosquitto, "brain/senses/microphone/kitchen/transcript", mapped.to_json())
-    [(topic, _)] = seen.wait_for(topic_is("brain/commands/#"))  # in order: the sneaky first
-    assert topic == "brain/commands/camera/door"
-    assert seen.matching(topic_is("brain/commands/camera/frontdoor")) == []
+# -- the cortex's logic, in this process on a broker in memory ------------------------
+
+
+@contextlib.contextmanager
+def thinking(model: str = "colours", **options: Any) -> Iterator[tuple[MemoryBroker, Running]]:
+    broker = MemoryBroker()
+    catalog = discover(plugins_dirs=[TEST_PLUGINS])
+    settings = {"model": model, **options}
+    with running(Cortex, broker, options=settings, catalog=catalog) as node:
+        yield broker, node
+
+
+def test_bad_images_are_error_events_and_the_next_good_frame_is_classified() -> None:
+    with thinking(max_pixels=10_000) as (broker, _):
+        errors, seen = recording(broker, ErrorEvent), recording(broker, Perception)
+        good = frame("green")
+        bad = {
+            "corrupt": good.model_copy(
+                update={"data": good.data[:600] + b"\x13" * 300 + b"\xff\xd9"}
+            ),
+            "truncated": good.model_copy(update={"data": good.data[: len(good.data) // 2]}),
+            "oversized": frame("red", size=(200, 100)),
+            "not an image": good.model_copy(update={"data": b"GIF89a" + b"\0" * 100}),
+            "empty": good.model_copy(update={"data": b""}),
+        }
+        for n, (name, image) in enumerate(bad.items()):
+            send(broker, image.model_copy(update={"source": f"bad{n}", "id": name}))
+        reasons = {error.cause: error.reason for error in errors.wait(len(bad))}
+        send(broker, good)
+        [perception] = seen.wait(1)
+    assert "cannot be decoded" in reasons["corrupt"]
+    assert "truncated" in reasons["truncated"]
+    assert "over the limit of 10000 pixels" in reasons["oversized"]
+    assert "not JPEG or PNG" in reasons["not an image"]
+    assert "empty" in reasons["empty"]
+    assert perception.cause == good.id
+
+
+def test_latest_frame_wins_while_the_model_is_busy() -> None:
+    with thinking(model="slow-colours") as (broker, node):
+        seen = recording(broker, Perception)
+        burst = [frame("red", seq=n) for n in range(50)]
+        for image in burst:
+            send(broker, image)
+        node.idle()
+        figures = node.figures()
+    causes = [perception.cause for perception in seen.events]
+    assert len(causes) <= 3, "a backlog was worked through"
+    assert causes[-1] == burst[-1].id, "the newest frame was not classified"
+    assert figures["dropped"] == 50 - len(causes) and figures["frames_in"] == len(causes)
+
+
+def test_what_is_heard_and_read_becomes_perceptions_and_voice_commands() -> None:
+    with thinking(camera_for={"kitchen": "door"}) as (broker, node):
+        seen, orders = recording(broker, Perception), recording(broker, Command, node="camera")
+        send(broker, TranscriptEvent(source="kitchen", text="please, what do you see?"))
+        # A microphone named like a camera is no way to close it.
+        send(broker, TranscriptEvent(source="door", text="close your eye"))
+        send(broker, MENTION)
+        node.idle()
+    assert [p.text for p in seen.events] == [
+        'You said "please, what do you see?".',
+        'You said "close your eye".',
+        "@alice mentioned you: hello brain",
+    ]
+    assert [(o.command, o.source) for o in orders.events] == [("snapshot", "kitchen")]
+    assert node.figures()["commands_for_no_camera"] == 1
+
+
+def test_enrol_needs_a_name_a_recent_frame_and_a_model_that_tells_faces_apart() -> None:
+    box = Box(x=0, y=0, width=10, height=10)
+    with thinking() as (broker, _):
+        errors = recording(broker, ErrorEvent)
+        image = frame("red")
+        send(broker, image)
+        orders = {
+            "no name": Command(source="door", command="enrol", frame=image.id, box=box),
+            "old frame": Command(source="door", command="enrol", name="bob", frame="x", box=box),
+            "wrong command": Command(source="door", command="open"),
+        }
+        for reason, order in orders.items():
+            send(broker, order.model_copy(update={"id": reason}), node="cortex", target="door")
+        reasons = {error.cause: error.reason for error in errors.wait(len(orders))}
+    assert reasons["no name"].startswith("the cortex takes `enrol` with a name, a frame and a box")
+    assert "frame x is not among the last 64 frames" in reasons["old frame"]
+    assert "not 'open'" in reasons["wrong command"]
+    assert {error.topic for error in errors.events} == {"brain/commands/cortex/door"}

@@ -1,25 +1,30 @@
-"""The speaker on a real broker with real espeak-ng, writing WAV files."""
+"""The speaker with real espeak-ng, writing WAV files: its logic in this process on a
+broker in memory, and as a process on a real broker."""
 
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import math
 import shutil
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from brain.testing import MemoryBroker, Running, running, send
+from effectors.speaker import Speaker
 from schemas import Label, Perception
-from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
+from tests.support import Broker, NodeProcess, publish
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
 
 
-def perception(text: str, label: str = "golden retriever", score: float = 0.9) -> bytes:
+def seen(text: str, label: str = "golden retriever", score: float = 0.9) -> Perception:
     return Perception(
         source="frontdoor",
         cause="c",
@@ -27,7 +32,11 @@ def perception(text: str, label: str = "golden retriever", score: float = 0.9) -
         kind="vision",
         text=text,
         labels=[Label(label=label, score=score)],
-    ).to_json()
+    )
+
+
+def perception(text: str, label: str = "golden retriever", score: float = 0.9) -> bytes:
+    return seen(text, label, score).to_json()
 
 
 def say(broker: Broker, *sentences: bytes) -> None:
@@ -86,59 +95,73 @@ def test_a_perception_is_spoken_into_a_wav_that_fits_the_sentence(
     assert 0.5 * expected < seconds < 2 * expected + 0.5, seconds
 
 
-def test_the_same_sentence_or_label_is_not_said_twice_within_the_cooldown(
-    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
-) -> None:
-    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.cooldown=30")
-    say(mosquitto, perception("I see a cat", "tabby cat"), perception("I see a cat", "tabby cat"))
-    say(mosquitto, perception("I see a tabby cat again", "tabby cat"))  # same top label
-    say(mosquitto, perception("I see a person", "person"))
-    names = [path.name for path in wav_files(tmp_path, 2)]
-    time.sleep(1)
-    assert sorted(p.name for p in tmp_path.glob("*.wav")) == names
-    assert names == ["00001-i-see-a-cat.wav", "00002-i-see-a-person.wav"]
+# -- the speaker's logic, in this process on a broker in memory ----------------------
 
 
-def test_low_scores_and_other_kinds_are_not_said(
-    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
-) -> None:
-    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.min_score=0.5")
-    say(mosquitto, perception("I might see a fox", "fox", score=0.2))
-    speech = Perception(
-        source="kitchen", cause="c", sense="microphone", kind="speech", text="hello"
-    ).to_json()
-    publish(mosquitto, "brain/perceptions/microphone/kitchen", speech)
-    say(mosquitto, perception("I see a dog", "dog"))
-    assert [p.name for p in wav_files(tmp_path, 1)] == ["00001-i-see-a-dog.wav"]
+@contextlib.contextmanager
+def speaking(out: Path, **options: Any) -> Iterator[tuple[MemoryBroker, Running]]:
+    broker = MemoryBroker()
+    with running(Speaker, broker, options={"output": out, **options}) as node:
+        yield broker, node
 
 
-def test_when_speech_lags_stale_sentences_are_dropped_not_queued(
-    mosquitto: Broker,
-    record: Callable[..., Recorder],
-    brain_process: Callable[..., NodeProcess],
-    tmp_path: Path,
-) -> None:
-    stats = record(mosquitto, "brain/stats/speaker")
-    speaker(
-        mosquitto,
-        brain_process,
-        tmp_path,
-        "--set",
-        "speaker.stale_after=0.3",
-        "--set",
-        "speaker.rate=80",
-    )
+def said(broker: MemoryBroker, *perceptions: Perception) -> None:
+    for perception in perceptions:
+        send(broker, perception)
+
+
+def spoken(out: Path) -> list[str]:
+    return sorted(path.name for path in out.glob("*.wav"))
+
+
+def test_the_same_sentence_or_label_is_not_said_twice_within_the_cooldown(tmp_path: Path) -> None:
+    with speaking(tmp_path, cooldown=30, queue=10) as (broker, node):
+        cat = seen("I see a cat", "tabby cat")
+        said(broker, cat, cat, seen("I see a tabby cat again", "tabby cat"))  # same top label
+        said(broker, seen("I see a person", "person"))
+        node.idle()
+        assert node.figures()["repeats_skipped"] == 2
+    assert spoken(tmp_path) == ["00001-i-see-a-cat.wav", "00002-i-see-a-person.wav"]
+
+
+def test_low_scores_and_other_kinds_are_not_said(tmp_path: Path) -> None:
+    with speaking(tmp_path, min_score=0.5) as (broker, node):
+        speech = Perception(
+            source="kitchen", cause="c", sense="microphone", kind="speech", text="hi"
+        )
+        said(
+            broker, seen("I might see a fox", "fox", score=0.2), speech, seen("I see a dog", "dog")
+        )
+        node.idle()
+    assert spoken(tmp_path) == ["00001-i-see-a-dog.wav"]
+
+
+def test_when_speech_lags_stale_sentences_are_dropped_not_queued(tmp_path: Path) -> None:
     count = 15
-    for n in range(count):
-        say(mosquitto, perception(f"I see a very slowly spoken number {n}", f"label {n}"))
-    time.sleep(4)
-    said = sorted(p.name for p in tmp_path.glob("*.wav"))
-    assert 0 < len(said) < count
-    assert said[-1].endswith(f"number-{count - 1}.wav"), "the newest sentence was not said"
-    stats.wait_for(topic_is("brain/stats/speaker"))
-    time.sleep(0.5)  # a stats message after the last sentence
-    figures = json.loads(stats.matching(topic_is("brain/stats/speaker"))[-1][1])["figures"]
-    assert figures["dropped_backlog"] + figures.get("dropped_stale", 0) == count - len(said)
+    with speaking(tmp_path, stale_after=0.3, rate=80) as (broker, node):
+        said(
+            broker,
+            *(seen(f"I see a very slowly spoken number {n}", f"label {n}") for n in range(count)),
+        )
+        node.idle()
+        figures = node.figures()
+    names = spoken(tmp_path)
+    assert 0 < len(names) < count
+    assert names[-1].endswith(f"number-{count - 1}.wav"), "the newest sentence was not said"
+    assert figures["dropped_backlog"] + figures["dropped_stale"] == count - len(names)
+
+
+def test_a_huge_text_is_cut_to_a_sentence_before_it_is_spoken(tmp_path: Path) -> None:
+    with speaking(tmp_path, max_chars=60) as (broker, node):
+        said(broker, seen("I see " + "a very long line of words " * 400))  # 10,000 characters
+        node.idle()
+        assert node.figures()["cut_short"] == 1
+    [wav] = tmp_path.glob("*.wav")
+    _, seconds = loudness_and_seconds(wav)
+    assert seconds < 15, f"{seconds:.0f} s of speech: the text was not cut"
+
+
+# -- over a real broker, as `brain node speaker` ---------------------------------------
 
 
 def test_without_a_sound_card_it_says_so_once_and_logs_the_sentences(
@@ -157,13 +180,3 @@ def test_without_a_sound_card_it_says_so_once_and_logs_the_sentences(
     node.wait_for_log('"event": "saying"', count=2)
     assert node.log().count('"event": "no audio device') == 1
     assert "I see a bicycle" in node.log()
-
-
-def test_a_huge_text_is_cut_to_a_sentence_before_it_is_spoken(
-    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
-) -> None:
-    speaker(mosquitto, brain_process, tmp_path, "--set", "speaker.max_chars=60")
-    say(mosquitto, perception("I see " + "a very long line of words " * 400))  # 10,000 chars
-    [wav] = wav_files(tmp_path, 1)
-    _, seconds = loudness_and_seconds(wav)
-    assert seconds < 15, f"{seconds:.0f} s of speech: the text was not cut"

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from brain._bus import Bus
+from brain._node import Node
 from brain._plugins import MODEL_GROUP, NODE_GROUP
 from brain._topics import Topics
 from brain._url import BrokerUrl
@@ -56,7 +57,8 @@ def watch(options: SharedOptions, topic_filter: str, as_json: bool, count: int |
 @main.command("list")
 @with_shared
 def list_plugins(options: SharedOptions) -> None:
-    """The nodes and models found, where each comes from, and plugins that failed."""
+    """The nodes (with what each reads and writes) and models found, where each comes
+    from, and plugins that failed."""
     catalog = options.catalog()
     catalog.load_all()
     for title, group in (("nodes", NODE_GROUP), ("models", MODEL_GROUP)):
@@ -64,7 +66,11 @@ def list_plugins(options: SharedOptions) -> None:
         names = catalog.names(group)
         for name in names:
             plugin = catalog.plugins[(group, name)]
-            click.echo(f"  {name:<14} {plugin.origin}  {_summary(plugin.load())}")
+            found = plugin.load()
+            click.echo(f"  {name:<14} {plugin.origin}  {_summary(found)}")
+            if group == NODE_GROUP:
+                for line in wiring(found):
+                    click.echo(f"  {'':<14} {line}")
         if not names:
             click.echo("  (none)")
     if catalog.broken:
@@ -97,6 +103,14 @@ def schema(out: Path, check: bool) -> None:
 def _up_to_date(directory: Path, event: Any) -> bool:
     path = directory / schema_filename(event)
     return path.exists() and path.read_text(encoding="utf-8") == render_schema(event)
+
+
+def wiring(node_type: type[Node[Any]]) -> list[str]:
+    """What a node reads (its ``@on`` handlers) and writes (its ``publishes``; every node
+    also writes its stats and errors)."""
+    reads = [f"reads  {declared.describe()}" for declared in node_type.subscribes]
+    writes = [f"writes {kind.__name__} on PREFIX/{kind.TOPIC}" for kind in node_type.publishes]
+    return reads + writes
 
 
 def _summary(obj: Any) -> str:

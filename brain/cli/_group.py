@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from brain.cli._options import shared, shared_options
@@ -15,4 +17,7 @@ def main() -> None:
     The options below work before or after any command's name:
     `brain --set camera.fps=2 run camera` is `brain run camera --set camera.fps=2`.
     """
+    # TensorFlow's C++ start-up chatter (CPU features, absl) is not for users; errors
+    # still show. Set by the command line, which is the program: `import brain` sets nothing.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     shared()  # configures logging with what was given so far

@@ -8,10 +8,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from brain._plugins import Catalog
-from brain.cortex._engines import ENGINES, calibration_images
+from brain.cortex._engines import ENGINES, sample_photos
 from brain.cortex._node import CortexOptions, load_model
 
 
@@ -41,8 +39,7 @@ def bench(options: CortexOptions, catalog: Catalog, *, rounds: int = 10) -> Iter
         for precision in engine.precisions:
             chosen = options.model_copy(update={"runtime": engine.name, "precision": precision})
             model = load_model(chosen, catalog)
-            pixels = calibration_images(model.input_size or (640, 480), (1.0, 0.0))
-            frames = list(pixels.astype(np.uint8))
+            frames = sample_photos(model.input_size or (640, 480))
             model.classify(frames[:1])  # warm
             latencies = []
             for n in range(rounds):

@@ -30,6 +30,7 @@ from brain._model import RGB
 from brain._privacy import no_telemetry
 from brain.cortex._graph import compiled
 from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward
+from brain.cortex._scaling import scaled
 
 RuntimeName = Literal["auto", "keras", "tflite", "openvino"]
 Precision = Literal["float32", "float16", "dynamic", "int8"]
@@ -201,12 +202,19 @@ def _agreement(
 
 def calibration_images(
     size: tuple[int, int],
-    scale: tuple[float, float],
+    scaling: str,
     folder: Path | None = None,
     *,
     count: int = 32,
 ) -> Images:
-    """Up to ``count`` preprocessed images: from ``folder`` (a bundle's training photos,
+    """Up to ``count`` photos (``sample_photos``), scaled for the network."""
+    return scaled(sample_photos(size, folder, count=count), scaling)
+
+
+def sample_photos(
+    size: tuple[int, int], folder: Path | None = None, *, count: int = 32
+) -> list[RGB]:
+    """Up to ``count`` photos of ``size``: from ``folder`` (a bundle's training photos,
     drawn at random with a fixed seed) when it has any, else scikit-image's sample
     photos, which every install has."""
     from brain._images import DecodeError, decode_bytes
@@ -231,5 +239,4 @@ def calibration_images(
             cv2.resize(getattr(data, name)(), size, interpolation=cv2.INTER_AREA)
             for name in samples
         ]
-    divide, shift = scale
-    return np.stack(pictures).astype(np.float32) / divide + shift
+    return pictures

@@ -31,16 +31,11 @@ from brain._errors import FatalError
 from brain._model import RGB, Model, ranked
 from brain.cortex._engines import accelerated, calibration_images
 from brain.cortex._runtimes import Forward, keras_network, retrain_forward, tflite_forward
+from brain.cortex._scaling import SCALINGS, scaled
 from brain.cortex._weights import weights_id
 from schemas import Label
 
 BUNDLE_FORMAT = "brain.bundle/1"
-#: How pixels (0..255) become the network's input, by the name metadata.json gives.
-PREPROCESSING = {
-    "scale_-1_1": (127.5, -1.0),
-    "scale_0_1": (255.0, 0.0),
-    "retrain_py": (128.0, -1.0),  # (x - 128) / 128, as TensorFlow's retrain.py fed Inception
-}
 #: The files TensorFlow's old retrain.py wrote, which load as a bundle too.
 RETRAIN_GRAPH, RETRAIN_LABELS = "output_graph.pb", "output_labels.txt"
 
@@ -63,10 +58,10 @@ def read_bundle(directory: Path) -> tuple[dict[str, Any], list[str]]:
             f"{directory} is a bundle of format {metadata.get('format')!r}; "
             f"this brain reads {BUNDLE_FORMAT!r}"
         )
-    if metadata.get("preprocessing") not in PREPROCESSING:
+    if metadata.get("preprocessing") not in SCALINGS:
         raise FatalError(
             f"{directory}: unknown preprocessing {metadata.get('preprocessing')!r}; "
-            f"known: {', '.join(PREPROCESSING)}"
+            f"known: {', '.join(SCALINGS)}"
         )
     return metadata, labels
 
@@ -102,7 +97,7 @@ def _accelerated(
         images=functools.partial(
             calibration_images,
             (width, height),
-            PREPROCESSING[metadata["preprocessing"]],
+            metadata["preprocessing"],
             Path(trained_on) if trained_on else None,
         ),
     )
@@ -159,7 +154,7 @@ class Bundle(Model):
     ) -> None:
         self.name = str(metadata.get("name") or directory.name)  # type: ignore[misc]
         self.input_size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
-        self._divide, self._shift = PREPROCESSING[metadata["preprocessing"]]
+        self._scaling = str(metadata["preprocessing"])
         self._forward = forward
         self._labels = labels
         self._top_k = top_k
@@ -188,7 +183,7 @@ class Bundle(Model):
         )
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
-        batch = np.stack(frames).astype(np.float32) / self._divide + self._shift
+        batch = scaled(frames, self._scaling)
         return ranked(self._forward(batch), self._labels, self._top_k)
 
     def describe(self) -> str:

@@ -12,12 +12,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from brain._errors import FatalError
 from brain._model import RGB, Model, ranked
 from brain.cortex._engines import accelerated, calibration_images
 from brain.cortex._runtimes import Forward
+from brain.cortex._scaling import INCEPTION, scaled
 from brain.cortex._weights import keras_cache as weights_cache
 from brain.cortex._weights import resolve_weights, weights_id
 from schemas import Label
@@ -90,14 +89,13 @@ class Inception(Model):
             key=f"inception-{weights_id(weights)}",
             runtime=options.runtime,
             precision=options.precision,
-            images=functools.partial(calibration_images, cls.input_size, (127.5, -1.0)),
+            images=functools.partial(calibration_images, cls.input_size, INCEPTION),
         )
         return cls(forward, weights=weights, engine=engine, top_k=options.top_k)
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
-        # Inception's preprocessing: 299x299 (done by the decoder), scaled to [-1, 1].
-        batch = np.stack(frames).astype(np.float32) / 127.5 - 1.0
-        probabilities = self._forward(batch)
+        # 299x299 (done by the decoder), scaled as Inception was trained.
+        probabilities = self._forward(scaled(frames, INCEPTION))
         return ranked(probabilities, self._classes, self._top_k)
 
     def describe(self) -> str:

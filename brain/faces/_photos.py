@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from brain._images import DecodeError, decode_bytes
@@ -47,4 +46,6 @@ def read_photo(path: Path) -> RGB:
     if scale >= 1:
         return pixels
     size = (round(width * scale), round(height * scale))
+    import cv2  # here: importing brain loads no image library (OpenCV sets LD_LIBRARY_PATH)
+
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.uint8)

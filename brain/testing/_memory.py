@@ -66,6 +66,12 @@ class MemoryBroker:
             for group, members in groups.items():
                 members[next(self._turns[group]) % len(members)].deliver(topic, data)
 
+    def wait_drained(self, timeout: float) -> bool:
+        """Wait until every client has received what was delivered to it (for tests)."""
+        with self._lock:
+            clients = list(self._clients)
+        return all(client.wait_drained(timeout) for client in clients)
+
     def retained(self, topic: str) -> bytes | None:
         with self._lock:
             return self._retained.get(topic)
@@ -94,6 +100,8 @@ class MemoryTransport:
         self._broker = broker
         self._filters: list[str] = []
         self._inbound: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._pending = 0
+        self._drained = threading.Condition()
         self._callbacks: Callbacks | None = None
         self._will: Will | None = None
         self._connected = False
@@ -105,7 +113,7 @@ class MemoryTransport:
         self._thread.start()
         self._connected = True
         self._broker._join(self)
-        self._inbound.put(callbacks.connected)
+        self._put(callbacks.connected)
 
     def stop(self) -> None:
         self._leave()
@@ -119,7 +127,7 @@ class MemoryTransport:
         if self._will is not None:
             self._broker.publish(self._will.topic, self._will.payload, retain=True)
         if self._callbacks is not None:
-            self._inbound.put(lambda: self._callbacks.disconnected("vanished"))  # type: ignore[union-attr]
+            self._put(lambda: self._callbacks.disconnected("vanished"))  # type: ignore[union-attr]
 
     def publish(self, topic: str, payload: bytes | str, *, qos: int, retain: bool) -> Sent:
         if not self._connected:
@@ -148,7 +156,17 @@ class MemoryTransport:
     def deliver(self, topic: str, data: bytes) -> None:
         callbacks = self._callbacks
         if callbacks is not None:
-            self._inbound.put(lambda: callbacks.received(topic, data))
+            self._put(lambda: callbacks.received(topic, data))
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Wait until everything delivered to this client has been received (for tests)."""
+        with self._drained:
+            return self._drained.wait_for(lambda: self._pending == 0, timeout)
+
+    def _put(self, work: Callable[[], None]) -> None:
+        with self._drained:
+            self._pending += 1
+        self._inbound.put(work)
 
     def _leave(self) -> None:
         if self._connected:
@@ -157,4 +175,9 @@ class MemoryTransport:
 
     def _receive(self) -> None:
         while (work := self._inbound.get()) is not None:
-            work()
+            try:
+                work()
+            finally:
+                with self._drained:
+                    self._pending -= 1
+                    self._drained.notify_all()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from brain._bus import ONLINE
 from brain._node import Node
 from brain._plugins import Catalog
 from brain._runner import run_node
@@ -16,7 +14,7 @@ from brain._topics import Topics
 from brain._transport import Callbacks
 from brain._url import BrokerUrl
 from brain.testing._memory import MemoryBroker
-from schemas import Event, Stats, StatValue
+from schemas import Event, StatValue
 
 E = TypeVar("E", bound=Event)
 
@@ -62,14 +60,29 @@ class Recording(Generic[E]):
 
 
 class Running:
-    """A node running in this process; ``stop`` ends it and returns its exit status."""
+    """A node running in this process: ``node`` is the instance, ``stop`` ends it."""
 
-    def __init__(self, broker: MemoryBroker, name: str, topics: Topics) -> None:
-        self.name = name
-        self._broker, self._topics = broker, topics
-        self._stop = threading.Event()
+    def __init__(self, node: Node[Any], broker: MemoryBroker, stop: threading.Event) -> None:
+        self.node = node
+        self._broker = broker
+        self._stop = stop
         self._thread: threading.Thread | None = None
         self.exit_status: int | None = None
+
+    def idle(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the node has handled everything the broker gave it so far, and
+        every client of the broker has what the node published meanwhile."""
+        broker, inbox = self._broker, self.node.inbox
+        if not (
+            broker.wait_drained(timeout)
+            and inbox.wait_idle(timeout)
+            and broker.wait_drained(timeout)
+        ):
+            raise AssertionError(f"{self.node.name} was still busy after {timeout:g} s")
+
+    def figures(self) -> dict[str, StatValue]:
+        """The node's figures now, as its next stats message would say them."""
+        return {**self.node.bus.figures(), **self.node.stats.snapshot(), **self.node.figures()}
 
     def stop(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:
         """Stop the node as SIGTERM would; its exit status (None: it did not stop in time)."""
@@ -77,11 +90,6 @@ class Running:
         if self._thread is not None:
             self._thread.join(timeout)
         return self.exit_status
-
-    def figures(self) -> dict[str, StatValue]:
-        """The node's latest figures (its retained stats); after ``stop``, its last."""
-        payload = self._broker.retained(f"{self._topics.prefix}/stats/{self.name}")
-        return {} if payload is None else Stats.model_validate_json(payload).figures
 
 
 def send(broker: MemoryBroker, event: Event, *, topics: Topics | None = None, **keys: str) -> None:
@@ -113,33 +121,42 @@ def running(
     """
     topics = topics or Topics()
     settings = node_type.Options.model_validate(dict(options or {}))
-    handle = Running(broker, node_type.name, topics)
-    status = f"{topics.prefix}/status/{node_type.name}"
+    transport, stop = broker.transport(), threading.Event()
+    started: list[Running] = []
+    online = threading.Event()
+    status: list[int] = []
+
+    def ready(node: Node[Any]) -> None:
+        started.append(Running(node, broker, stop))
+        online.set()
 
     def run() -> None:
-        handle.exit_status = run_node(
+        code = run_node(
             node_type,
             options=settings,
             url=BrokerUrl(),
             topics=topics,
-            stop=handle._stop,
+            stop=stop,
             catalog=catalog,
-            transport=broker.transport(),
+            transport=transport,
+            ready=ready,
         )
+        status.append(code)
+        if started:
+            started[0].exit_status = code
+        online.set()  # a node that could not start: `started` stays empty
 
     thread = threading.Thread(target=run, name=f"running-{node_type.name}", daemon=True)
-    handle._thread = thread
     thread.start()
-    deadline = time.monotonic() + timeout
-    while broker.retained(status) != ONLINE.encode():
-        if not thread.is_alive():
-            raise RuntimeError(
-                f"{node_type.name} stopped with status {handle.exit_status} before it was "
-                "online: its log says why"
-            )
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{node_type.name} was not online within {timeout:g} s")
-        time.sleep(0.05)
+    if not online.wait(timeout):
+        raise AssertionError(f"{node_type.name} was not online within {timeout:g} s")
+    if not started:
+        raise RuntimeError(
+            f"{node_type.name} stopped with status {status[0]} before it was online: "
+            "its log says why"
+        )
+    handle = started[0]
+    handle._thread = thread
     try:
         yield handle
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from brain._errors import FatalError
-from brain.cortex._weights import resolve_weights, weights_id
+from brain.cortex import INCEPTION, resolve_weights, weights_id
 
 _APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -17,7 +17,7 @@ class Base:
     name: str
     application: str  # the keras.applications constructor
     input_size: tuple[int, int]
-    preprocessing: str  # a key of brain.cortex.bundle.PREPROCESSING
+    preprocessing: str  # a key of brain.cortex.SCALINGS
     weights_file: str
     weights_url: str
 
@@ -77,7 +77,7 @@ BASES = {
             name="inception_v3",
             application="InceptionV3",
             input_size=(299, 299),
-            preprocessing="scale_-1_1",
+            preprocessing=INCEPTION,
             weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
             weights_url=_APPLICATIONS
             + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
@@ -86,7 +86,7 @@ BASES = {
             name="mobilenet_v2",
             application="MobileNetV2",
             input_size=(224, 224),
-            preprocessing="scale_-1_1",
+            preprocessing=INCEPTION,
             weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
             weights_url=_APPLICATIONS
             + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",

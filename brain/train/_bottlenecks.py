@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
 from brain._images import DecodeError, decode_bytes
 from brain._model import RGB
-from brain.cortex._graph import compiled
-from brain.cortex.bundle import PREPROCESSING
+from brain.cortex import compiled, scaled
 from brain.train._bases import Loaded
 from brain.train._dataset import Example
 
@@ -86,7 +84,6 @@ class Bottlenecks:
         base = self.loaded.base
         if self._forward is None:
             self._forward = compiled(self.loaded.features(), base.input_size)
-        divide, shift = PREPROCESSING[base.preprocessing]
         with tqdm(total=len(missing), desc=f"features of {what}", unit="img") as bar:
             for batch in _chunks(missing, BATCH):
                 ready, pixels = [], []
@@ -100,7 +97,7 @@ class Bottlenecks:
                         continue
                     ready.append(self._file(digest, n))
                 if ready:
-                    vectors = self._forward(np.stack(pixels).astype(np.float32) / divide + shift)
+                    vectors = self._forward(scaled(pixels, base.preprocessing))
                     for target, vector in zip(ready, vectors, strict=True):
                         _save(target, vector)
                 self.computed += len(ready)
@@ -130,6 +127,8 @@ def augmented(image: RGB, rng: np.random.Generator, size: tuple[int, int]) -> RG
     crop_h, crop_w = (int(side * rng.uniform(0.7, 1.0)) for side in (height, width))
     top, left = rng.integers(0, height - crop_h + 1), rng.integers(0, width - crop_w + 1)
     image = np.ascontiguousarray(image[top : top + crop_h, left : left + crop_w])
+    import cv2  # here: importing brain loads no image library (OpenCV sets LD_LIBRARY_PATH)
+
     resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     brightened: RGB = np.clip(resized * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
     return brightened

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from brain._errors import FatalError
-from brain.cortex._engines import Images, calibration_images
-from brain.cortex._runtimes import keras_network, tflite_bytes
-from brain.cortex.bundle import PREPROCESSING, new_bundle, read_bundle, write_description
+from brain.cortex import (
+    Images,
+    calibration_images,
+    keras_network,
+    new_bundle,
+    read_bundle,
+    tflite_bytes,
+    write_description,
+)
 
 Quantization = Literal["none", "dynamic", "float16", "int8"]
 CALIBRATION_IMAGES = 100
@@ -54,5 +60,4 @@ def _calibration(images: Path, metadata: dict[str, Any], quantize: str) -> Image
     if quantize != "int8":
         return None
     size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
-    scale = PREPROCESSING[metadata["preprocessing"]]
-    return calibration_images(size, scale, images, count=CALIBRATION_IMAGES)
+    return calibration_images(size, metadata["preprocessing"], images, count=CALIBRATION_IMAGES)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from brain._config import state_dir
 from brain._errors import FatalError
-from brain.cortex.bundle import new_bundle, write_description
+from brain.cortex import new_bundle, write_description
 from brain.train._bases import BASES
 from brain.train._bottlenecks import Bottlenecks
 from brain.train._dataset import DatasetError, scan

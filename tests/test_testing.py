@@ -1,0 +1,50 @@
+"""brain.testing: the broker in memory behaves as Mosquitto does where nodes rely on it."""
+
+from __future__ import annotations
+
+import threading
+
+from brain import Bus, Topics
+from brain.testing import MemoryBroker, record, send
+from schemas import TranscriptEvent
+
+WAIT = 30
+
+
+def connected(broker: MemoryBroker, node: str, *, presence: bool = False) -> Bus:
+    bus = Bus(node=node, transport=broker.transport(), presence=presence)
+    bus.connect(timeout=WAIT)
+    return bus
+
+
+def test_wildcards_route_and_a_shared_group_gets_each_event_once() -> None:
+    broker = MemoryBroker()
+    everything, shared = [], {"a": [], "b": []}
+    watcher = connected(broker, "watcher")
+    watcher.subscribe_raw("brain/#", lambda topic, _payload: everything.append(topic))
+    for name, into in shared.items():
+        member = connected(broker, f"cortex-{name}")
+        member.subscribe(TranscriptEvent, lambda e, _t, into=into: into.append(e.text), shared="g")
+    texts = [f"number {n}" for n in range(10)]
+    heard = record(broker, TranscriptEvent)
+    for text in texts:
+        send(broker, TranscriptEvent(source="kitchen", text=text))
+    heard.wait(10)
+    assert broker.wait_drained(WAIT)
+    assert sorted(shared["a"] + shared["b"]) == sorted(texts)
+    assert shared["a"] and shared["b"]
+    assert everything == ["brain/senses/microphone/kitchen/transcript"] * 10
+
+
+def test_a_retained_message_reaches_a_later_subscriber_and_a_will_is_said() -> None:
+    broker = MemoryBroker()
+    node = Bus(node="echo", transport=(transport := broker.transport()))
+    node.connect(timeout=WAIT)
+    status = Topics().status("echo")
+    got = threading.Event()
+    seen: list[bytes] = []
+    late = connected(broker, "late")
+    late.subscribe_raw(status, lambda _t, payload: (seen.append(bytes(payload)), got.set()))
+    assert got.wait(WAIT) and seen == [b"online"]
+    transport.vanish()
+    assert broker.retained(status) == b"offline"

@@ -38,7 +38,7 @@ class Topics:
         kind = type(event)
         values = {}
         for key in _keys(kind.TOPIC):
-            value = keys.get(key) or getattr(event, key, None) or kind.TOPIC_DEFAULTS.get(key)
+            value = keys.get(key) or getattr(event, key, None) or kind.topic_defaults().get(key)
             if not isinstance(value, str):
                 raise TypeError(
                     f"publishing a {kind.__name__} needs {key}=...: its topic is {kind.TOPIC}"
@@ -51,9 +51,8 @@ class Topics:
 
         ``shared``: a shared-subscription group, whose members share the messages.
         """
-        values = {
-            key: keys.get(key) or kind.TOPIC_DEFAULTS.get(key, ANY) for key in _keys(kind.TOPIC)
-        }
+        defaults = kind.topic_defaults()
+        values = {key: keys.get(key) or defaults.get(key, ANY) for key in _keys(kind.TOPIC)}
         topic_filter = self._fill(kind, values)
         return f"$share/{shared}/{topic_filter}" if shared else topic_filter
 

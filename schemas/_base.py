@@ -36,9 +36,8 @@ class Event(WireModel):
     )
 
     #: Where it travels, under the prefix: each ``{key}`` comes from the publisher's
-    #: keyword, else the event's field of that name, else ``TOPIC_DEFAULTS``.
+    #: keyword, else the event's field of that name, else ``topic_defaults()``.
     TOPIC: ClassVar[str] = ""
-    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {}
     #: MQTT delivery of this event, from the contract's table.
     QOS: ClassVar[int] = 1
     RETAIN: ClassVar[bool] = False
@@ -47,6 +46,11 @@ class Event(WireModel):
     id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     ts: AwareDatetime = Field(default_factory=utcnow, description="UTC, RFC 3339.")
     source: TopicName
+
+    @classmethod
+    def topic_defaults(cls) -> dict[str, str]:
+        """Keys of ``TOPIC`` that a publisher or a subscriber may leave out."""
+        return {}
 
     @classmethod
     def schema_name(cls) -> str:
@@ -60,4 +64,11 @@ class Event(WireModel):
 
 class SenseEvent(Event):
     """An event a sense publishes on ``{prefix}/senses/{sense}/{source}/{kind}``; ``sense``
-    is the publishing node's (``Sense.sense``), the type's usual one by default."""
+    is the publishing node's (``Sense.sense``), ``SENSE`` by default."""
+
+    #: The sense that publishes it, unless another says otherwise: ``camera`` for images.
+    SENSE: ClassVar[str] = ""
+
+    @classmethod
+    def topic_defaults(cls) -> dict[str, str]:
+        return {"sense": cls.SENSE}

@@ -26,7 +26,7 @@ class ImageEvent(SenseEvent):
     """One camera frame. Frames are QoS 0: a lost frame is replaced by the next."""
 
     TOPIC: ClassVar[str] = "senses/{sense}/{source}/image"
-    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {"sense": "camera"}
+    SENSE: ClassVar[str] = "camera"
     QOS: ClassVar[int] = 0
 
     schema_id: Literal["brain.image/1"] = schema_field("brain.image/1")
@@ -41,7 +41,7 @@ class TranscriptEvent(SenseEvent):
     """What a microphone (or a page's speech recognition) heard."""
 
     TOPIC: ClassVar[str] = "senses/{sense}/{source}/transcript"
-    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {"sense": "microphone"}
+    SENSE: ClassVar[str] = "microphone"
 
     schema_id: Literal["brain.transcript/1"] = schema_field("brain.transcript/1")
     text: str = Field(max_length=MAX_TEXT_CHARS)
@@ -57,7 +57,7 @@ class MentionEvent(SenseEvent):
     """A social-network mention of the watched account."""
 
     TOPIC: ClassVar[str] = "senses/{sense}/{source}/mention"
-    TOPIC_DEFAULTS: ClassVar[dict[str, str]] = {"sense": "twitter"}
+    SENSE: ClassVar[str] = "twitter"
 
     schema_id: Literal["brain.mention/1"] = schema_field("brain.mention/1")
     tweet_id: str = Field(max_length=64)

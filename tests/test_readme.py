@@ -133,3 +133,18 @@ def test_the_readme_says_what_setup_costs_on_its_first_screen() -> None:
     assert re.search(r"\d+(\.\d+)? GB", first_screen)
     assert "minutes" in first_screen
     assert "headless" in first_screen
+
+
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.DOTALL)
+
+
+def test_the_readme_s_node_and_its_test_run_as_written() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = {block.split("\n")[0]: block for block in python_blocks(text)}
+    namespace: dict[str, object] = {}
+    exec(blocks["from brain import Node, NodeOptions, on"], namespace)  # the Doorbell
+    exec(blocks["from brain.testing import MemoryBroker, record, running, send"], namespace)
+    test = namespace["test_the_doorbell_rings"]
+    assert callable(test)
+    test()

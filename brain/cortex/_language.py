@@ -15,7 +15,7 @@ def heard(transcript: TranscriptEvent) -> Perception:
     return Perception(
         source=transcript.source,
         cause=transcript.id,
-        sense="microphone",
+        sense=TranscriptEvent.SENSE,
         kind="speech",
         text=f'You said "{transcript.text}".',
     )
@@ -25,7 +25,7 @@ def read(mention: MentionEvent) -> Perception:
     return Perception(
         source=mention.source,
         cause=mention.id,
-        sense="twitter",
+        sense=MentionEvent.SENSE,
         kind="mention",
         text=f"@{mention.author} mentioned you: {mention.text}",
     )

@@ -200,7 +200,7 @@ class Cortex(Node[CortexOptions]):
             perception = Perception(
                 source=frame.source,
                 cause=frame.id,
-                sense="camera",
+                sense=ImageEvent.SENSE,
                 kind="vision",
                 labels=best,
                 model=self.model.name,

@@ -21,6 +21,16 @@ def _keys(template: str) -> tuple[str, ...]:
     return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
+@cache
+def _plan(kind: type[Event]) -> tuple[tuple[str, bool, str | None], ...]:
+    """Each key of the type's template, whether the event has a field of that name, and
+    its default: worked out once, since publishing is the hot path of every node."""
+    if not kind.TOPIC:
+        raise TypeError(f"{kind.__name__} has no topic: give it a TOPIC template")
+    defaults = kind.topic_defaults()
+    return tuple((key, key in kind.model_fields, defaults.get(key)) for key in _keys(kind.TOPIC))
+
+
 def strip_share(topic_filter: str) -> str:
     """``$share/group/a/b`` subscribes to ``a/b``; messages arrive on the plain topic."""
     if topic_filter.startswith("$share/"):
@@ -37,23 +47,22 @@ class Topics:
         ``keys``, else the event's field of that name, else the type's default."""
         kind = type(event)
         values = {}
-        for key in _keys(kind.TOPIC):
-            value = keys.get(key) or getattr(event, key, None) or kind.topic_defaults().get(key)
+        for key, is_field, default in _plan(kind):
+            value = keys.get(key) or (is_field and getattr(event, key)) or default
             if not isinstance(value, str):
                 raise TypeError(
                     f"publishing a {kind.__name__} needs {key}=...: its topic is {kind.TOPIC}"
                 )
             values[key] = value
-        return self._fill(kind, values)
+        return f"{self.prefix}/{kind.TOPIC.format_map(values)}"
 
     def matching(self, kind: type[Event], *, shared: str = "", **keys: str) -> str:
         """A filter for events of ``kind``: keys not given (nor defaulted) match anything.
 
         ``shared``: a shared-subscription group, whose members share the messages.
         """
-        defaults = kind.topic_defaults()
-        values = {key: keys.get(key) or defaults.get(key, ANY) for key in _keys(kind.TOPIC)}
-        topic_filter = self._fill(kind, values)
+        values = {key: keys.get(key) or default or ANY for key, _, default in _plan(kind)}
+        topic_filter = f"{self.prefix}/{kind.TOPIC.format_map(values)}"
         return f"$share/{shared}/{topic_filter}" if shared else topic_filter
 
     def keys(self, kind: type[Event], topic: str) -> dict[str, str]:
@@ -65,11 +74,6 @@ class Topics:
             for part, level in zip(template, levels, strict=False)
             if part.startswith("{")
         }
-
-    def _fill(self, kind: type[Event], values: dict[str, str]) -> str:
-        if not kind.TOPIC:
-            raise TypeError(f"{kind.__name__} has no topic: give it a TOPIC template")
-        return f"{self.prefix}/{kind.TOPIC.format_map(values)}"
 
     def status(self, node: str = ANY) -> str:
         """Presence, plain text and retained: ``online``, ``offline`` or ``stopped``."""

@@ -11,6 +11,7 @@ from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
 from brain._children import die_with_parent
 from brain._config import OptionError, Settings, load_settings, state_dir
 from brain._errors import FatalError
+from brain._files import write_whole
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, image_header
 from brain._inbox import Latest, Queue, option
 from brain._model import RGB, Model
@@ -71,4 +72,5 @@ __all__ = [
     "run_node",
     "state_dir",
     "voice_command",
+    "write_whole",
 ]

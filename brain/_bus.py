@@ -90,6 +90,7 @@ class Bus:
         self._subscriptions: tuple[_Subscription, ...] = ()
         self._subscribing = threading.Lock()
         self._routes: dict[str, tuple[_Subscription, ...]] = {}
+        self._when_connected: list[Callable[[], None]] = []
         # A persistent session (for a node that must not miss a QoS 1 event while it
         # restarts) needs the same client id each time: the broker keeps its subscriptions
         # and queues its messages under that id.
@@ -185,6 +186,10 @@ class Bus:
             self._published += 1
         return info
 
+    def clear_retained(self, kind: type[Event], **keys: str) -> None:
+        """Remove what is retained on the topic of ``kind`` that ``keys`` name."""
+        self.publish_raw(self.topics.matching(kind, **keys), b"", qos=1, retain=True)
+
     def report_error(
         self, reason: str, *, topic: str = "", payload: bytes = b"", cause: str | None = None
     ) -> None:
@@ -228,6 +233,11 @@ class Bus:
         """Deliver ``(topic, payload)`` as they come, for tools that show any traffic."""
         self._add(_Subscription(topic_filter, handler))
 
+    def when_connected(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the transport's thread: quickly) after each connection,
+        the first and every one after a broker restart, once subscribed and online."""
+        self._when_connected.append(callback)
+
     def _add(self, subscription: _Subscription) -> None:
         # Under the lock that `_on_connect` holds while it subscribes: a subscription added
         # as the connection completes is made by one or the other, never by neither.
@@ -261,6 +271,8 @@ class Bus:
             self._transport.publish(self.topics.status(self.node), ONLINE, qos=1, retain=True)
         log.info("reconnected" if self._was_connected else "connected", broker=str(self.url))
         self._was_connected = True
+        for callback in self._when_connected:
+            callback()
 
     def _refused(self, reason: str) -> None:
         log.error(
@@ -300,6 +312,8 @@ class Bus:
             try:
                 if model is None:
                     subscription.handler(topic, payload)
+                    continue
+                if not payload:  # a retained message cleared: no event
                     continue
                 try:
                     event = model.__pydantic_validator__.validate_json(payload)

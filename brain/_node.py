@@ -18,7 +18,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from brain._bus import Bus
-from brain._inbox import Inbox
+from brain._inbox import Inbox, Queue
 from brain._stats import Counters
 from brain._transport import Sent
 from brain._wiring import On, declared, on
@@ -99,8 +99,16 @@ class Node(Generic[O]):
         """Node-specific figures (fps, outbox...) added to each stats message."""
         return {}
 
+    def connected(self) -> None:
+        """Called on the inbox thread after each connection to the broker, the first and
+        every one after a broker restart: say retained states again here."""
+
     def wire(self) -> None:
-        """Subscribe every ``@on`` handler, through the inbox."""
+        """Subscribe every ``@on`` handler, through the inbox; and ``connected``."""
+        # One waiting call stands for any number of reconnections.
+        once = Queue(size=1, dropped="reconnections_merged")
+        reconnected = self.inbox.add(once, self._reconnected, None, name="connected")
+        self.bus.when_connected(functools.partial(reconnected, True))
         for declaration in self.subscribes:
             handler = getattr(self, declaration.method)
             shared, keys = declaration.resolve(self.options)
@@ -137,6 +145,9 @@ class Node(Generic[O]):
         """Told (on another thread) that ``stop`` is set: end whatever ``run`` waits on.
         Override it when ``run`` waits on something other than ``sleep``."""
         self.wake()
+
+    def _reconnected(self, _: object) -> None:
+        self.connected()
 
     def _with_keys(self, kind: type[Event], handler: Any, received: tuple[Event, str]) -> None:
         event, topic = received

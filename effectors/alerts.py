@@ -18,21 +18,30 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from brain import Effector, NodeOptions, Queue, on, state_dir
+from effectors._arming import ARMED, DISARMED, REMOVED, Arming
 from effectors._cooldown import Cooldown
 from effectors._notify import privately, send
 from effectors._outbox import Delivery, Outbox
 from effectors._rules import DEFAULT_RULES, Rule, validate_rules
 from effectors._snapshot import SnapshotError, downscale
-from schemas import Alert, ImageEvent, Perception, Snapshot, StatValue
+from schemas import Alert, Command, ImageEvent, Perception, Snapshot, State, StatValue
 
 
 def _default_outbox() -> Path:
     return state_dir() / "alerts-outbox.sqlite3"
 
 
+def _default_armed_file() -> Path:
+    return state_dir() / "alerts-armed.json"
+
+
 class AlertsOptions(NodeOptions):
     rules: list[Rule] = Field(default_factory=lambda: list(DEFAULT_RULES))
     outbox: Path = Field(default_factory=_default_outbox, description="SQLite file of deliveries.")
+    armed_file: Path = Field(
+        default_factory=_default_armed_file,
+        description="Which rules are armed (`brain alerts arm|disarm RULE`), kept across restarts.",
+    )
     snapshot_size: int = Field(default=320, ge=16, description="Longest side of a snapshot.")
     frames: int = Field(default=20, ge=1, description="Recent frames kept per camera.")
     retry_max: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
@@ -45,10 +54,11 @@ class Alerts(Effector[AlertsOptions]):
 
     name = "alerts"
     Options = AlertsOptions
-    publishes = (Alert,)
+    publishes = (Alert, State)
     persistent = True  # no perception is missed while it restarts
 
     def start(self) -> None:
+        self._arming = Arming(self.options.armed_file, [rule.name for rule in self.options.rules])
         self._outbox = Outbox(self.options.outbox)
         self._frames: dict[str, deque[ImageEvent]] = defaultdict(
             lambda: deque(maxlen=self.options.frames)
@@ -57,9 +67,39 @@ class Alerts(Effector[AlertsOptions]):
         self._cooldowns = {rule.name: Cooldown(rule.cooldown) for rule in self.options.rules}
         self.log.info(
             "watching",
-            rules=[rule.name for rule in self.options.rules],
+            rules=self._arming.states(),
             waiting_in_outbox=self._outbox.waiting(),
         )
+
+    def connected(self) -> None:
+        """Say each rule's state (retained), and clear those of rules no longer configured."""
+        for rule, value in self._arming.states().items():
+            self.publish(State(source=self.name, node=self.name, name=rule, value=value))
+        for rule in self._arming.forgotten:  # said once, for whoever shows a switch for it
+            self.publish(State(source=self.name, node=self.name, name=rule, value=REMOVED))
+            self.bus.clear_retained(State, node=self.name, name=rule)
+        self._arming.forgotten = []
+        self._arming.save()
+
+    @on(Command, node="alerts", with_keys=True)
+    def obey(self, command: Command, keys: dict[str, str]) -> None:
+        """``arm`` or ``disarm`` the rule the topic names."""
+        rule, where = keys["target"], self.topics.of(command, **keys)
+        if command.command not in ("arm", "disarm") or not self._arming.knows(rule):
+            known = ", ".join(self._arming.states()) or "none"
+            self.bus.report_error(
+                f"the alerts take `arm` or `disarm` for a rule they have ({known}), not "
+                f"{command.command!r} for {rule!r}",
+                topic=where,
+                cause=command.id,
+            )
+            return
+        armed = command.command == "arm"
+        self._arming.set(rule, armed)
+        value = ARMED if armed else DISARMED
+        said = State(source=self.name, node=self.name, name=rule, value=value, cause=command.id)
+        self.publish(said)
+        self.log.info(value, rule=rule, by=command.source, reason=command.reason)
 
     # -- on the inbox thread, in the order they came ----------------------------------
 
@@ -101,7 +141,12 @@ class Alerts(Effector[AlertsOptions]):
             rule=rule.name,
             perception=perception,
             snapshot=snapshot,
+            armed=self._arming.armed(rule.name),
         )
+        if not alert.armed:  # it saw this, and says so; but nobody is told
+            self.publish(alert)
+            self.stats.add("fired_disarmed")
+            return
         best = perception.labels[0] if perception.labels else None
         title = f"brain: {rule.name} at {perception.source}"
         body = perception.text + (f" ({best.label}, {best.score:.0%})" if best else "")

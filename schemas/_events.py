@@ -11,7 +11,7 @@ from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, Base64Bytes, TopicN
 
 ImageType = Literal["image/jpeg", "image/png"]
 PerceptionKind = Literal["vision", "speech", "mention"]
-CommandName = Literal["open", "close", "snapshot", "enrol"]
+CommandName = Literal["open", "close", "snapshot", "enrol", "arm", "disarm"]
 #: The voice commands a microphone hears with its grammar (``microphone.commands``, the
 #: default) and the cortex finds in any transcript: phrase -> the camera's command.
 VOICE_COMMANDS: dict[str, CommandName] = {
@@ -139,11 +139,15 @@ class Alert(Event):
     rule: TopicName
     perception: Perception
     snapshot: Snapshot | None = None
+    armed: bool = Field(
+        default=True, description="False: the rule is disarmed; it saw this, but told nobody."
+    )
 
 
 class Command(Event):
-    """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``, or the
-    cortex's ``enrol`` (this face that the camera saw is NAME)."""
+    """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``, the
+    cortex's ``enrol`` (this face that the camera saw is NAME), or ``arm`` and ``disarm``
+    for an alert rule (``commands/alerts/{rule}``)."""
 
     #: ``node``: who obeys; ``target``: which of its sources (a camera's name). Both are
     #: the publisher's to give: the payload's ``source`` is who gave the order.
@@ -157,6 +161,22 @@ class Command(Event):
         default=None, max_length=64, description="enrol: the id of the frame the face was in."
     )
     box: Box | None = Field(default=None, description="enrol: where the face was in that frame.")
+
+
+class State(Event):
+    """Something a node keeps until it changes, e.g. whether an alert rule is armed;
+    retained, so whoever comes later knows it at once."""
+
+    TOPIC: ClassVar[str] = "state/{node}/{name}"
+    RETAIN: ClassVar[bool] = True
+
+    schema_id: Literal["brain.state/1"] = schema_field("brain.state/1")
+    node: TopicName
+    name: TopicName = Field(description="What the state is of, e.g. the rule's name.")
+    value: str = Field(max_length=200, description="e.g. armed or disarmed.")
+    cause: str | None = Field(
+        default=None, max_length=64, description="The id of the command that set it, if one did."
+    )
 
 
 class Stats(Event):
@@ -194,6 +214,7 @@ EVENTS: tuple[type[Event], ...] = (
     Perception,
     Alert,
     Command,
+    State,
     Stats,
     ErrorEvent,
 )

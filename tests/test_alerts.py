@@ -22,7 +22,7 @@ from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from effectors._snapshot import SnapshotError, downscale
 from effectors.alerts import Alerts
-from schemas import Alert, ImageEvent, Label, Perception
+from schemas import Alert, Command, ErrorEvent, ImageEvent, Label, Perception, State
 from tests.shapes import bomb_jpeg
 from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
 from tests.webhook import Webhook
@@ -122,11 +122,17 @@ def test_a_person_fires_an_alert_with_its_snapshot(
 
 
 @contextlib.contextmanager
-def judging(tmp_path: Path, **rule: Any) -> Iterator[tuple[MemoryBroker, Running]]:
+def judging(
+    tmp_path: Path, broker: MemoryBroker | None = None, **rule: Any
+) -> Iterator[tuple[MemoryBroker, Running]]:
     """An alerts node with one rule ("door": a person, 3 frames, delivering nowhere)."""
     settings = {"name": "door", "labels": ["person"], "window": 3, **rule}
-    options = {"outbox": tmp_path / "outbox.sqlite3", "rules": [settings]}
-    broker = MemoryBroker()
+    options = {
+        "outbox": tmp_path / "outbox.sqlite3",
+        "armed_file": tmp_path / "armed.json",
+        "rules": [settings],
+    }
+    broker = broker or MemoryBroker()
     with running(Alerts, broker, options=options) as node:
         yield broker, node
 
@@ -188,6 +194,60 @@ def test_a_rule_that_ignores_the_family_fires_only_for_someone_else(tmp_path: Pa
         send(broker, crowd := perception_of(image, person, person, alice, stranger))
         node.idle()
     assert [alert.perception.id for alert in fired.events] == [crowd.id]
+
+
+def test_a_disarmed_rule_publishes_what_it_saw_delivers_nothing_and_stays_disarmed(
+    tmp_path: Path,
+) -> None:
+    with judging(tmp_path, window=1, cooldown=0) as (broker, node):
+        fired, states = recording(broker, Alert), recording(broker, State, node="alerts")
+        [armed] = states.wait(1)  # said when it connects, retained
+        disarm = Command(source="test", command="disarm")
+        send(broker, disarm, node="alerts", target="door")
+        image = frame()
+        send(broker, image)
+        perceived(broker, ("person", 0.9), image=image)
+        node.idle()
+        assert node.figures()["outbox_waiting"] == 0 and node.figures()["fired_disarmed"] == 1
+    [alert] = fired.events
+    assert not alert.armed and alert.rule == "door"
+    assert (armed.value, states.events[1].value, states.events[1].cause) == (
+        "armed",
+        "disarmed",
+        disarm.id,
+    )
+    assert State.model_validate_json(broker.retained("brain/state/alerts/door") or b"").value == (
+        "disarmed"
+    )
+    # Restarted, on a broker that has forgotten everything: the file remembers.
+    with judging(tmp_path, window=1, cooldown=0) as (broker, node):
+        [state] = recording(broker, State, node="alerts").wait(1)
+        send(broker, Command(source="test", command="arm"), node="alerts", target="door")
+        send(broker, image)
+        perceived(broker, ("person", 0.9), image=image)
+        node.idle()
+        assert node.figures()["fired"] == 1
+    assert state.value == "disarmed"
+
+
+def test_arming_a_rule_it_does_not_have_is_an_error_and_a_removed_rule_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    with judging(tmp_path) as (broker, node):
+        errors = recording(broker, ErrorEvent)
+        send(broker, Command(source="test", command="arm"), node="alerts", target="garage")
+        send(broker, Command(source="test", command="open"), node="alerts", target="door")
+        first, second = errors.wait(2)
+        node.idle()
+        assert broker.retained("brain/state/alerts/door") is not None
+    assert first.reason == "the alerts take `arm` or `disarm` for a rule they have (door), " + (
+        "not 'arm' for 'garage'"
+    )
+    assert "not 'open' for 'door'" in second.reason
+    with judging(tmp_path, broker, name="garden") as (_, node):  # "door" left the config
+        node.idle()
+        assert broker.retained("brain/state/alerts/door") is None
+        assert broker.retained("brain/state/alerts/garden") is not None
 
 
 # -- over a real broker, as `brain node alerts` ------------------------------------------
@@ -266,6 +326,41 @@ def test_a_bad_rule_is_refused_at_start_with_its_name(
     )
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
+
+
+def brain_alerts(mosquitto: Broker, *words: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "brain", "--mqtt", mosquitto.url, "alerts", *words]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_brain_alerts_disarm_and_arm_on_the_command_line(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    webhook: Webhook,
+    tmp_path: Path,
+) -> None:
+    states = record(mosquitto, "brain/state/alerts/door")
+    start_alerts(mosquitto, brain_process, config(tmp_path, webhook))
+    states.wait_for(topic_is("brain/state/alerts/door"))
+    disarmed = brain_alerts(mosquitto, "disarm", "door")
+    assert (disarmed.returncode, disarmed.stdout) == (0, "rule door is disarmed\n"), disarmed.stderr
+    unknown = brain_alerts(mosquitto, "arm", "garage")
+    assert unknown.returncode == 1
+    assert "for a rule they have (door), not 'arm' for 'garage'" in unknown.stderr
+    armed = brain_alerts(mosquitto, "arm", "door")
+    assert (armed.returncode, armed.stdout) == (0, "rule door is armed\n"), armed.stderr
+    values = [
+        State.model_validate_json(p).value
+        for _, p in states.wait_for(topic_is("brain/state/alerts/door"), count=3)
+    ]
+    assert values == ["armed", "disarmed", "armed"]
+
+
+def test_brain_alerts_without_an_alerts_node_says_how_to_start_one(mosquitto: Broker) -> None:
+    result = brain_alerts(mosquitto, "disarm", "door", "--wait", "1")
+    assert result.returncode == 1
+    assert "no alerts node answered within 1 s; start one with `brain run alerts`" in result.stderr
 
 
 def test_a_snapshot_of_too_many_pixels_is_refused_from_its_header() -> None:

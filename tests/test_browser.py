@@ -476,3 +476,45 @@ def test_a_bomb_frame_and_deeply_nested_text_are_refused_and_the_page_stays(
     assert "nested too deeply" in str(told[1]["reason"])
     recorder.wait_for(lambda _t, p: b"still here" in p)
     assert "Traceback" not in server.node.log()
+
+
+def test_an_alert_rule_is_armed_and_disarmed_with_its_switch_on_the_page(
+    server: Server,
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "alerts.toml").write_text(
+        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
+        f'armed_file = "{tmp_path / "armed.json"}"\n'
+        '[[alerts.rules]]\nname = "door"\nlabels = ["person"]\n'
+    )
+    states = record(mosquitto, "brain/state/alerts/door", "brain/commands/alerts/#")
+    alerts = brain_process(
+        "--mqtt", mosquitto.url, "--config", str(tmp_path / "alerts.toml"), "node", "alerts"
+    )
+    alerts.wait_for_log('"event": "watching"')
+    states.wait_for(topic_is("brain/state/alerts/door"))
+    page.goto(server.page_url(source="hall", eye="closed"))
+    switch = page.locator("#rule-door button")
+    switch.wait_for(timeout=60_000)
+    assert (switch.inner_text(), switch.get_attribute("aria-pressed")) == ("door: armed", "true")
+
+    switch.click()
+    [(_, payload)] = states.wait_for(topic_is("brain/commands/alerts/door"))
+    command = Command.model_validate_json(payload)
+    assert (command.command, command.source) == ("disarm", "hall")
+    page.wait_for_function(
+        "document.querySelector('#rule-door button').textContent === 'door: disarmed'"
+    )
+    assert switch.get_attribute("aria-pressed") == "false"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-rule-disarmed.png"), full_page=True)
+
+    switch.click()
+    page.wait_for_function(
+        "document.querySelector('#rule-door button').textContent === 'door: armed'"
+    )
+    assert json.loads((tmp_path / "armed.json").read_text()) == {"door": True}

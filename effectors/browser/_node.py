@@ -42,6 +42,7 @@ from schemas import (
     Event,
     ImageEvent,
     Perception,
+    State,
     StatValue,
     TranscriptEvent,
 )
@@ -84,6 +85,7 @@ class Browser(Node[BrowserOptions]):
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
         self._pages = Pages(self._loop)
+        self._rules: dict[str, str] = {}  # each alert rule's state, for pages that open later
         app = page_app(
             gate=Gate(token, frozenset(options.origins)),
             pages=self._pages,
@@ -130,6 +132,8 @@ class Browser(Node[BrowserOptions]):
 
     def opened(self, page: Page) -> None:
         self.log.info("page opened", source=page.source, pages=len(self._pages))
+        for rule, value in list(self._rules.items()):
+            page.post(json.dumps({"type": "rule", "rule": rule, "state": value}))
 
     def frame(self, page: Page, data: bytes) -> None:
         self.stats.add("frames_in")
@@ -170,15 +174,19 @@ class Browser(Node[BrowserOptions]):
         self.publish(event)
 
     def text(self, page: Page, data: str) -> None:
-        """A transcript (what the user said or typed), or a name for a face in an alert."""
+        """A transcript (what the user said or typed), a name for a face in an alert, or
+        an alert rule to arm or disarm."""
         kind: type[Event] = TranscriptEvent
         try:
             message = json.loads(data)
-            if not isinstance(message, dict) or message.get("type") not in ("transcript", "name"):
-                raise ValueError("a text message must be a JSON object: a 'transcript' or a 'name'")
-            if message.pop("type") == "name":
+            if not isinstance(message, dict) or message.get("type") not in _TEXT_MESSAGES:
+                raise ValueError(
+                    "a text message must be a JSON object: a 'transcript', a 'name' or an 'arm'"
+                )
+            what = message.pop("type")
+            if what != "transcript":
                 kind = Command
-                self._named(message)
+                (self._named if what == "name" else self._armed)(page, message)
                 return
             transcript = TranscriptEvent.model_validate({**message, "source": page.source})
         except ValidationError as error:
@@ -199,7 +207,17 @@ class Browser(Node[BrowserOptions]):
         if command is not None:  # the page is its own camera: it obeys its own voice
             self._pages.deliver(page.source, {"type": "command", "command": command})
 
-    def _named(self, message: dict[str, object]) -> None:
+    def _armed(self, page: Page, message: dict[str, object]) -> None:
+        """A rule's switch: the alerts node arms or disarms it, and says so (``rule_state``)."""
+        rule = message.get("rule")
+        if not isinstance(rule, str) or rule not in self._rules:
+            raise ValueError(f"there is no alert rule {rule!r} to arm or disarm")
+        order = "arm" if message.get("armed") else "disarm"
+        command = Command(source=page.source, command=order, reason="switched on the page")
+        self.stats.add("arming")
+        self.publish(command, node="alerts", target=rule)
+
+    def _named(self, _page: Page, message: dict[str, object]) -> None:
         """ "This is Bob": the cortex that saw the frame enrols the face at the box."""
         command = Command.model_validate({**message, "command": "enrol"})
         name = name_of(str(command.name or ""))
@@ -221,12 +239,24 @@ class Browser(Node[BrowserOptions]):
         """The cortex's voice commands for a camera: the page of that name obeys them."""
         self._pages.deliver(keys["target"], {"type": "command", "command": command.command})
 
+    @on(State, node="alerts")
+    def rule_state(self, state: State) -> None:
+        """An alert rule's state (armed, disarmed, removed), for every page's switches."""
+        if state.value == "removed":
+            self._rules.pop(state.name, None)
+        else:
+            self._rules[state.name] = state.value
+        self._pages.deliver(None, {"type": "rule", "rule": state.name, "state": state.value})
+
     @on(Alert)
     def alerted(self, alert: Alert) -> None:
         self._pages.deliver(None, {"type": "alert", "alert": alert.model_dump(mode="json")})
 
     def figures(self) -> dict[str, StatValue]:
         return {"pages": len(self._pages), "url": self.address.split("?")[0]}
+
+
+_TEXT_MESSAGES = ("transcript", "name", "arm")
 
 
 def _tls(options: BrowserOptions) -> ssl.SSLContext | None:

@@ -1,8 +1,10 @@
 // The brain's eye, voice and ear in a web page.
 //
 // Up the websocket: frames as binary JPEG messages, {"type": "transcript", "text": ...}, and
-// {"type": "name", "name": ..., "source", "frame", "box"}: this face in an alert is NAME.
-// Down: JSON messages with a "type": welcome, perception, alert, command, throttled, refused.
+// {"type": "name", "name": ..., "source", "frame", "box"}: this face in an alert is NAME, and
+// {"type": "arm", "rule": ..., "armed": true|false}: arm or disarm an alert rule.
+// Down: JSON messages with a "type": welcome, perception, alert, command, rule, throttled,
+// refused.
 // No framework and no build step: the node serves this file as it is.
 
 const $ = (id) => document.getElementById(id);
@@ -89,6 +91,9 @@ function receive(message) {
       break;
     case "command":
       obey(message.command);
+      break;
+    case "rule":
+      showRule(message.rule, message.state);
       break;
     case "throttled":
       setFps(Math.min(state.fps, message.max_fps));
@@ -260,6 +265,36 @@ function faceOf(snapshot, box) {
   };
   image.src = `data:${snapshot.content_type};base64,${snapshot.data}`;
   return canvas;
+}
+
+// -- the alert rules: armed or not, with a switch ----------------------------------------
+
+function showRule(rule, ruleState) {
+  const id = `rule-${rule}`;
+  let row = document.getElementById(id);
+  if (ruleState === "removed") {
+    if (row) row.remove();
+    $("rules").hidden = !$("rule-list").children.length;
+    return;
+  }
+  if (!row) {
+    row = document.createElement("li");
+    row.id = id;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.onclick = () => {
+      if (!isOpen()) return notice("Not connected: arm or disarm once the page is back online.");
+      const armed = button.getAttribute("aria-pressed") !== "true";
+      state.socket.send(JSON.stringify({ type: "arm", rule, armed }));
+    };
+    row.append(button);
+    $("rule-list").append(row);
+  }
+  const armed = ruleState === "armed";
+  const button = row.querySelector("button");
+  button.textContent = `${rule}: ${armed ? "armed" : "disarmed"}`;
+  button.setAttribute("aria-pressed", String(armed));
+  $("rules").hidden = false;
 }
 
 function notice(text) {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import functools
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import structlog
@@ -131,6 +132,13 @@ class Node(Generic[O]):
                 "declare: add it to its `publishes`"
             )
         return self.bus.publish(event, **keys)
+
+    def listen(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
+        """Hear a topic outside the contract's events (the plain-text status, another
+        system's topics): ``handler(topic, payload)`` on the inbox thread, in order, an
+        empty payload included (a retained message cleared). Call it in ``start``."""
+        post = self.inbox.add(Queue(), lambda heard: handler(*heard), None, name=handler.__name__)
+        self.bus.subscribe_raw(topic_filter, lambda topic, payload: post((topic, bytes(payload))))
 
     def sleep(self, seconds: float | None) -> None:
         """Wait ``seconds`` (None: until woken), or less when ``wake`` is called."""

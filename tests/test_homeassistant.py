@@ -1,0 +1,225 @@
+"""The homeassistant node: discovery configs as Home Assistant documents them, states that
+change as brain sees, switches that arm rules; in this process and on a real broker."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from PIL import Image
+
+from brain.testing import MemoryBroker, Running, running, send
+from brain.testing import record as recording
+from effectors.alerts import Alerts
+from effectors.homeassistant import HomeAssistant
+from schemas import Alert, Label, Perception, Snapshot, State
+from tests.support import Broker, NodeProcess, Recorder, topic_is
+
+#: What Home Assistant's MQTT platforms require and accept, from its documentation
+#: (home-assistant.io/integrations/{component}.mqtt) and the DISCOVERY_SCHEMA of
+#: homeassistant/components/mqtt/{component}.py.
+REQUIRED = {
+    "binary_sensor": {"state_topic"},
+    "sensor": {"state_topic"},
+    "switch": {"command_topic"},
+    "image": {"image_topic"},  # or url_topic
+}
+COMMON = {
+    "name", "unique_id", "object_id", "device", "availability", "availability_mode", "icon",
+    "entity_category", "enabled_by_default", "qos", "encoding", "json_attributes_topic",
+}  # fmt: skip
+ACCEPTED = {
+    "binary_sensor": COMMON | {
+        "state_topic", "value_template", "payload_on", "payload_off", "device_class",
+        "off_delay", "expire_after", "force_update",
+    },
+    "sensor": COMMON | {
+        "state_topic", "value_template", "unit_of_measurement", "device_class", "state_class",
+        "expire_after", "force_update",
+    },
+    "switch": COMMON | {
+        "command_topic", "state_topic", "payload_on", "payload_off", "state_on", "state_off",
+        "value_template", "optimistic", "retain", "device_class",
+    },
+    "image": COMMON | {"image_topic", "url_topic", "content_type", "image_encoding"},
+}  # fmt: skip
+DEVICE = {
+    "identifiers", "connections", "name", "manufacturer", "model", "sw_version", "hw_version",
+    "via_device", "suggested_area", "configuration_url", "serial_number",
+}  # fmt: skip
+AVAILABILITY = {"topic", "payload_available", "payload_not_available", "value_template"}
+
+
+def render(template: str, payload: bytes) -> str:
+    """A value template as Home Assistant renders it: ``value``, and ``value_json``."""
+    value = payload.decode()
+    try:
+        value_json = json.loads(value)
+    except ValueError:
+        value_json = None
+    return jinja2.Template(template).render(value=value, value_json=value_json)
+
+
+def configs(broker: MemoryBroker, *objects: str) -> dict[str, dict[str, Any]]:
+    """The retained discovery configs of these object ids, by object id."""
+    found = {}
+    for object_id in objects:
+        component = object_id.split(":")[0]
+        topic = f"homeassistant/{component}/brain_brain/{object_id.split(':')[1]}/config"
+        payload = broker.retained(topic)
+        assert payload, f"no config at {topic}"
+        found[object_id] = json.loads(payload)
+    return found
+
+
+def check_schema(component: str, config: dict[str, Any]) -> None:
+    assert REQUIRED[component] <= set(config), (component, config)
+    assert set(config) <= ACCEPTED[component], set(config) - ACCEPTED[component]
+    assert set(config["device"]) <= DEVICE and config["device"]["identifiers"]
+    for entry in config.get("availability", []):
+        assert set(entry) <= AVAILABILITY and entry["topic"].startswith("brain/status/")
+
+
+def perception(camera: str, *labels: str, text: str = "I see a person.") -> Perception:
+    return Perception(
+        source=camera,
+        cause="frame",
+        sense="camera",
+        kind="vision",
+        labels=[Label(label=label, score=0.9) for label in labels],
+        text=text,
+    )
+
+
+@contextlib.contextmanager
+def home(
+    tmp_path: Path, broker: MemoryBroker | None = None, **options: Any
+) -> Iterator[tuple[MemoryBroker, Running]]:
+    broker = broker or MemoryBroker()
+    settings = {"memory": tmp_path / "homeassistant.json", **options}
+    with running(HomeAssistant, broker, options=settings) as node:
+        yield broker, node
+
+
+def test_each_entity_s_config_is_what_home_assistant_documents_and_its_topics_are_alive(
+    tmp_path: Path,
+) -> None:
+    broker = MemoryBroker()
+    rules = {"rules": [{"name": "door", "labels": ["person"], "window": 1, "cooldown": 0}]}
+    alerts_options = {"outbox": tmp_path / "o.sqlite3", "armed_file": tmp_path / "a.json", **rules}
+    with (
+        running(Alerts, broker, options=alerts_options) as alerts,
+        home(tmp_path, broker, quiet=600) as (_, node),
+    ):
+        send(broker, perception("door", "person", "stranger", text="I see a stranger."))
+        snapshot = io.BytesIO()
+        Image.new("RGB", (32, 24), (10, 200, 10)).save(snapshot, format="JPEG")
+        picture = Snapshot(content_type="image/jpeg", data=snapshot.getvalue(), width=32, height=24)
+        send(
+            broker,
+            Alert(source="door", rule="door", perception=perception("door"), snapshot=picture),
+        )
+        node.idle()
+        found = configs(
+            broker,
+            "binary_sensor:door_person",
+            "binary_sensor:door_stranger",
+            "sensor:door_seen",
+            "image:door_snapshot",
+            "switch:rule_door_armed",
+            "binary_sensor:node_alerts",
+            "binary_sensor:node_homeassistant",
+        )
+        for object_id, config in found.items():
+            check_schema(object_id.split(":")[0], config)
+            for entry in config.get("availability", []):  # wired to a node that is online
+                assert (
+                    render(entry["value_template"], broker.retained(entry["topic"]) or b"")
+                    == (entry["payload_available"])
+                )
+        for what in ("person", "stranger"):
+            sensor = found[f"binary_sensor:door_{what}"]
+            state = broker.retained(sensor["state_topic"]) or b""
+            assert render(sensor["value_template"], state) == sensor["payload_on"]
+        seen = found["sensor:door_seen"]
+        assert render(seen["value_template"], broker.retained(seen["state_topic"]) or b"") == (
+            "I see a stranger."
+        )
+        image = found["image:door_snapshot"]
+        assert broker.retained(image["image_topic"]) == picture.data
+        assert found["binary_sensor:door_person"]["device"]["via_device"] == "brain_brain"
+
+        # The switch sends what its config says, and the alerts node obeys it.
+        switch = found["switch:rule_door_armed"]
+        states = recording(broker, State, node="alerts", name="door")
+        broker.publish(switch["command_topic"], switch["payload_off"])
+        alerts.idle()
+        assert (
+            render(switch["value_template"], broker.retained(switch["state_topic"]) or b"")
+            == (switch["state_off"])
+        )
+        assert [state.value for state in states.events][-1] == "disarmed"
+
+
+def test_a_person_goes_off_after_the_quiet_time(tmp_path: Path) -> None:
+    with home(tmp_path, quiet=0.2) as (broker, node):
+        person = recording(broker, State, node="homeassistant", name="garden-person")
+        send(broker, perception("garden", "person"))
+        values = [state.value for state in person.wait(3)]  # OFF (new), ON, then OFF again
+        node.idle()
+    assert values == ["OFF", "ON", "OFF"]
+
+
+def test_configs_are_said_again_when_home_assistant_comes_back(tmp_path: Path) -> None:
+    with home(tmp_path, cameras=["door"]) as (broker, node):
+        node.idle()
+        said = node.figures()["configs"]
+        broker.publish("homeassistant/status", "online")
+        node.idle()
+        assert node.figures()["configs"] == 2 * said
+
+
+def test_a_camera_taken_out_of_the_list_loses_its_entities(tmp_path: Path) -> None:
+    broker = MemoryBroker()
+    with home(tmp_path, broker, cameras=["door", "garden"]) as (_, node):
+        node.idle()
+    assert broker.retained("homeassistant/binary_sensor/brain_brain/door_person/config")
+    with home(tmp_path, broker, cameras=["garden"]) as (_, node):
+        node.idle()
+    assert broker.retained("homeassistant/binary_sensor/brain_brain/door_person/config") is None
+    assert broker.retained("brain/state/homeassistant/door-person") is None
+    assert broker.retained("homeassistant/binary_sensor/brain_brain/garden_person/config")
+
+
+def test_after_a_broker_restart_the_entities_come_back(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    config = "homeassistant/binary_sensor/brain_brain/door_person/config"
+    node = brain_process(
+        "--mqtt",
+        mosquitto.url,
+        "--set",
+        'homeassistant.cameras=["door"]',
+        "--set",
+        f'homeassistant.memory="{tmp_path / "ha.json"}"',
+        "node",
+        "homeassistant",
+    )
+    node.wait_for_log('"event": "connected"')
+    first = record(mosquitto, config)
+    first.wait_for(topic_is(config))
+    mosquitto.stop()  # it keeps nothing: every retained config is gone
+    mosquitto.start()
+    node.wait_for_log('"event": "reconnected"')
+    again = record(mosquitto, config, "homeassistant/#")
+    [(_, payload)] = again.wait_for(topic_is(config), timeout=60)
+    check_schema("binary_sensor", json.loads(payload))
+    assert node.process.poll() is None

@@ -13,8 +13,9 @@ setup: system $(VENV)/.installed
 # start), espeak-ng (the speaker's voice), alsa-utils (aplay, to play it) and
 # libportaudio2 (the microphone, through sounddevice).
 SYSTEM_PACKAGES := mosquitto espeak-ng alsa-utils libportaudio2
-# The tests also drive the browser node's page in a real headless Chromium.
-TEST_PACKAGES := chromium
+# The tests also drive the browser node's page in a real headless Chromium, and scrape the
+# metrics node with a real Prometheus server.
+TEST_PACKAGES := chromium prometheus
 define apt_install
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

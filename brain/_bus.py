@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from brain._topics import Topics, strip_share
 from brain._transport import Callbacks, PahoTransport, Sent, Transport, Will
 from brain._url import BrokerUrl
-from schemas import MAX_IMAGE_BYTES, ErrorEvent, Event, StatValue
+from schemas import MAX_IMAGE_BYTES, ErrorEvent, Event
 
 E = TypeVar("E", bound=Event)
 
@@ -147,8 +147,8 @@ class Bus:
             info.wait_for_publish(timeout=timeout)
         return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS and info.is_published()
 
-    def figures(self) -> dict[str, StatValue]:
-        """What went through this connection, for the stats topic."""
+    def counters(self) -> dict[str, int]:
+        """What went through this connection, for the stats topic (all only grow)."""
         with self._count_lock:
             return {
                 "received": self._received,
@@ -156,7 +156,6 @@ class Bus:
                 "dropped_offline": self._dropped_offline,
                 "errors": self._errors,
                 "disconnects": self._disconnects,
-                "connected": self.connected.is_set(),
             }
 
     # -- publishing ------------------------------------------------------------

@@ -83,6 +83,11 @@ class Node(Generic[O]):
         self.inbox = Inbox(stats=self.stats, on_error=self._handler_failed)
         self._woken = threading.Event()
 
+    @property
+    def source(self) -> str:
+        """Whose figures its stats are (the ``source`` of its stats): a camera's name."""
+        return self.name
+
     # -- lifecycle (the runner calls these) --------------------------------------
 
     def start(self) -> None:

@@ -18,7 +18,7 @@ from brain._plugins import Catalog
 from brain._topics import Topics
 from brain._transport import Transport
 from brain._url import BrokerUrl
-from schemas import Stats
+from schemas import Stats, StatValue
 
 #: Exit status of a node that must not be restarted (sysexits' EX_CONFIG).
 EXIT_FATAL = 78
@@ -120,12 +120,25 @@ def _watch(node: Node[Any], stop: threading.Event, started: float) -> None:
 
 
 def _publish_stats_once(node: Node[Any], started: float) -> None:
-    figures = {**node.bus.figures(), **node.stats.snapshot(), "queue_depth": node.inbox.depth()}
+    node.publish(stats_of(node, uptime_s=time.monotonic() - started))
+
+
+def stats_of(node: Node[Any], *, uptime_s: float) -> Stats:
+    """The node's figures now: its counts and the bus's, and its readings."""
+    counters = {**node.bus.counters(), **node.stats.snapshot()}
+    figures: dict[str, StatValue] = {
+        **counters,
+        "connected": node.bus.connected.is_set(),
+        "queue_depth": node.inbox.depth(),
+    }
     try:
         figures.update(node.figures())
     except Exception:  # a node's figures are a convenience, never a reason to stop
         log.exception("figures failed")
-    stats = Stats(
-        source=node.name, node=node.name, uptime_s=time.monotonic() - started, figures=figures
+    return Stats(
+        source=node.source,
+        node=node.name,
+        uptime_s=uptime_s,
+        figures=figures,
+        counters=sorted(counters),
     )
-    node.publish(stats)

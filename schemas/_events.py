@@ -190,6 +190,11 @@ class Stats(Event):
     node: TopicName
     uptime_s: float = Field(ge=0)
     figures: dict[str, StatValue] = Field(default_factory=dict)
+    counters: list[str] = Field(
+        default_factory=list,
+        description="The figures that only grow (counts since the node started); the others "
+        "are readings (queue depth, inference ms, connected).",
+    )
 
 
 class ErrorEvent(Event):

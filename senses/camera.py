@@ -47,6 +47,10 @@ class Camera(Sense[CameraOptions]):
     Options = CameraOptions
     publishes = (ImageEvent,)
 
+    @property
+    def source(self) -> str:
+        return self.options.name
+
     def start(self) -> None:
         self._eye_open = threading.Event()
         self._eye_open.set()

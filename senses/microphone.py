@@ -60,6 +60,10 @@ class Microphone(Sense[MicrophoneOptions]):
     Options = MicrophoneOptions
     publishes = (TranscriptEvent,)
 
+    @property
+    def source(self) -> str:
+        return self.options.name
+
     def start(self) -> None:
         source = self.options.source
         self._lines: LineReader | None = None

@@ -87,7 +87,7 @@ def test_bad_payloads_become_error_events_and_the_node_goes_on(
     while not good and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [event.text for event in good] == ["still here"]
-    assert bus.figures()["errors"] == 3
+    assert bus.counters()["errors"] == 3
     bus.close()
 
 
@@ -163,7 +163,7 @@ def test_stats_are_published_and_retained(
 def test_qos0_frames_published_while_offline_are_counted_as_dropped(broker: Broker) -> None:
     bus = Bus(node="camera", url=BrokerUrl.parse(broker.url))
     bus.publish_raw("brain/senses/camera/x/image", b"{}", qos=0)
-    assert bus.figures()["dropped_offline"] == 1
+    assert bus.counters()["dropped_offline"] == 1
 
 
 @pytest.mark.parametrize("broker", ["mosquitto"], indirect=True)

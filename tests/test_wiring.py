@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from brain import Effector, Latest, Node, NodeOptions, discover, on
+from brain import NODE_GROUP, Effector, Latest, Node, NodeOptions, discover, on
 from brain.cli import main
 from brain.testing import MemoryBroker, record, running, send
 from schemas import Alert, ErrorEvent, Perception, TranscriptEvent
@@ -37,7 +37,7 @@ class Parrot(Effector[NodeOptions]):
 def test_every_built_in_node_declares_what_it_reads_and_writes() -> None:
     catalog = discover()
     wiring = {}
-    for name in ("camera", "microphone", "twitter", "cortex", "browser", "speaker", "alerts"):
+    for name in catalog.names(NODE_GROUP):
         node_type = catalog.node(name)
         wiring[name] = (
             {(d.event.__name__, d.method) for d in node_type.subscribes},
@@ -57,11 +57,24 @@ def test_every_built_in_node_declares_what_it_reads_and_writes() -> None:
             {"Perception", "Command"},
         ),
         "browser": (
-            {("Perception", "perceived"), ("Alert", "alerted"), ("Command", "command_camera")},
+            {
+                ("Perception", "perceived"),
+                ("Alert", "alerted"),
+                ("Command", "command_camera"),
+                ("State", "rule_state"),
+            },
             {"ImageEvent", "TranscriptEvent", "Command"},
         ),
         "speaker": ({("Perception", "perceive")}, set()),
-        "alerts": ({("Perception", "perceive"), ("ImageEvent", "remember")}, {"Alert"}),
+        "alerts": (
+            {("Perception", "perceive"), ("ImageEvent", "remember"), ("Command", "obey")},
+            {"Alert", "State"},
+        ),
+        "homeassistant": (
+            {("Perception", "perceived"), ("Alert", "alerted"), ("State", "rule_state")},
+            {"State"},
+        ),
+        "metrics": ({("Stats", "figures_came")}, set()),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from brain._node import Node
 from brain._plugins import Catalog
-from brain._runner import run_node
+from brain._runner import run_node, stats_of
 from brain._topics import Topics
 from brain._transport import Callbacks
 from brain._url import BrokerUrl
@@ -82,7 +82,7 @@ class Running:
 
     def figures(self) -> dict[str, StatValue]:
         """The node's figures now, as its next stats message would say them."""
-        return {**self.node.bus.figures(), **self.node.stats.snapshot(), **self.node.figures()}
+        return stats_of(self.node, uptime_s=0.0).figures
 
     def stop(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:
         """Stop the node as SIGTERM would; its exit status (None: it did not stop in time)."""

@@ -219,7 +219,10 @@ def test_after_a_broker_restart_the_entities_come_back(
     mosquitto.stop()  # it keeps nothing: every retained config is gone
     mosquitto.start()
     node.wait_for_log('"event": "reconnected"')
-    again = record(mosquitto, config, "homeassistant/#")
-    [(_, payload)] = again.wait_for(topic_is(config), timeout=60)
-    check_schema("binary_sensor", json.loads(payload))
+    again = record(mosquitto, "homeassistant/#")
+    said = again.wait_for(topic_is("homeassistant/+/brain_brain/+/config"), count=5, timeout=60)
+    components = sorted(topic.split("/")[1] for topic, _ in said)
+    assert components == ["binary_sensor", "binary_sensor", "binary_sensor", "image", "sensor"]
+    for topic, payload in said:  # the camera's four, and the homeassistant node's own
+        check_schema(topic.split("/")[1], json.loads(payload))
     assert node.process.poll() is None

@@ -12,7 +12,7 @@ from brain._children import die_with_parent
 from brain._config import OptionError, Settings, load_settings, state_dir
 from brain._errors import FatalError
 from brain._files import write_whole
-from brain._images import DEFAULT_MAX_PIXELS, DecodeError, image_header
+from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode, image_header
 from brain._inbox import Latest, Queue, option
 from brain._model import RGB, Model
 from brain._node import Effector, Node, NodeOptions, Sense
@@ -62,6 +62,7 @@ __all__ = [
     "Topics",
     "Transport",
     "Will",
+    "decode",
     "describe_rejection",
     "die_with_parent",
     "discover",

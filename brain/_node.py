@@ -138,11 +138,16 @@ class Node(Generic[O]):
             )
         return self.bus.publish(event, **keys)
 
-    def listen(self, topic_filter: str, handler: Callable[[str, bytes], None]) -> None:
+    def listen(
+        self, topic_filter: str, handler: Callable[[str, bytes], None], *, keep: Queue | None = None
+    ) -> None:
         """Hear a topic outside the contract's events (the plain-text status, another
-        system's topics): ``handler(topic, payload)`` on the inbox thread, in order, an
-        empty payload included (a retained message cleared). Call it in ``start``."""
-        post = self.inbox.add(Queue(), lambda heard: handler(*heard), None, name=handler.__name__)
+        system's topics), or every topic as it is: ``handler(topic, payload)`` on the inbox
+        thread, in order, an empty payload included (a retained message cleared). Call it
+        in ``start``."""
+        post = self.inbox.add(
+            keep or Queue(), lambda heard: handler(*heard), None, name=handler.__name__
+        )
         self.bus.subscribe_raw(topic_filter, lambda topic, payload: post((topic, bytes(payload))))
 
     def sleep(self, seconds: float | None) -> None:

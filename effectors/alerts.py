@@ -19,16 +19,31 @@ from pydantic import Field, field_validator
 
 from brain import Effector, NodeOptions, Queue, on, state_dir
 from effectors._arming import ARMED, DISARMED, REMOVED, Arming
+from effectors._clip import ClipError, Clips
 from effectors._cooldown import Cooldown
 from effectors._notify import privately, send
 from effectors._outbox import Delivery, Outbox
 from effectors._rules import DEFAULT_RULES, Rule, validate_rules
 from effectors._snapshot import SnapshotError, downscale
-from schemas import Alert, Command, ImageEvent, Perception, Snapshot, State, StatValue
+from schemas import (
+    MAX_IMAGE_BYTES,
+    Alert,
+    Clip,
+    Command,
+    ImageEvent,
+    Perception,
+    Snapshot,
+    State,
+    StatValue,
+)
 
 
 def _default_outbox() -> Path:
     return state_dir() / "alerts-outbox.sqlite3"
+
+
+def _default_clips() -> Path:
+    return state_dir() / "alerts-clips"
 
 
 def _default_armed_file() -> Path:
@@ -43,7 +58,18 @@ class AlertsOptions(NodeOptions):
         description="Which rules are armed (`brain alerts arm|disarm RULE`), kept across restarts.",
     )
     snapshot_size: int = Field(default=320, ge=16, description="Longest side of a snapshot.")
-    frames: int = Field(default=20, ge=1, description="Recent frames kept per camera.")
+    frames: int = Field(
+        default=100, ge=1, description="Recent frames kept per camera (snapshots, clips)."
+    )
+    clip_before: float = Field(
+        default=5.0, ge=0, description="Seconds of video before the alert in its clip."
+    )
+    clip_after: float = Field(
+        default=5.0, ge=0, description="Seconds of video after the alert in its clip."
+    )
+    clips: Path = Field(
+        default_factory=_default_clips, description="Where the clips are kept, by alert id."
+    )
     retry_max: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
 
     _check_rules = field_validator("rules", mode="before")(validate_rules)
@@ -54,12 +80,17 @@ class Alerts(Effector[AlertsOptions]):
 
     name = "alerts"
     Options = AlertsOptions
-    publishes = (Alert, State)
+    publishes = (Alert, Clip, State)
     persistent = True  # no perception is missed while it restarts
 
     def start(self) -> None:
         self._arming = Arming(self.options.armed_file, [rule.name for rule in self.options.rules])
         self._outbox = Outbox(self.options.outbox)
+        self._clips = Clips(
+            before=self.options.clip_before,
+            after=self.options.clip_after,
+            folder=self.options.clips,
+        )
         self._frames: dict[str, deque[ImageEvent]] = defaultdict(
             lambda: deque(maxlen=self.options.frames)
         )
@@ -106,6 +137,7 @@ class Alerts(Effector[AlertsOptions]):
     @on(ImageEvent, keep=Queue(size=256, dropped="frames_dropped"))
     def remember(self, frame: ImageEvent) -> None:
         self._frames[frame.source].append(frame)
+        self._clips.add(frame)
 
     @on(Perception, keep=Queue(size=1000, before_ack=True))
     def perceive(self, perception: Perception) -> None:
@@ -143,6 +175,7 @@ class Alerts(Effector[AlertsOptions]):
             snapshot=snapshot,
             armed=self._arming.armed(rule.name),
         )
+        self._clips.start(alert, self._frames.get(perception.source, ()))
         if not alert.armed:  # it saw this, and says so; but nobody is told
             self.publish(alert)
             self.stats.add("fired_disarmed")
@@ -183,9 +216,40 @@ class Alerts(Effector[AlertsOptions]):
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self._deliver_due()
-            # Until the next retry is due, a new alert comes, or the node stops; a wake
-            # meanwhile is no loss: the outbox has the alert.
-            self.sleep(self._outbox.next_due_in())
+            self._finish_clips()
+            # Until the next retry or clip is due, a new alert comes, or the node stops; a
+            # wake meanwhile is no loss: the outbox has the alert.
+            waits = [
+                w for w in (self._outbox.next_due_in(), self._clips.next_due_in()) if w is not None
+            ]
+            self.sleep(min(waits, default=None))
+
+    def _finish_clips(self) -> None:
+        for alert, made in self._clips.finish_due():
+            if isinstance(made, ClipError):
+                self.log.warning("no clip", alert=alert.id, reason=str(made))
+                self.stats.add("clips_missing")
+                continue
+            if len(made.data) > MAX_IMAGE_BYTES:
+                self.log.warning(
+                    "clip too big to publish",
+                    alert=alert.id,
+                    bytes=len(made.data),
+                    fix="lower alerts.clip_before and clip_after",
+                )
+                continue
+            clip = Clip(
+                source=alert.source,
+                alert=alert.id,
+                rule=alert.rule,
+                data=made.data,
+                seconds=made.seconds,
+                frames=made.frames,
+                width=made.width,
+                height=made.height,
+            )
+            self.publish(clip)
+            self.stats.add("clips")
 
     def _deliver_due(self) -> None:
         for delivery in self._outbox.due():

@@ -144,6 +144,23 @@ class Alert(Event):
     )
 
 
+class Clip(Event):
+    """The video around an alert: from a few seconds before it to a few after. It follows
+    the alert (which carries the snapshot at once) when the last frame is in."""
+
+    TOPIC: ClassVar[str] = "clips/{rule}"
+
+    schema_id: Literal["brain.clip/1"] = schema_field("brain.clip/1")
+    alert: str = Field(max_length=64, description="The id of the alert it belongs to.")
+    rule: TopicName
+    content_type: Literal["video/mp4"] = "video/mp4"
+    data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES, description="The video (H.264).")
+    seconds: float = Field(ge=0, description="How long it lasts.")
+    frames: PositiveInt
+    width: PositiveInt
+    height: PositiveInt
+
+
 class Command(Event):
     """An order for a node, e.g. the camera's ``open``, ``close`` or ``snapshot``, the
     cortex's ``enrol`` (this face that the camera saw is NAME), or ``arm`` and ``disarm``
@@ -218,6 +235,7 @@ EVENTS: tuple[type[Event], ...] = (
     MentionEvent,
     Perception,
     Alert,
+    Clip,
     Command,
     State,
     Stats,

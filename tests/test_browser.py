@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from brain import EXIT_FATAL
 from brain.faces import Gallery, identity_availability
-from schemas import Alert, Command, ImageEvent, Label, Perception, TranscriptEvent
+from schemas import Alert, Clip, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
 from tests.people import camera_sized, people_photos
 from tests.shapes import bomb_jpeg
@@ -518,3 +518,71 @@ def test_an_alert_rule_is_armed_and_disarmed_with_its_switch_on_the_page(
         "document.querySelector('#rule-door button').textContent === 'door: armed'"
     )
     assert json.loads((tmp_path / "armed.json").read_text()) == {"door": True}
+
+
+def test_the_review_shows_an_alert_with_its_snapshot_and_its_clip_playing(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    """Camera, cortex, alerts, recorder and page, each a process on a real broker."""
+    store, pictures = tmp_path / "recordings", tmp_path / "pictures"
+    pictures.mkdir()
+    for n in range(3):
+        Image.new("RGB", (320, 240), (200 + 20 * n, 20, 30)).save(pictures / f"red{n}.jpg")
+    (tmp_path / "brain.toml").write_text(
+        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
+        f'armed_file = "{tmp_path / "armed.json"}"\nclips = "{tmp_path / "clips"}"\n'
+        "clip_before = 2\nclip_after = 2\n"
+        '[[alerts.rules]]\nname = "red"\nlabels = ["red"]\nwindow = 1\ncooldown = 600\n'
+        f'[recorder]\ndirectory = "{store}"\n'
+        f'[camera]\nsource = "{pictures}"\nname = "door"\nfps = 4\n'
+    )
+    clips = record(mosquitto, "brain/clips/#")
+    config = ("--mqtt", mosquitto.url, "--config", str(tmp_path / "brain.toml"))
+    recorder = brain_process(*config, "node", "recorder")
+    recorder.wait_for_log('"event": "recording"')
+    alerts = brain_process(*config, "node", "alerts")
+    alerts.wait_for_log('"event": "watching"')
+    cortex(mosquitto, brain_process, "--config", str(tmp_path / "brain.toml"))
+    brain_process(*config, "node", "camera")
+    [(_, payload)] = clips.wait_for(topic_is("brain/clips/red"), timeout=120)
+    clip = Clip.model_validate_json(payload)
+    assert clip.frames >= 4 and clip.seconds >= 1, clip.model_dump(exclude={"data"})
+    indexed = store / "clips" / f"{clip.alert}.mp4"
+    deadline = time.monotonic() + 60
+    while not indexed.exists():  # the recorder's copy, beside its index
+        assert time.monotonic() < deadline, "the recorder did not keep the clip"
+        time.sleep(0.1)
+
+    browser = start_browser_node(
+        mosquitto, brain_process, tmp_path, "--set", f'browser.recordings="{store}"'
+    )
+    page.goto(browser.page_url(source="hall", eye="closed"))
+    video = page.locator(f"#review-{clip.alert} video")
+    video.wait_for(timeout=60_000)
+    assert page.locator(f"#review-{clip.alert} img").get_attribute("src") == (
+        f"review/snapshot/{clip.alert}"
+    )
+    video.evaluate("v => v.play()")
+    page.wait_for_function(
+        "id => { const v = document.querySelector(`#review-${id} video`);"
+        " return v.duration > 1 && v.currentTime > 0.5; }",
+        arg=clip.alert,
+        timeout=60_000,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-review.png"), full_page=True)
+
+    # Filters: the day before shows nothing; the camera and the rule show it again.
+    yesterday = page.evaluate("new Date(Date.now() - 86400000).toISOString().slice(0, 10)")
+    page.fill("#review-day", yesterday)
+    page.click("#review-filters button")
+    page.locator("#review-empty").wait_for(state="visible")
+    page.fill("#review-day", "")
+    page.select_option("#review-source", "door")
+    page.select_option("#review-rule", "red")
+    page.click("#review-filters button")
+    page.locator(f"#review-{clip.alert}").wait_for()

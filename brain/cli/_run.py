@@ -59,6 +59,11 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
 @with_shared
 def node(options: SharedOptions, name: str) -> None:
     """Run one node in the foreground, unsupervised (what `brain run` starts per node)."""
+    run_one(options, name)
+
+
+def run_one(options: SharedOptions, name: str) -> None:
+    """Run node ``name`` in this process until it stops, then exit with its status."""
     _logging.configure(node=name, level=options.log_level)
     settings = options.settings()
     catalog = options.catalog()

@@ -32,12 +32,14 @@ from brain import (
     voice_command,
 )
 from brain.faces import name_of
+from brain.recording import default_folder
 from effectors.browser._gate import Gate, lasting_token
 from effectors.browser._pages import Page, Pages
 from effectors.browser._server import Limits, page_app
 from schemas import (
     MAX_IMAGE_BYTES,
     Alert,
+    Clip,
     Command,
     Event,
     ImageEvent,
@@ -69,6 +71,10 @@ class BrowserOptions(NodeOptions):
     max_frame_bytes: int = Field(
         default=1_000_000, ge=1000, le=MAX_IMAGE_BYTES, description="Largest frame a page may send."
     )
+    recordings: Path = Field(
+        default_factory=default_folder,
+        description="The recorder's folder, whose alerts and clips the page reviews.",
+    )
 
 
 class Browser(Node[BrowserOptions]):
@@ -91,6 +97,7 @@ class Browser(Node[BrowserOptions]):
             pages=self._pages,
             uplink=self,
             limits=Limits(fps=options.max_fps, frame_bytes=options.max_frame_bytes),
+            recordings=options.recordings,
         )
         self._runner = web.AppRunner(app, access_log=None)
         try:
@@ -247,6 +254,11 @@ class Browser(Node[BrowserOptions]):
         else:
             self._rules[state.name] = state.value
         self._pages.deliver(None, {"type": "rule", "rule": state.name, "state": state.value})
+
+    @on(Clip)
+    def clip_ready(self, clip: Clip) -> None:
+        """A clip is in: the pages' review shows it."""
+        self._pages.deliver(None, {"type": "clip", "alert": clip.alert, "rule": clip.rule})
 
     @on(Alert)
     def alerted(self, alert: Alert) -> None:

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from effectors.browser._gate import Gate
 from effectors.browser._limits import FrameLimiter
 from effectors.browser._pages import Page, Pages
+from effectors.browser._review import add_review
 from schemas import TopicName
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -47,7 +48,9 @@ class Limits:
     frame_bytes: int
 
 
-def page_app(*, gate: Gate, pages: Pages, uplink: Uplink, limits: Limits) -> web.Application:
+def page_app(
+    *, gate: Gate, pages: Pages, uplink: Uplink, limits: Limits, recordings: Path
+) -> web.Application:
     @web.middleware
     async def token_needed(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not gate.admits(request):
@@ -77,6 +80,7 @@ def page_app(*, gate: Gate, pages: Pages, uplink: Uplink, limits: Limits) -> web
     app.router.add_get("/", index)
     app.router.add_get("/ws", websocket)
     app.router.add_static("/static", STATIC)
+    add_review(app, recordings)
     app.on_shutdown.append(lambda _app: pages.close_all())
     return app
 

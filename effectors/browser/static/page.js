@@ -3,7 +3,7 @@
 // Up the websocket: frames as binary JPEG messages, {"type": "transcript", "text": ...}, and
 // {"type": "name", "name": ..., "source", "frame", "box"}: this face in an alert is NAME, and
 // {"type": "arm", "rule": ..., "armed": true|false}: arm or disarm an alert rule.
-// Down: JSON messages with a "type": welcome, perception, alert, command, rule, throttled,
+// Down: JSON messages with a "type": welcome, perception, alert, clip, command, rule, throttled,
 // refused.
 // No framework and no build step: the node serves this file as it is.
 
@@ -94,6 +94,10 @@ function receive(message) {
       break;
     case "rule":
       showRule(message.rule, message.state);
+      break;
+    case "clip":
+      review(); // the recorder has it now, or will in a moment
+      setTimeout(review, 1000);
       break;
     case "throttled":
       setFps(Math.min(state.fps, message.max_fps));
@@ -267,6 +271,60 @@ function faceOf(snapshot, box) {
   return canvas;
 }
 
+// -- the review: what happened, with snapshots and clips ---------------------------------
+
+async function review() {
+  const params = new URLSearchParams();
+  for (const [key, id] of [["source", "review-source"], ["rule", "review-rule"], ["day", "review-day"]]) {
+    if ($(id).value) params.set(key, $(id).value);
+  }
+  let found;
+  try {
+    const response = await fetch(`review/events?${params}`);
+    if (!response.ok) return notice(await response.text());
+    found = await response.json();
+  } catch (error) {
+    return; // offline: the next try will do
+  }
+  fillChoices("review-source", found.sources, "every camera");
+  fillChoices("review-rule", found.rules, "every rule");
+  $("review-list").replaceChildren(...found.events.map(reviewItem));
+  $("review-empty").hidden = found.events.length > 0;
+}
+
+function fillChoices(id, values, all) {
+  const chosen = $(id).value;
+  const options = values.map((value) => new Option(value, value, false, value === chosen));
+  $(id).replaceChildren(new Option(all, ""), ...options);
+}
+
+function reviewItem(event) {
+  const item = document.createElement("li");
+  item.id = `review-${event.id}`;
+  const when = document.createElement("time");
+  when.dateTime = event.at;
+  when.textContent = new Date(event.at).toLocaleString();
+  const who = event.who.length ? ` (${event.who.join(", ")})` : "";
+  const muted = event.armed ? "" : " [disarmed]";
+  item.append(when, ` ${event.rule} at ${event.source}: ${event.text}${who}${muted}`);
+  if (event.snapshot) {
+    const image = document.createElement("img");
+    image.src = event.snapshot;
+    image.alt = "snapshot";
+    item.append(image);
+  }
+  if (event.clip) {
+    const video = document.createElement("video");
+    video.src = event.clip;
+    video.controls = true;
+    video.muted = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    item.append(video);
+  }
+  return item;
+}
+
 // -- the alert rules: armed or not, with a switch ----------------------------------------
 
 function showRule(rule, ruleState) {
@@ -392,10 +450,15 @@ function main() {
     $("voice").onchange = () => localStorage.setItem("brain-voice", $("voice").value);
   }
   setUpListening();
+  $("review-filters").onsubmit = (event) => {
+    event.preventDefault();
+    review();
+  };
+  review();
   connect();
   startCamera().then(() => setEye(new URLSearchParams(location.search).get("eye") !== "closed"));
 }
 
 // For tests and benchmarks, and for whoever opens the console.
-window.brain = { state, sendFrame, heard, setEye, setFps };
+window.brain = { state, sendFrame, heard, setEye, setFps, review };
 main();

@@ -1,0 +1,172 @@
+"""``brain record``, ``brain replay`` and ``brain events``: the brain's memory."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import structlog
+
+from brain._bus import Bus
+from brain._topics import Topics
+from brain._url import BrokerUrl
+from brain.cli._group import main
+from brain.cli._options import SharedOptions, user_errors, with_shared
+from brain.cli._run import run_one
+from brain.recording import Events, RecordingError, files_of, moment, read, replay
+
+log = structlog.get_logger()
+
+_DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@main.command()
+@click.argument("filters", nargs=-1, metavar="[FILTER]...")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The folder of the recordings.",
+)
+@with_shared
+def record(options: SharedOptions, filters: tuple[str, ...], out: Path) -> None:
+    """Record the bus into MCAP files in OUT until Ctrl-C, as the recorder node does.
+
+    FILTER: topic filters under the prefix (default: everything but the stats), e.g.
+    `senses/camera/#` `perceptions/#`.
+    """
+    sets = [f"recorder.directory={json.dumps(str(out))}"]
+    if filters:
+        sets.append(f"recorder.topics={json.dumps(list(filters))}")
+    run_one(dataclasses.replace(options, sets=(*options.sets, *sets)), "recorder")
+
+
+@main.command("replay")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--rate",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Speed: 2 is twice as fast; 0 as fast as the bus takes them.",
+)
+@click.option("--from", "start", help="From this time (ISO) or offset (+90s, +5m).")
+@click.option("--to", "end", help="To this time (ISO) or offset (+90s, +5m).")
+@click.option("--topics", help="Only these, e.g. 'brain/senses/camera/#'.")
+@click.option("--loop", is_flag=True, help="Start over at the end, until Ctrl-C.")
+@with_shared
+def replay_command(
+    options: SharedOptions,
+    paths: tuple[Path, ...],
+    rate: float,
+    start: str | None,
+    end: str | None,
+    topics: str | None,
+    loop: bool,
+) -> None:
+    """Publish recorded events again, with their recorded spacing.
+
+    PATHS: MCAP files or folders of them. With --prefix, the events go under another
+    prefix: a replay beside the live system, which its speaker and alerts do not hear.
+    """
+    settings = options.settings()
+    with user_errors(), _recording_errors():
+        files = files_of(paths)
+        first = next(iter(read(files)), None)
+        first_ns = first.log_time_ns if first else None
+        start_ns = moment(start, first_ns=first_ns) if start else None
+        end_ns = moment(end, first_ns=first_ns) if end else None
+        bus = Bus(
+            node="replay", url=settings.url or BrokerUrl(), topics=Topics(settings.prefix),
+            presence=False,
+        )  # fmt: skip
+        bus.connect(timeout=10)
+    try:
+        while True:
+            with _recording_errors():
+                messages = read(files, topics=topics, start_ns=start_ns, end_ns=end_ns,
+                                warn=lambda sentence: log.warning(sentence))  # fmt: skip
+                done = replay(messages, bus, rate=rate)
+            late = sorted(done.lateness_s)
+            p99 = late[int(0.99 * (len(late) - 1))] * 1000 if late else 0.0
+            click.echo(f"replayed {done.events} events under {settings.prefix}/ "
+                       f"(p99 {p99:.1f} ms late)")  # fmt: skip
+            if not loop or not done.events:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bus.close()
+
+
+@main.command()
+@click.option("--since", default="1d", show_default=True, help="How far back: 30m, 2h, 7d.")
+@click.option("--rule", help="Only this rule's alerts.")
+@click.option("--source", help="Only this camera's alerts.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.option(
+    "--store",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The recordings folder [default: recorder.directory].",
+)
+@with_shared
+def events(
+    options: SharedOptions,
+    since: str,
+    rule: str | None,
+    source: str | None,
+    as_json: bool,
+    store: Path | None,
+) -> None:
+    """What happened: the alerts the recorder kept, newest first, with their clips."""
+    with user_errors():
+        recorder = options.catalog().node("recorder")
+        recorder_options = options.settings().options_for("recorder", recorder.Options)
+        folder = store or Path(recorder_options.model_dump()["directory"])
+        seconds = _seconds(since)
+    if not (folder / "events.sqlite3").exists():
+        raise click.ClickException(
+            f"no recordings in {folder}: run `brain run recorder` (or give --store DIR)"
+        )
+    index = Events(folder)
+    try:
+        happened = index.list(since=time.time() - seconds, rule=rule, source=source)
+    finally:
+        index.close()
+    for event in happened:
+        if as_json:
+            line = dataclasses.asdict(event) | {
+                "at": event.at.isoformat(),
+                "clip": str(event.clip) if event.clip else None,
+            }
+            click.echo(json.dumps(line))
+            continue
+        who = f" ({', '.join(event.who)})" if event.who else ""
+        clip = f"  clip {event.clip}" if event.clip else ""
+        muted = "" if event.armed else "  [disarmed]"
+        click.echo(f"{event.at:%Y-%m-%d %H:%M:%S}  {event.rule}  {event.source}  "
+                   f"{event.text}{who}{muted}{clip}")  # fmt: skip
+    if not happened and not as_json:
+        click.echo(f"nothing happened in the last {since}")
+
+
+def _seconds(text: str) -> float:
+    unit = _DURATION.get(text[-1:])
+    try:
+        return float(text[:-1]) * unit if unit else float(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is no duration: give e.g. 30m, 2h or 7d") from None
+
+
+@contextlib.contextmanager
+def _recording_errors() -> Iterator[None]:
+    """A recording that cannot be read ends the command with its sentence."""
+    try:
+        yield
+    except RecordingError as error:
+        raise click.ClickException(str(error)) from None

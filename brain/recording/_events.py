@@ -1,0 +1,165 @@
+"""What happened, at a glance: the alerts and their clips, indexed beside the recordings.
+
+The recordings hold everything, frames included; reading hours of them to list a
+day's alerts would take long. So the recorder also keeps this small SQLite index: one
+row an alert, with its snapshot and, once it comes, the file of its clip.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from brain._errors import FatalError
+from brain._files import write_whole
+from schemas import Alert, Clip
+
+INDEX = "events.sqlite3"
+CLIPS = "clips"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    rule TEXT NOT NULL,
+    source TEXT NOT NULL,
+    text TEXT NOT NULL,
+    who TEXT NOT NULL,
+    armed INTEGER NOT NULL,
+    snapshot BLOB,
+    clip TEXT,
+    clip_seconds REAL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (ts);
+"""
+
+
+@dataclass(frozen=True)
+class Happened:
+    """One alert, as the review lists it."""
+
+    id: str
+    at: datetime
+    rule: str
+    source: str
+    text: str
+    who: list[str]  # the enrolled names and strangers in it
+    armed: bool
+    has_snapshot: bool
+    clip: Path | None
+    clip_seconds: float | None
+
+
+class Events:
+    """The index of a recordings folder; usable from several threads."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        path = directory / INDEX
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise FatalError(
+                f"cannot open the events index {path} ({error}); choose another folder "
+                "for the recordings"
+            ) from None
+        self._lock = threading.Lock()
+
+    def add_alert(self, alert: Alert) -> None:
+        who = [label.label for label in alert.perception.labels if label.distance is not None]
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO alerts (id, ts, rule, source, text, who, armed, snapshot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    alert.id,
+                    alert.ts.timestamp(),
+                    alert.rule,
+                    alert.source,
+                    alert.perception.text,
+                    ",".join(who),
+                    int(alert.armed),
+                    alert.snapshot.data if alert.snapshot else None,
+                ),
+            )
+
+    def add_clip(self, clip: Clip) -> Path:
+        """Keep the clip's video as a file of the folder, and note it on its alert."""
+        path = self.directory / CLIPS / f"{clip.alert}.mp4"
+        write_whole(path, clip.data)
+        with self._lock:
+            self._db.execute(
+                "UPDATE alerts SET clip = ?, clip_seconds = ? WHERE id = ?",
+                (path.name, clip.seconds, clip.alert),
+            )
+        return path
+
+    def list(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        rule: str | None = None,
+        source: str | None = None,
+        limit: int = 500,
+    ) -> list[Happened]:
+        """The alerts, newest first, narrowed as asked."""
+        where, args = ["1 = 1"], []
+        for clause, value in (
+            ("ts >= ?", since),
+            ("ts < ?", until),
+            ("rule = ?", rule),
+            ("source = ?", source),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, ts, rule, source, text, who, armed, snapshot IS NOT NULL, clip,"
+                f" clip_seconds FROM alerts WHERE {' AND '.join(where)} ORDER BY ts DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [
+            Happened(
+                id=row[0],
+                at=datetime.fromtimestamp(row[1]).astimezone(),
+                rule=row[2],
+                source=row[3],
+                text=row[4],
+                who=[name for name in row[5].split(",") if name],
+                armed=bool(row[6]),
+                has_snapshot=bool(row[7]),
+                clip=self.directory / CLIPS / row[8] if row[8] else None,
+                clip_seconds=row[9],
+            )
+            for row in rows
+        ]
+
+    def snapshot(self, alert_id: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT snapshot FROM alerts WHERE id = ?", (alert_id,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def forget_before(self, moment: float) -> int:
+        """Drop the alerts older than ``moment`` (seconds since the epoch), their clips too."""
+        with self._lock:
+            clips = self._db.execute(
+                "SELECT clip FROM alerts WHERE ts < ? AND clip IS NOT NULL", (moment,)
+            ).fetchall()
+            count = self._db.execute("DELETE FROM alerts WHERE ts < ?", (moment,)).rowcount
+        for (name,) in clips:
+            (self.directory / CLIPS / name).unlink(missing_ok=True)
+        return int(count)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

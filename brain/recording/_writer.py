@@ -1,0 +1,186 @@
+"""Writing the bus into MCAP files that roll over, and keeping the folder within limits.
+
+MCAP is the format ``ros2 bag`` and Foxglove use: each topic is a channel; brain's
+events are JSON messages whose channel carries the event's JSON Schema (from
+``schemas/``), so any MCAP tool can read them. Messages are kept in compressed chunks;
+a chunk is on disk once it is full, so a crash, a kill -9 or a full disk loses at most
+the chunk being filled (seconds), and the file stays readable up to there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import paho.mqtt.client as mqtt
+import structlog
+from mcap.writer import CompressionType, Writer
+
+from brain._topics import Topics
+from schemas import EVENTS, Event, render_schema
+
+log = structlog.get_logger()
+
+#: Bytes of messages in a chunk before it is compressed and written: what a crash may lose.
+CHUNK_BYTES = 256 * 1024
+SUFFIX = ".mcap"
+#: A channel's metadata: the topic prefix it was recorded under.
+PREFIX_KEY = "brain.prefix"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When a file rolls over, and how much of the past the folder keeps."""
+
+    file_bytes: int = 256 * 1024 * 1024
+    file_seconds: float = 3600.0
+    keep_seconds: float = 7 * 86400.0
+    total_bytes: int = 8 * 1024**3
+
+
+def event_type(topic: str, topics: Topics) -> type[Event] | None:
+    """The event type a topic carries, by the contract's templates; None for the others
+    (the plain-text status, raw snapshots)."""
+    for kind in EVENTS:
+        if _matches(topics.matching(kind), topic):
+            return kind
+    return None
+
+
+def _matches(topic_filter: str, topic: str) -> bool:
+    return bool(mqtt.topic_matches_sub(topic_filter, topic))
+
+
+class RollingWriter:
+    """Messages into ``directory/brain-<UTC time>.mcap`` files, a new one by size or age,
+    the oldest deleted past the limits. One thread writes."""
+
+    def __init__(self, directory: Path, *, topics: Topics, limits: Limits | None = None) -> None:
+        """``topics``: the prefix recorded, noted on each channel for ``brain replay``."""
+        self.directory = directory
+        self.limits = limits or Limits()
+        self._topics = topics
+        self._file: IO[bytes] | None = None
+        self._writer: Writer | None = None
+        self._channels: dict[str, int] = {}
+        self._schemas: dict[str, int] = {}
+        self._opened_at = 0.0
+        self.path: Path | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def write(self, topic: str, payload: bytes, *, log_time_ns: int | None = None) -> None:
+        """Record one message; ``OSError`` (a full disk) leaves the file readable up to
+        its last whole chunk, and the next write starts a new file."""
+        now_ns = log_time_ns if log_time_ns is not None else time.time_ns()
+        if self._writer is None or self._due_to_roll():
+            self._roll()
+        assert self._writer is not None
+        channel = self._channels.get(topic)
+        if channel is None:
+            channel = self._register(topic)
+        try:
+            self._writer.add_message(channel, log_time=now_ns, data=payload, publish_time=now_ns)
+        except OSError:
+            self._abandon()
+            raise
+
+    def close(self) -> None:
+        """Finish the file being written: its summary and footer, for fast reading."""
+        if self._writer is not None:
+            try:
+                self._writer.finish()  # type: ignore[no-untyped-call]
+            finally:
+                self._abandon()
+
+    def _due_to_roll(self) -> bool:
+        assert self._file is not None
+        too_old = time.monotonic() - self._opened_at >= self.limits.file_seconds
+        return too_old or self._file.tell() >= self.limits.file_bytes
+
+    def _roll(self) -> None:
+        self.close()
+        self.keep_within_limits()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        self.path = self.directory / f"brain-{stamp}{SUFFIX}"
+        self._file = self.path.open("wb")
+        self._writer = Writer(self._file, chunk_size=CHUNK_BYTES, compression=CompressionType.ZSTD)
+        self._writer.start(profile="", library="brain")
+        self._channels, self._schemas = {}, {}
+        self._opened_at = time.monotonic()
+        log.info("recording into", file=str(self.path))
+
+    def _register(self, topic: str) -> int:
+        assert self._writer is not None
+        kind = event_type(topic, self._topics)
+        if kind is None:
+            encoding, schema = "", 0  # not one of brain's events: bytes as they came
+        else:
+            encoding, schema = "json", self._schema(kind)
+        channel = self._writer.register_channel(
+            topic,
+            message_encoding=encoding,
+            schema_id=schema,
+            metadata={PREFIX_KEY: self._topics.prefix},
+        )
+        self._channels[topic] = channel
+        return channel
+
+    def _schema(self, kind: type[Event]) -> int:
+        assert self._writer is not None
+        name = kind.schema_name()
+        if name not in self._schemas:
+            self._schemas[name] = self._writer.register_schema(
+                name=name, encoding="jsonschema", data=render_schema(kind).encode()
+            )
+        return self._schemas[name]
+
+    def _abandon(self) -> None:
+        """Let the file go as it is (what is on disk stays readable)."""
+        if self._file is not None:
+            # A full disk: what could not be flushed is the part that is lost.
+            with contextlib.suppress(OSError):
+                self._file.close()
+        self._file, self._writer = None, None
+
+    def keep_within_limits(self) -> list[Path]:
+        """Delete the oldest files (never the one being written) past the age and size
+        limits; return what went."""
+        files = recordings(self.directory)
+        if self.path in files:
+            files.remove(self.path)
+        removed = []
+        sizes = {path: _size(path) for path in files}
+        total = sum(sizes.values())
+        cutoff = time.time() - self.limits.keep_seconds
+        for path in files:  # oldest first
+            if total <= self.limits.total_bytes and _modified(path) >= cutoff:
+                break
+            path.unlink(missing_ok=True)
+            total -= sizes[path]
+            removed.append(path)
+        if removed:
+            log.info("removed old recordings", files=len(removed), kept_bytes=total)
+        return removed
+
+
+def recordings(directory: Path) -> list[Path]:
+    """The MCAP files of a folder, oldest first (their names sort by time)."""
+    return sorted(directory.glob(f"*{SUFFIX}"))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -217,7 +217,9 @@ class Inbox:
         self._boxes: list[tuple[_Mailbox, Handler]] = []
         self._changed = threading.Condition()
         self._arrivals = itertools.count()
-        self._closed = False
+        self._closing = False  # what waits (and comes) is handled until `_drain_until`
+        self._drain_until = 0.0
+        self._closed = False  # serve has ended: what comes now is dropped
         self._handling = False
 
     def add(
@@ -234,6 +236,7 @@ class Inbox:
         def post(event: Any) -> None:
             with self._changed:
                 if self._closed:
+                    self._stats.add("dropped_at_stop")
                     return
                 kept, done = box.put(next(self._arrivals), time.monotonic(), event)
                 if not kept:
@@ -253,16 +256,15 @@ class Inbox:
         """Wait until nothing waits and no handler runs (for tests); False on timeout."""
         with self._changed:
             return self._changed.wait_for(
-                lambda: not self._handling and not any(len(box) for box, _ in self._boxes),
-                timeout,
+                lambda: not self._handling and not self._waiting(), timeout
             )
 
-    def close(self) -> None:
-        """End ``serve`` (what still waits is not handled); callable from any thread."""
+    def close(self, *, drain: float = 0.0) -> None:
+        """End ``serve``: at once, or once what waits is handled, for at most ``drain``
+        seconds (what comes meanwhile is handled too). Callable from any thread."""
         with self._changed:
-            self._closed = True
-            for box, _ in self._boxes:
-                box.release()
+            self._closing = True
+            self._drain_until = time.monotonic() + drain
             self._changed.notify_all()
 
     def serve(self) -> None:
@@ -288,15 +290,21 @@ class Inbox:
                 self._changed.notify_all()
 
     def _wait_for_work(self) -> tuple[_Mailbox, Handler] | None:
-        while not self._closed:
+        while True:
             now = time.monotonic()
+            if self._closing and (now >= self._drain_until or not self._waiting()):
+                self._closed = True
+                for box, _ in self._boxes:
+                    box.release()
+                self._changed.notify_all()
+                return None
             ready, wake_at = None, None
             for box, handler in self._boxes:
                 head = box.head()
                 if head is None:
                     continue
                 seq, ready_at = head
-                if ready_at <= now:
+                if ready_at <= now or self._closing:  # closing: no batch waits for company
                     if ready is None or seq < ready[0]:
                         ready = (seq, box, handler)
                 elif wake_at is None or ready_at < wake_at:
@@ -304,4 +312,6 @@ class Inbox:
             if ready is not None:
                 return ready[1], ready[2]
             self._changed.wait(None if wake_at is None else wake_at - now)
-        return None
+
+    def _waiting(self) -> bool:
+        return any(len(box) for box, _ in self._boxes)

@@ -22,6 +22,8 @@ from schemas import Stats, StatValue
 
 #: Exit status of a node that must not be restarted (sysexits' EX_CONFIG).
 EXIT_FATAL = 78
+#: Seconds a stopping node has to handle what it has received (the supervisor gives 4).
+DRAIN_SECONDS = 2.0
 
 log = structlog.get_logger()
 
@@ -80,9 +82,10 @@ def run_node(
         return EXIT_FATAL
     finally:
         stop.set()
-        node.inbox.close()
+        # What has come is handled (a recorder writes it, the alerts judge it), briefly.
+        node.inbox.close(drain=DRAIN_SECONDS)
         if inbox.is_alive():  # a handler may be running: it finishes before `close`
-            inbox.join(timeout=10)
+            inbox.join(timeout=DRAIN_SECONDS + 10)
         if started:
             node.close()
         if watcher.ident is not None:  # it started, and so did the node: say its last figures

@@ -21,6 +21,8 @@ from brain.recording import Events, Limits, RollingWriter, default_folder, event
 from schemas import Alert, Clip, StatValue
 
 _GB, _MB = 1024**3, 1024**2
+#: While writes fail, what comes meanwhile is dropped (and counted) for this long.
+RETRY_SECONDS = 1.0
 
 
 class RecorderOptions(NodeOptions):
@@ -61,12 +63,16 @@ class Recorder(Node[RecorderOptions]):
         prefix = self.topics.prefix
         self._exclude = [f"{prefix}/{topic_filter}" for topic_filter in options.exclude]
         self._failing = False
+        self._next_try = 0.0
         for topic_filter in options.topics:
             self.listen(f"{prefix}/{topic_filter}", self.heard, keep=Queue(size=10_000))
         self.log.info("recording", folder=str(options.directory), topics=options.topics)
 
     def heard(self, topic: str, payload: bytes) -> None:
         if not payload or any(mqtt.topic_matches_sub(f, topic) for f in self._exclude):
+            return
+        if self._failing and time.monotonic() < self._next_try:
+            self.stats.add("unwritten")  # the disk was full a moment ago: try again soon
             return
         try:
             self._writer.write(topic, payload)
@@ -84,6 +90,7 @@ class Recorder(Node[RecorderOptions]):
 
     def _cannot_write(self, error: OSError) -> None:
         self.stats.add("unwritten")
+        self._next_try = time.monotonic() + RETRY_SECONDS
         if self._failing:
             return  # said once for the whole spell
         self._failing = True

@@ -28,7 +28,9 @@ def test_every_event_type_has_a_topic_under_the_prefix() -> None:
         "MentionEvent": "home/senses/twitter/+/mention",
         "Perception": "home/perceptions/+/+",
         "Alert": "home/alerts/+",
+        "Clip": "home/clips/+",
         "Command": "home/commands/+/+",
+        "State": "home/state/+/+",
         "Stats": "home/stats/+",
         "ErrorEvent": "home/errors/+",
     }

@@ -62,19 +62,21 @@ def test_every_built_in_node_declares_what_it_reads_and_writes() -> None:
                 ("Alert", "alerted"),
                 ("Command", "command_camera"),
                 ("State", "rule_state"),
+                ("Clip", "clip_ready"),
             },
             {"ImageEvent", "TranscriptEvent", "Command"},
         ),
         "speaker": ({("Perception", "perceive")}, set()),
         "alerts": (
             {("Perception", "perceive"), ("ImageEvent", "remember"), ("Command", "obey")},
-            {"Alert", "State"},
+            {"Alert", "Clip", "State"},
         ),
         "homeassistant": (
             {("Perception", "perceived"), ("Alert", "alerted"), ("State", "rule_state")},
             {"State"},
         ),
         "metrics": ({("Stats", "figures_came")}, set()),
+        "recorder": (set(), set()),  # it hears every topic as bytes (`Node.listen`)
     }
 
 

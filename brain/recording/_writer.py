@@ -69,6 +69,7 @@ class RollingWriter:
         self._channels: dict[str, int] = {}
         self._schemas: dict[str, int] = {}
         self._opened_at = 0.0
+        self._messages = 0
         self.path: Path | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -85,16 +86,19 @@ class RollingWriter:
         try:
             self._writer.add_message(channel, log_time=now_ns, data=payload, publish_time=now_ns)
         except OSError:
-            self._abandon()
+            self._abandon(failed=True)
             raise
+        self._messages += 1
 
     def close(self) -> None:
-        """Finish the file being written: its summary and footer, for fast reading."""
+        """Finish the file being written (its summary and footer, for fast reading), and
+        keep the folder within the limits."""
         if self._writer is not None:
             try:
                 self._writer.finish()  # type: ignore[no-untyped-call]
             finally:
                 self._abandon()
+        self.keep_within_limits()
 
     def _due_to_roll(self) -> bool:
         assert self._file is not None
@@ -103,7 +107,6 @@ class RollingWriter:
 
     def _roll(self) -> None:
         self.close()
-        self.keep_within_limits()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         self.path = self.directory / f"brain-{stamp}{SUFFIX}"
         self._file = self.path.open("wb")
@@ -111,6 +114,7 @@ class RollingWriter:
         self._writer.start(profile="", library="brain")
         self._channels, self._schemas = {}, {}
         self._opened_at = time.monotonic()
+        self._messages = 0
         log.info("recording into", file=str(self.path))
 
     def _register(self, topic: str) -> int:
@@ -138,12 +142,15 @@ class RollingWriter:
             )
         return self._schemas[name]
 
-    def _abandon(self) -> None:
-        """Let the file go as it is (what is on disk stays readable)."""
+    def _abandon(self, *, failed: bool = False) -> None:
+        """Let the file go as it is (what is on disk stays readable); a file that failed
+        before it held a message goes altogether."""
         if self._file is not None:
             # A full disk: what could not be flushed is the part that is lost.
             with contextlib.suppress(OSError):
                 self._file.close()
+            if failed and not self._messages and self.path is not None:
+                self.path.unlink(missing_ok=True)
         self._file, self._writer = None, None
 
     def keep_within_limits(self) -> list[Path]:

@@ -1,0 +1,261 @@
+"""The brain remembers: recordings written, rolled, cut short, read back and replayed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mcap.reader import make_reader
+from mcap.writer import Writer
+from PIL import Image
+
+from brain import BrokerUrl, Bus, Topics
+from brain.cli import main
+from brain.recording import Events, Limits, RecordingError, RollingWriter, read, recordings, replay
+from brain.testing import MemoryBroker
+from brain.testing import record as recording
+from schemas import Alert, Label, Perception, Snapshot, TranscriptEvent
+from tests.support import Broker, NodeProcess, Recorder, cortex, topic_is
+
+TOPICS = Topics()
+
+
+def said(n: int) -> TranscriptEvent:
+    return TranscriptEvent(source="kitchen", text=f"number {n}")
+
+
+def write(folder: Path, count: int, *, limits: Limits | None = None, close: bool = True) -> Path:
+    writer = RollingWriter(folder, topics=TOPICS, limits=limits)
+    for n in range(count):
+        event = said(n)
+        writer.write(TOPICS.of(event), event.to_json())
+        writer.write("brain/status/kitchen", b"online")  # not an event: bytes as they came
+    if close:
+        writer.close()
+    assert writer.path is not None
+    return writer.path
+
+
+def test_a_recording_reads_back_in_order_and_other_tools_read_its_schemas(tmp_path: Path) -> None:
+    path = write(tmp_path, 50)
+    back = list(read([tmp_path]))
+    texts = [TranscriptEvent.model_validate_json(r.payload).text for r in back if r.schema]
+    assert texts == [f"number {n}" for n in range(50)]
+    assert {r.schema for r in back} == {"brain.transcript/1", ""}
+    with path.open("rb") as stream:  # the MCAP library's own reader, with the summary
+        summary = make_reader(stream).get_summary()
+    assert summary is not None
+    [schema] = summary.schemas.values()
+    assert (schema.name, schema.encoding) == ("brain.transcript/1", "jsonschema")
+    assert json.loads(schema.data)["properties"]["schema"]["const"] == "brain.transcript/1"
+    encodings = {c.topic: c.message_encoding for c in summary.channels.values()}
+    assert encodings == {"brain/senses/microphone/kitchen/transcript": "json",
+                         "brain/status/kitchen": ""}  # fmt: skip
+
+
+def test_files_roll_over_by_size_and_the_oldest_go_past_the_limits(tmp_path: Path) -> None:
+    limits = Limits(file_bytes=40_000, total_bytes=600_000)  # files grow a 256 kB chunk at a time
+    writer = RollingWriter(tmp_path, topics=TOPICS, limits=limits)
+    for _ in range(300):  # 9 kB of text that does not compress
+        event = said(0).model_copy(update={"text": os.urandom(4500).hex()})
+        writer.write(TOPICS.of(event), event.to_json())
+    writer.close()
+    files = recordings(tmp_path)
+    assert len(files) >= 2
+    assert sum(f.stat().st_size for f in files[:-1]) <= limits.total_bytes
+    old = files[0]
+    os.utime(old, (time.time() - 8 * 86400, time.time() - 8 * 86400))
+    assert RollingWriter(tmp_path, topics=TOPICS).keep_within_limits() == [old]
+
+
+def test_a_file_cut_short_is_read_up_to_its_last_chunk_and_said(tmp_path: Path) -> None:
+    path = write(tmp_path, 20_000, close=False)  # the recorder died: no summary, no footer
+    warnings: list[str] = []
+    back = [r for r in read([path], warn=warnings.append) if r.schema]
+    assert 10_000 < len(back) < 20_000, len(back)
+    assert warnings == [
+        f"{path} ends early (its recorder stopped without closing it): read up to there"
+    ]
+    cut = path.with_name("cut.mcap")
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert 0 < len(list(read([cut]))) < len(back) * 2
+
+
+def test_a_foreign_file_and_a_newer_schema_are_one_sentence_each(tmp_path: Path) -> None:
+    foreign = tmp_path / "photo.mcap"
+    foreign.write_bytes(b"\xff\xd8\xff\xe0 a JPEG, not a recording")
+    with pytest.raises(RecordingError, match=r"photo.mcap is not an MCAP recording \(it does not"):
+        list(read([foreign]))
+    newer = tmp_path / "newer.mcap"
+    with newer.open("wb") as stream:
+        writer = Writer(stream)
+        writer.start()
+        schema = writer.register_schema("brain.image/2", "jsonschema", b"{}")
+        channel = writer.register_channel("brain/senses/camera/door/image", "json", schema)
+        writer.add_message(channel, log_time=1, data=b"{}", publish_time=1)
+        writer.finish()  # type: ignore[no-untyped-call]
+    with pytest.raises(RecordingError) as refused:
+        list(read([newer]))
+    assert str(refused.value) == (
+        f"{newer} holds brain.image/2 events (brain/senses/camera/door/image), newer than this "
+        "brain reads (brain.image/1); upgrade brain to replay it"
+    )
+
+
+def test_a_replay_keeps_the_order_and_goes_under_another_prefix(tmp_path: Path) -> None:
+    write(tmp_path, 30)
+    broker = MemoryBroker()
+    heard = recording(broker, TranscriptEvent, topics=Topics("replay"))
+    bus = Bus(node="replay", topics=Topics("replay"), presence=False, transport=broker.transport())
+    bus.connect(timeout=30)
+    done = replay(read([tmp_path]), bus, rate=0)
+    assert (done.events, done.skipped) == (30, 30)  # the status words are not events
+    assert [e.text for e in heard.wait(30)] == [f"number {n}" for n in range(30)]
+    bus.close()
+
+
+def test_brain_events_lists_what_happened(tmp_path: Path) -> None:
+    index = Events(tmp_path)
+    alice = [Label(label="person", score=0.9), Label(label="alice", score=0.9, distance=0.3)]
+    seen = Perception(
+        source="door", cause="f", sense="camera", kind="vision", text="I see Alice.", labels=alice
+    )
+    picture = Snapshot(content_type="image/jpeg", data=b"\xff\xd8", width=1, height=1)
+    index.add_alert(
+        Alert(id="a1", source="door", rule="visitor", perception=seen, snapshot=picture)
+    )
+    index.add_alert(Alert(id="a2", source="garden", rule="stranger", perception=seen, armed=False))
+    index.close()
+    runner = CliRunner()
+    listed = runner.invoke(main, ["events", "--store", str(tmp_path), "--since", "2h"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert len(lines) == 2 and "garden" in lines[0] and "[disarmed]" in lines[0]
+    assert lines[1].endswith("visitor  door  I see Alice. (alice)")
+    only = runner.invoke(main, ["events", "--store", str(tmp_path), "--rule", "visitor", "--json"])
+    [line] = only.output.splitlines()
+    assert json.loads(line)["id"] == "a1" and json.loads(line)["has_snapshot"] is True
+    wrong = runner.invoke(main, ["events", "--store", str(tmp_path), "--since", "soon"])
+    assert wrong.exit_code == 2 and "'soon' is no duration" in wrong.output
+
+
+# -- on a real broker, the recorder and brain record as processes -----------------------
+
+
+def pictures(folder: Path, colours: list[tuple[int, int, int]]) -> Path:
+    folder.mkdir()
+    for n, colour in enumerate(colours):
+        Image.new("RGB", (160, 120), colour).save(folder / f"{n:02d}.jpg")
+    return folder
+
+
+def test_a_session_replayed_gives_what_another_rule_makes_of_the_same_frames(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    red, blue = (220, 20, 20), (20, 20, 220)
+    folder = pictures(tmp_path / "pictures", [red, blue, red, blue, blue, red])
+    store = tmp_path / "session"
+    live = record(mosquitto, "brain/perceptions/#")
+    recorder = brain_process("--mqtt", mosquitto.url, "record", "--out", str(store))
+    recorder.wait_for_log('"event": "recording"')
+    cortex(mosquitto, brain_process)
+    camera = brain_process(
+        "--mqtt", mosquitto.url, "--set", f'camera.source="{folder}"', "--set", "camera.name=door",
+        "--set", "camera.fps=4", "--set", "camera.loop=false", "node", "camera",
+    )  # fmt: skip
+    assert camera.process.wait(timeout=120) == 0
+    perceived = live.wait_for(topic_is("brain/perceptions/camera/door"), count=6, timeout=120)
+    time.sleep(1)  # recorded by now
+    recorder.stop()
+    blues = sum(Perception.model_validate_json(p).labels[0].label == "blue" for _, p in perceived)
+    assert blues == 3
+
+    # Another rule, on the same frames: an alerts node beside the live system.
+    (tmp_path / "rule.toml").write_text(
+        f'[alerts]\noutbox = "{tmp_path / "o.sqlite3"}"\narmed_file = "{tmp_path / "a.json"}"\n'
+        '[[alerts.rules]]\nname = "blue"\nlabels = ["blue"]\nwindow = 1\ncooldown = 0\n'
+    )
+    replayed = record(mosquitto, "replay/#")
+    brain_process(
+        "--mqtt", mosquitto.url, "--prefix", "replay", "--config", str(tmp_path / "rule.toml"),
+        "node", "alerts",
+    ).wait_for_log('"event": "watching"')  # fmt: skip
+    cortex(mosquitto, brain_process, "--prefix", "replay")
+    result = subprocess.run(
+        [sys.executable, "-m", "brain", "--mqtt", mosquitto.url, "--prefix", "replay", "replay",
+         str(store), "--topics", "brain/senses/camera/#", "--rate", "2"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("replayed 6 events under replay/")
+    again = replayed.wait_for(topic_is("replay/perceptions/camera/door"), count=6, timeout=120)
+    assert [Perception.model_validate_json(p).labels[0].label for _, p in again] == [
+        Perception.model_validate_json(p).labels[0].label for _, p in perceived
+    ]
+    alerts = replayed.wait_for(topic_is("replay/alerts/blue"), count=3, timeout=120)
+    assert len(alerts) == 3 and not live.matching(topic_is("brain/alerts/#"))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB file system of the test's own, that fills up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
+                             capture_output=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_loses_seconds_of_a_file_and_the_recorder_goes_on(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    small_disk: Path,
+) -> None:
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * 3_500_000)
+    recorder = brain_process(
+        "--mqtt", mosquitto.url, "--set", f'recorder.directory="{small_disk / "rec"}"',
+        "node", "recorder",
+    )  # fmt: skip
+    recorder.wait_for_log('"event": "recording"')
+    publisher = Bus(node="test", url=BrokerUrl.parse(mosquitto.url), presence=False)
+    publisher.connect(timeout=30)
+
+    def big(n: int) -> TranscriptEvent:  # 8 kB of text that does not compress much
+        return said(0).model_copy(update={"text": os.urandom(4000).hex(), "id": f"m{n}"})
+
+    for n in range(400):
+        publisher.wait_confirmed(publisher.publish(big(n)), 30)
+    recorder.wait_for_log("cannot write the recording", timeout=60)
+    filler.unlink()  # space again: it writes again at its next try, in a new file
+    deadline = time.monotonic() + 60
+    n = 400
+    while '"event": "writing again"' not in recorder.log():
+        assert time.monotonic() < deadline, "the recorder did not write again"
+        publisher.wait_confirmed(publisher.publish(big(n)), 30)
+        n += 1
+        time.sleep(0.05)
+    publisher.wait_confirmed(publisher.publish(said(0).model_copy(update={"id": "last"})), 30)
+    time.sleep(0.5)  # recorded by now
+    recorder.stop(signal.SIGTERM)
+    publisher.close()
+    warnings: list[str] = []
+    back = [r for r in read([small_disk / "rec"], warn=warnings.append) if r.schema]
+    assert len(recordings(small_disk / "rec")) >= 2
+    assert back and '"id":"last"' in back[-1].payload.decode()
+    assert len(warnings) <= 1  # the file the disk filled, up to its last whole chunk
+    assert recorder.process.returncode == 0 and "Traceback" not in recorder.log()

@@ -22,7 +22,7 @@ from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from effectors._snapshot import SnapshotError, downscale
 from effectors.alerts import Alerts
-from schemas import Alert, Command, ErrorEvent, ImageEvent, Label, Perception, State
+from schemas import Alert, Clip, Command, ErrorEvent, ImageEvent, Label, Perception, State
 from tests.shapes import bomb_jpeg
 from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
 from tests.webhook import Webhook
@@ -248,6 +248,35 @@ def test_arming_a_rule_it_does_not_have_is_an_error_and_a_removed_rule_is_forgot
         node.idle()
         assert broker.retained("brain/state/alerts/door") is None
         assert broker.retained("brain/state/alerts/garden") is not None
+
+
+def test_an_alert_gets_a_clip_of_the_frames_around_it_and_says_when_it_has_none(
+    tmp_path: Path,
+) -> None:
+    clips = {"clip_before": 10, "clip_after": 0.5, "clips": str(tmp_path / "clips")}
+    broker = MemoryBroker()
+    options = {
+        "outbox": tmp_path / "outbox.sqlite3",
+        "armed_file": tmp_path / "armed.json",
+        "rules": [{"name": "door", "labels": ["person"], "window": 1, "cooldown": 0}],
+        **clips,
+    }
+    with running(Alerts, broker, options=options) as node:
+        made = recording(broker, Clip)
+        frames = [frame(seq) for seq in range(4)]
+        for image in frames:
+            send(broker, image)
+        perceived(broker, ("person", 0.9), image=frames[-1])
+        [clip] = made.wait(1)
+        # A perception of a camera whose frames never came: no clip, and one sentence why.
+        ghost = frame().model_copy(update={"source": "garden", "id": "ghost"})
+        perceived(broker, ("person", 0.9), image=ghost)
+        deadline = time.monotonic() + 60
+        while node.figures().get("clips_missing", 0) < 1:
+            assert time.monotonic() < deadline, "no word about the missing clip"
+            time.sleep(0.05)
+    assert (clip.rule, clip.source, clip.frames) == ("door", "frontdoor", 4)
+    assert clip.data[4:8] == b"ftyp" and (tmp_path / "clips" / f"{clip.alert}.mp4").exists()
 
 
 # -- over a real broker, as `brain node alerts` ------------------------------------------

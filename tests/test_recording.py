@@ -259,3 +259,42 @@ def test_a_full_disk_loses_seconds_of_a_file_and_the_recorder_goes_on(
     assert back and '"id":"last"' in back[-1].payload.decode()
     assert len(warnings) <= 1  # the file the disk filled, up to its last whole chunk
     assert recorder.process.returncode == 0 and "Traceback" not in recorder.log()
+
+
+def test_a_recorder_killed_leaves_a_readable_file_and_goes_on_in_a_new_one(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
+) -> None:
+    store = ("--set", f'recorder.directory="{tmp_path / "rec"}"')
+    recorder = brain_process("--mqtt", mosquitto.url, *store, "node", "recorder")
+    recorder.wait_for_log('"event": "recording"')
+    publisher = Bus(node="test", url=BrokerUrl.parse(mosquitto.url), presence=False)
+    publisher.connect(timeout=30)
+    for n in range(6000):  # several chunks' worth
+        publisher.publish(said(n))
+    publisher.wait_confirmed(publisher.publish(said(6000)), 30)
+    [first] = recordings(tmp_path / "rec")
+    deadline = time.monotonic() + 60
+    while sum(1 for r in read([first]) if r.schema) < 2000:  # chunks on disk
+        assert time.monotonic() < deadline, "the recorder wrote nothing"
+        time.sleep(0.1)
+    recorder.stop(signal.SIGKILL)
+    warnings: list[str] = []
+    kept = [
+        TranscriptEvent.model_validate_json(r.payload).text
+        for r in read([first], warn=warnings.append)
+        if r.schema
+    ]
+    numbers = [int(text.split()[1]) for text in kept]
+    # In order; the broker may drop some of a burst for a slow subscriber (its queue limit).
+    assert len(kept) >= 2000 and numbers == sorted(set(numbers))
+    assert warnings == [
+        f"{first} ends early (its recorder stopped without closing it): read up to there"
+    ]
+
+    again = brain_process("--mqtt", mosquitto.url, *store, "node", "recorder")
+    again.wait_for_log('"event": "recording"')
+    publisher.wait_confirmed(publisher.publish(said(7000)), 30)
+    again.wait_for_log('"event": "recording into"')
+    assert len(recordings(tmp_path / "rec")) == 2
+    assert sum(1 for r in read([first]) if r.schema) == len(kept)  # untouched
+    publisher.close()

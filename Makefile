@@ -59,6 +59,7 @@ bench: setup test-system
 	$(BIN)/python -m benchmarks.browser
 	$(BIN)/python -m benchmarks.edge
 	$(BIN)/python -m benchmarks.runtimes
+	$(BIN)/python -m benchmarks.recorder
 	$(BIN)/python -m benchmarks.identity
 	$(BIN)/python -m benchmarks.faults
 

@@ -31,6 +31,12 @@ def start_mosquitto(workdir: Path, *, extra: str = "") -> tuple[int, subprocess.
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_node(port: int, node: str, *options: str, ready: str) -> subprocess.Popen[str]:
     """`brain node NODE` on the broker at ``port``; returns once a log line holds ``ready``."""
     process = subprocess.Popen(

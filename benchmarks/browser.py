@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from aiohttp import WSMsgType, web
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks._support import free_port, start_mosquitto, start_node
+from benchmarks._support import cpu_seconds, free_port, start_mosquitto, start_node
 from effectors.browser._server import STATIC
 from schemas import Label, Perception
 from tests.chromium import blue_frames, launch, write_y4m
@@ -109,12 +108,6 @@ def round_trips(chromium: Browser, address: str, pages: int, seconds: float) -> 
     for context in contexts:
         context.close()
     return times
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summary(times: list[float], pages: int, seconds: float) -> dict[str, float]:

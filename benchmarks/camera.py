@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import threading
 import time
@@ -24,7 +23,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from benchmarks._support import start_mosquitto, start_node
+from benchmarks._support import cpu_seconds, start_mosquitto, start_node
 
 FPS = 60  # the camera's highest setting: the node is never idle for long
 
@@ -50,11 +49,6 @@ def bare_opencv_ms(video: Path, frames: int = 300) -> float:
         cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
     capture.release()
     return (time.process_time() - started) / frames * 1000
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def camera_node_ms(video: Path, port: int, seconds: float) -> tuple[float, float]:

@@ -18,9 +18,10 @@ from pydantic import Field, ValidationError
 
 from brain import Node, NodeOptions, Queue, describe_rejection
 from brain.recording import Events, Limits, RollingWriter, default_folder, event_type
-from schemas import Alert, Clip, StatValue
+from schemas import Alert, Clip, Event, StatValue
 
 _GB, _MB = 1024**3, 1024**2
+_UNKNOWN = object()
 #: While writes fail, what comes meanwhile is dropped (and counted) for this long.
 RETRY_SECONDS = 1.0
 
@@ -64,12 +65,17 @@ class Recorder(Node[RecorderOptions]):
         self._exclude = [f"{prefix}/{topic_filter}" for topic_filter in options.exclude]
         self._failing = False
         self._next_try = 0.0
+        # Per topic, worked out once (topics repeat): excluded, or the event type it carries.
+        self._kinds: dict[str, type[Event] | bool | None] = {}
         for topic_filter in options.topics:
             self.listen(f"{prefix}/{topic_filter}", self.heard, keep=Queue(size=10_000))
         self.log.info("recording", folder=str(options.directory), topics=options.topics)
 
     def heard(self, topic: str, payload: bytes) -> None:
-        if not payload or any(mqtt.topic_matches_sub(f, topic) for f in self._exclude):
+        kind = self._kinds.get(topic, _UNKNOWN)
+        if kind is _UNKNOWN:
+            kind = self._kinds[topic] = self._kind_of(topic)
+        if not payload or kind is False:
             return
         if self._failing and time.monotonic() < self._next_try:
             self.stats.add("unwritten")  # the disk was full a moment ago: try again soon
@@ -83,10 +89,15 @@ class Recorder(Node[RecorderOptions]):
             self._failing = False
             self.log.info("writing again", file=str(self._writer.path))
         self.stats.add("recorded")
-        self.stats.add("recorded_bytes", len(payload))
-        kind = event_type(topic, self.topics)
         if kind is Alert or kind is Clip:
             self._index(topic, payload, kind)
+
+    def _kind_of(self, topic: str) -> type[Event] | bool | None:
+        if len(self._kinds) > 10_000:  # topics made up on the fly: do not grow for ever
+            self._kinds.clear()
+        if any(mqtt.topic_matches_sub(f, topic) for f in self._exclude):
+            return False
+        return event_type(topic, self.topics)
 
     def _cannot_write(self, error: OSError) -> None:
         self.stats.add("unwritten")
@@ -103,15 +114,15 @@ class Recorder(Node[RecorderOptions]):
             fix="free some space, or lower recorder.total_gb",
         )
 
-    def _index(self, topic: str, payload: bytes, kind: type[Alert] | type[Clip]) -> None:
+    def _index(self, topic: str, payload: bytes, kind: type[Event]) -> None:
         try:
-            event = kind.model_validate_json(payload)
+            event = kind.model_validate_json(payload)  # an Alert or a Clip
         except ValidationError as error:
             self.bus.report_error(describe_rejection(error, kind), topic=topic, payload=payload)
             return
         if isinstance(event, Alert):
             self._events.add_alert(event)
-        else:
+        elif isinstance(event, Clip):
             self._events.add_clip(event)
         self.stats.add("indexed")
 

@@ -1,9 +1,12 @@
-"""Files written whole or not at all."""
+"""Files written whole or not at all, and the small SQLite databases nodes keep."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+
+from brain._errors import FatalError
 
 
 def write_whole(path: Path, data: bytes) -> None:
@@ -19,3 +22,16 @@ def write_whole(path: Path, data: bytes) -> None:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def open_database(path: Path, schema: str, *, what: str, fix: str) -> sqlite3.Connection:
+    """A SQLite database for several threads (behind the caller's lock), in WAL mode, with
+    ``schema`` made; one sentence (``what`` it is, and the ``fix``) when it cannot open."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        database.execute("PRAGMA journal_mode=WAL")
+        database.executescript(schema)
+    except (OSError, sqlite3.Error) as error:
+        raise FatalError(f"cannot open {what} {path} ({error}); {fix}") from None
+    return database

@@ -6,13 +6,12 @@ delivery leaves the outbox only once its target has accepted it.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from brain import FatalError
+from brain import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -46,16 +45,12 @@ class Delivery:
 
 class Outbox:
     def __init__(self, path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
-            raise FatalError(
-                f"cannot open the alerts outbox {path} ({error}); "
-                "choose another file with --set alerts.outbox=FILE"
-            ) from None
+        self._db = open_database(
+            path,
+            _SCHEMA,
+            what="the alerts outbox",
+            fix="choose another file with --set alerts.outbox=FILE",
+        )
         self._lock = threading.Lock()
 
     def add(

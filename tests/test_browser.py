@@ -105,6 +105,21 @@ def page(chromium: Browser) -> Iterator[Page]:
     context.close()
 
 
+def alerts_node(
+    broker: Broker, start: Callable[..., NodeProcess], tmp_path: Path, rule: str
+) -> NodeProcess:
+    """An alerts node with one rule (its TOML lines), keeping its files in ``tmp_path``."""
+    config = tmp_path / "alerts.toml"
+    config.write_text(
+        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
+        f'armed_file = "{tmp_path / "armed.json"}"\nclips = "{tmp_path / "clips"}"\n'
+        f"[[alerts.rules]]\n{rule}\n"
+    )
+    node = start("--mqtt", broker.url, "--config", str(config), "node", "alerts")
+    node.wait_for_log('"event": "watching"')
+    return node
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on a thread of its own: Playwright's sync API owns this one's loop."""
     with ThreadPoolExecutor(1) as thread:
@@ -412,14 +427,8 @@ def test_a_stranger_in_an_alert_is_named_on_the_page_and_known_from_then_on(
         "cortex",
     )
     wait_until_serving(node)
-    (tmp_path / "alerts.toml").write_text(
-        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
-        '[[alerts.rules]]\nname = "stranger"\nlabels = ["stranger"]\nwindow = 1\ncooldown = 0\n'
-    )
-    alerts = brain_process(
-        "--mqtt", mosquitto.url, "--config", str(tmp_path / "alerts.toml"), "node", "alerts"
-    )
-    alerts.wait_for_log('"event": "watching"')
+    rule = 'name = "stranger"\nlabels = ["stranger"]\nwindow = 1\ncooldown = 0'
+    alerts_node(mosquitto, brain_process, tmp_path, rule)
     seen = record(mosquitto, "brain/perceptions/#", "brain/commands/cortex/#")
     page.goto(server.page_url(source="hall", eye="closed"))
     page.wait_for_function("document.getElementById('state').textContent === 'connected'")
@@ -486,16 +495,8 @@ def test_an_alert_rule_is_armed_and_disarmed_with_its_switch_on_the_page(
     page: Page,
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "alerts.toml").write_text(
-        f'[alerts]\noutbox = "{tmp_path / "outbox.sqlite3"}"\n'
-        f'armed_file = "{tmp_path / "armed.json"}"\n'
-        '[[alerts.rules]]\nname = "door"\nlabels = ["person"]\n'
-    )
     states = record(mosquitto, "brain/state/alerts/door", "brain/commands/alerts/#")
-    alerts = brain_process(
-        "--mqtt", mosquitto.url, "--config", str(tmp_path / "alerts.toml"), "node", "alerts"
-    )
-    alerts.wait_for_log('"event": "watching"')
+    alerts_node(mosquitto, brain_process, tmp_path, 'name = "door"\nlabels = ["person"]')
     states.wait_for(topic_is("brain/state/alerts/door"))
     page.goto(server.page_url(source="hall", eye="closed"))
     switch = page.locator("#rule-door button")

@@ -28,22 +28,20 @@ def alerts() -> None:
     """The alert rules: arm and disarm them while brain runs."""
 
 
-@alerts.command()
-@click.argument("rule")
-@_WAIT
-@with_shared
-def arm(options: SharedOptions, rule: str, wait: float) -> None:
-    """Arm RULE: it delivers its alerts again."""
-    _order(options, rule, "arm", wait)
+def _command(order: str, help_text: str) -> None:
+    """``brain alerts arm`` and ``brain alerts disarm``: the same but for the order."""
+
+    @click.argument("rule")
+    @_WAIT
+    @with_shared
+    def send(options: SharedOptions, rule: str, wait: float) -> None:
+        _order(options, rule, order, wait)
+
+    alerts.command(order, help=help_text)(send)
 
 
-@alerts.command()
-@click.argument("rule")
-@_WAIT
-@with_shared
-def disarm(options: SharedOptions, rule: str, wait: float) -> None:
-    """Disarm RULE: it still publishes what it sees, but delivers nothing."""
-    _order(options, rule, "disarm", wait)
+_command("arm", "Arm RULE: it delivers its alerts again.")
+_command("disarm", "Disarm RULE: it still publishes what it sees, but delivers nothing.")
 
 
 def _order(options: SharedOptions, rule: str, command: str, wait: float) -> None:

@@ -7,14 +7,12 @@ row an alert, with its snapshot and, once it comes, the file of its clip.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from brain._errors import FatalError
-from brain._files import write_whole
+from brain._files import open_database, write_whole
 from schemas import Alert, Clip
 
 INDEX = "events.sqlite3"
@@ -58,17 +56,12 @@ class Events:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        path = directory / INDEX
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
-            raise FatalError(
-                f"cannot open the events index {path} ({error}); choose another folder "
-                "for the recordings"
-            ) from None
+        self._db = open_database(
+            directory / INDEX,
+            _SCHEMA,
+            what="the events index",
+            fix="choose another folder for the recordings (recorder.directory)",
+        )
         self._lock = threading.Lock()
 
     def add_alert(self, alert: Alert) -> None:

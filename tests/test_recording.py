@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,16 @@ from PIL import Image
 
 from brain import BrokerUrl, Bus, Topics
 from brain.cli import main
-from brain.recording import Events, Limits, RecordingError, RollingWriter, read, recordings, replay
+from brain.recording import (
+    Events,
+    Limits,
+    RecordingError,
+    RollingWriter,
+    moment,
+    read,
+    recordings,
+    replay,
+)
 from brain.testing import MemoryBroker
 from brain.testing import record as recording
 from schemas import Alert, Label, Perception, Snapshot, TranscriptEvent
@@ -298,3 +308,20 @@ def test_a_recorder_killed_leaves_a_readable_file_and_goes_on_in_a_new_one(
     assert len(recordings(tmp_path / "rec")) == 2
     assert sum(1 for r in read([first]) if r.schema) == len(kept)  # untouched
     publisher.close()
+
+
+def test_from_and_to_take_a_time_or_an_offset_from_the_start(tmp_path: Path) -> None:
+    writer = RollingWriter(tmp_path, topics=TOPICS)
+    start = 1_764_000_000_000_000_000
+    for n in range(10):  # one a second
+        writer.write(TOPICS.of(said(n)), said(n).to_json(), log_time_ns=start + n * 10**9)
+    writer.close()
+    window = read([tmp_path], start_ns=moment("+2s", first_ns=start),
+                  end_ns=moment("+4.5s", first_ns=start))  # fmt: skip
+    assert [TranscriptEvent.model_validate_json(r.payload).text for r in window] == [
+        "number 2", "number 3", "number 4",
+    ]  # fmt: skip
+    iso = datetime.fromtimestamp((start + 8 * 10**9) / 1e9, UTC).isoformat()
+    assert len(list(read([tmp_path], start_ns=moment(iso, first_ns=None)))) == 2
+    with pytest.raises(RecordingError, match="'soon' is no time: give an ISO time"):
+        moment("soon", first_ns=start)

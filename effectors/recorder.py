@@ -59,8 +59,9 @@ class Recorder(Node[RecorderOptions]):
             keep_seconds=options.keep_days * 86400,
             total_bytes=int(options.total_gb * _GB),
         )
-        self._writer = RollingWriter(options.directory, topics=self.topics, limits=self._limits)
+        # The index first: a folder that cannot be written is one sentence, not a crash.
         self._events = Events(options.directory)
+        self._writer = RollingWriter(options.directory, topics=self.topics, limits=self._limits)
         prefix = self.topics.prefix
         self._exclude = [f"{prefix}/{topic_filter}" for topic_filter in options.exclude]
         self._failing = False

@@ -167,3 +167,15 @@ def test_the_grafana_dashboard_asks_only_for_metrics_brain_serves() -> None:
     for name in names - served_always:
         figure = name.removeprefix("brain_").removesuffix("_total")
         assert f'"{figure}"' in code, f"{name}: no node reports a figure {figure!r}"
+
+
+def test_a_port_in_use_is_one_sentence_and_no_restart() -> None:
+    broker = MemoryBroker()
+    with running(Metrics, broker, options={"port": 0}) as first:
+        assert isinstance(first.node, Metrics)
+        taken = first.node.address.rsplit(":", 1)[1].split("/")[0]
+        with (
+            pytest.raises(RuntimeError, match="stopped with status 78 before it was online"),
+            running(Metrics, broker, options={"port": int(taken)}),
+        ):
+            pass

@@ -18,7 +18,7 @@ from mcap.reader import make_reader
 from mcap.writer import Writer
 from PIL import Image
 
-from brain import BrokerUrl, Bus, Topics
+from brain import BrokerUrl, Bus, FatalError, Topics
 from brain.cli import main
 from brain.recording import (
     Events,
@@ -30,8 +30,9 @@ from brain.recording import (
     recordings,
     replay,
 )
-from brain.testing import MemoryBroker
+from brain.testing import MemoryBroker, running
 from brain.testing import record as recording
+from effectors.recorder import Recorder as RecorderNode
 from schemas import Alert, Label, Perception, Snapshot, TranscriptEvent
 from tests.support import Broker, NodeProcess, Recorder, cortex, topic_is
 
@@ -325,3 +326,16 @@ def test_from_and_to_take_a_time_or_an_offset_from_the_start(tmp_path: Path) -> 
     assert len(list(read([tmp_path], start_ns=moment(iso, first_ns=None)))) == 2
     with pytest.raises(RecordingError, match="'soon' is no time: give an ISO time"):
         moment("soon", first_ns=start)
+
+
+def test_a_folder_that_cannot_be_written_is_one_sentence(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    options = {"directory": blocked / "rec"}
+    with (
+        pytest.raises(RuntimeError, match="stopped with status 78"),
+        running(RecorderNode, MemoryBroker(), options=options),
+    ):
+        pass
+    with pytest.raises(FatalError, match=r"cannot open the events index .*; choose another folder"):
+        Events(blocked / "rec")

@@ -117,14 +117,13 @@ class Node(Generic[O]):
         self.bus.when_connected(functools.partial(reconnected, True))
         for declaration in self.subscribes:
             handler = getattr(self, declaration.method)
-            shared, keys = declaration.resolve(self.options)
-            if declaration.with_keys:
+            to_inbox = _post_alone
+            if declaration.with_keys:  # the topic goes along, for the handler's keys
                 handler = functools.partial(self._with_keys, declaration.event, handler)
+                to_inbox = _post_with_topic
             post = self.inbox.add(declaration.keep, handler, self.options, name=declaration.method)
-            if declaration.with_keys:
-                deliver = functools.partial(_post_with_topic, post)
-            else:
-                deliver = functools.partial(_post_alone, post)
+            shared, keys = declaration.resolve(self.options)
+            deliver = functools.partial(to_inbox, post)
             self.bus.subscribe(declaration.event, deliver, shared=shared, **keys)
 
     # -- for the node's own code ----------------------------------------------------
@@ -176,7 +175,7 @@ class Node(Generic[O]):
         self.bus.report_error(f"handler {name} failed: {type(error).__name__}: {error}")
 
 
-def _post_alone(post: Any, event: Event, _topic: str) -> None:
+def _post_alone(post: Any, event: Event, topic: str) -> None:
     post(event)
 
 

@@ -87,7 +87,11 @@ def bare_server(port: int) -> Callable[[], None]:
     loop.run_until_complete(runner.setup())
     loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    return lambda: loop.call_soon_threadsafe(loop.stop)
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+
+    return stop
 
 
 def round_trips(chromium: Browser, address: str, pages: int, seconds: float) -> list[float]:

@@ -110,7 +110,9 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
 
 def one_round(kind: str, url: BrokerUrl, messages: int) -> dict[str, float]:
     """Messages per second from the first publish to the last arrival."""
-    ready, received_out, started_out = mp.Event(), mp.Queue(), mp.Queue()
+    ready = mp.Event()
+    received_out: mp.Queue[tuple[int, float, float]] = mp.Queue()
+    started_out: mp.Queue[float] = mp.Queue()
     reader = mp.Process(target=subscribe, args=(kind, url, messages, ready, received_out))
     reader.start()
     ready.wait(20)

@@ -31,7 +31,7 @@ FPS = 60  # the camera's highest setting: the node is never idle for long
 def write_video(path: Path, frames: int = 120) -> Path:
     """640x480 frames with texture, so JPEG has real work to do."""
     noise = np.random.default_rng(7).integers(0, 255, (480, 640, 3), dtype=np.uint8)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (640, 480))
     for n in range(frames):
         writer.write(np.roll(noise, n * 5, axis=1))
     writer.release()

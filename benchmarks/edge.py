@@ -27,12 +27,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
 
 from benchmarks._stream import Watcher, rss_mb, streamed
 from benchmarks._support import ROOT, start_mosquitto, start_node
 from brain._images import decode_bytes
-from brain.cortex.bundle import PREPROCESSING, read_bundle
+from brain.cortex import read_bundle, scaled
 from brain.train import BASES, scan
 from schemas import ImageEvent
 from tests.shapes import base_weights, image_event, make_dataset
@@ -62,10 +61,10 @@ def bare(bundle: Path, lite: Path, images: list[Path]) -> dict[str, float]:
     from ai_edge_litert.interpreter import Interpreter
 
     metadata, _ = read_bundle(bundle)
-    divide, shift = PREPROCESSING[metadata["preprocessing"]]
     size = tuple(metadata["input_size"])
-    batch = np.stack([decode_bytes(p.read_bytes(), size=size) for p in images])
-    batch = batch.astype(np.float32) / divide + shift
+    batch = scaled(
+        [decode_bytes(p.read_bytes(), size=size) for p in images], metadata["preprocessing"]
+    )
     network = keras.saving.load_model(bundle / "model.keras", compile=False)
     figures = {}
     for n in (1, 8):

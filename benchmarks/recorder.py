@@ -72,8 +72,12 @@ def bare_writer(port: int, path: str, ready: Any) -> None:
             out.write(len(topic).to_bytes(2, "big") + topic)
             out.write(len(message.payload).to_bytes(4, "big") + message.payload)
 
+        def subscribe(subscriber: mqtt.Client, *_: Any) -> None:
+            subscriber.subscribe("brain/#", qos=1)
+            ready.set()
+
         connection.on_message = keep
-        connection.on_connect = lambda c, *_: (c.subscribe("brain/#", qos=1), ready.set())
+        connection.on_connect = subscribe
         connection.connect("127.0.0.1", port)
         connection.loop_forever()
 
@@ -115,10 +119,13 @@ def replay_timing(
     arrivals: list[float] = []
     done = threading.Event()
     listener = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-    listener.on_message = lambda *_: (
-        arrivals.append(time.perf_counter()),
-        len(arrivals) >= count and done.set(),
-    )
+
+    def arrived(*_: Any) -> None:
+        arrivals.append(time.perf_counter())
+        if len(arrivals) >= count:
+            done.set()
+
+    listener.on_message = arrived
     listener.connect("127.0.0.1", port)
     listener.subscribe("brain/senses/microphone/timing/transcript", qos=1)
     listener.loop_start()

@@ -45,7 +45,8 @@ def people_photos() -> Path:
             member = sdist.extractfile(f"face_recognition-1.3.0/tests/test_images/{name}")
             assert member is not None
             (CACHE / name).write_bytes(member.read())
-    Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")).save(CACHE / "hopper.jpg")
+    hopper = Path(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    Image.open(hopper).save(CACHE / "hopper.jpg")
     Image.fromarray(skimage_data.astronaut()).save(CACHE / "collins.png")
     return CACHE
 

@@ -89,7 +89,7 @@ class Recorder:
 
     def on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         with self.changed:
-            self.messages.append((message.topic, message.payload, bool(message.retain)))
+            self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
             self.changed.notify_all()
 
     def wait_for(

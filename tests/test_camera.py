@@ -23,7 +23,7 @@ FRAMES = "brain/senses/camera/door/image"
 
 
 def write_video(path: Path, frames: int = 30) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (640, 480))
     for n in range(frames):
         writer.write(np.full((480, 640, 3), n * 8, np.uint8))
     writer.release()

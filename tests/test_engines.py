@@ -8,6 +8,9 @@ session's state folder for every later test."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -104,3 +107,34 @@ def test_an_engine_that_cannot_do_a_precision_says_so(
     _, weights = inception_weights
     with pytest.raises(FatalError, match="keras runs float32, not int8; use runtime=tflite"):
         Inception.load(options(weights, "keras", "int8"))
+
+
+@pytest.mark.timeout(900)  # one more conversion of InceptionV3 to every engine
+def test_a_first_start_measures_in_a_child_and_serves_lean(
+    inception_weights: tuple[object, Path], tmp_path: Path
+) -> None:
+    """The serving process loads TensorFlow only to serve on Keras; the measuring of every
+    engine (1.7 GB with Inception) happens in a child that is gone by then."""
+    probe = (
+        "import json, resource, sys\n"
+        "from pathlib import Path\n"
+        "from brain.cortex import CortexOptions\n"
+        "from brain.cortex.inception import Inception\n"
+        "if __name__ == '__main__':\n"
+        f"    model = Inception.load(CortexOptions(weights=Path({str(inception_weights[1])!r}),"
+        " runtime='auto'))\n"
+        "    print(json.dumps({'on': model.describe().rsplit(' ', 1)[-1].rstrip(')'),"
+        " 'tensorflow': 'tensorflow' in sys.modules,"
+        " 'child_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024}))\n"
+    )
+    script = tmp_path / "first_start.py"
+    script.write_text(probe)
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}  # nothing converted yet
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["on"] in ENGINES and found["tensorflow"] == (found["on"] == "keras")
+    assert found["child_mb"] > 0, "nothing was measured in a child process"
+    assert "measuring every engine in a child process" in done.stdout + done.stderr

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import functools
 import json
+import multiprocessing
+import multiprocessing.queues
+import pickle
 import random
 import tempfile
 import time
@@ -114,12 +117,16 @@ def accelerated(
     loads the converted model alone and never imports TensorFlow. ``key`` names the
     weights (converted models are kept under it).
     """
-    network, images = functools.cache(network), functools.cache(images)
     folder = state_dir() / "runtimes" / key
     folder.mkdir(parents=True, exist_ok=True)
-    name, forward = _chosen(network, folder, runtime, precision, images)
-    if forward is None:
-        forward = ENGINES[name].build(network, precision, images, folder)
+    if runtime == "auto" and not _speeds_file(folder, precision).is_file():
+        # Converting to every engine and measuring them loads them all (1.7 GB with
+        # Inception): done by a child process, which leaves the converted models and the
+        # figures behind; this process then loads the one it serves with.
+        _measure_apart(network, images, folder, precision)
+    network, images = functools.cache(network), functools.cache(images)
+    name = _chosen(folder, runtime, precision)
+    forward = ENGINES[name].build(network, precision, images, folder)
     if precision != "float32":
         log.info(
             "lower precision",
@@ -131,36 +138,84 @@ def accelerated(
     return forward, name
 
 
-def _chosen(
-    network: Network, folder: Path, runtime: RuntimeName, precision: Precision, images: Calibration
-) -> tuple[str, Forward | None]:
-    """The engine to serve with, and its forward if measuring the engines just built it."""
+def _speeds_file(folder: Path, precision: Precision) -> Path:
+    return folder / f"speed-{precision}.json"
+
+
+def _chosen(folder: Path, runtime: RuntimeName, precision: Precision) -> str:
+    """The engine to serve with: the one asked for, or the fastest measured here."""
     if runtime != "auto":
         _check(ENGINES[runtime], precision)
-        return runtime, None
-    figures = folder / f"speed-{precision}.json"
-    fastest: Forward | None = None
-    if figures.is_file():
-        speeds: dict[str, float] = json.loads(figures.read_text())
-        why = f"measured before: {speeds} images/s"
-    else:
-        speeds = {}
-        for engine in ENGINES.values():
-            if engine.installed() and precision in engine.precisions:
-                forward = engine.build(network, precision, images, folder)
-                speed = _speed(forward, images())
-                if speed > max(speeds.values(), default=0.0):  # keep only the fastest
-                    fastest = forward
-                speeds[engine.name] = speed
-        write_whole(figures, json.dumps(speeds).encode())
-        why = f"measured now: {speeds} images/s"
+        return runtime
+    speeds: dict[str, float] = json.loads(_speeds_file(folder, precision).read_text())
     if not speeds:
         raise FatalError(
             f"no installed engine runs {precision}; pip install ai-edge-litert, or use float32"
         )
     best = max(speeds, key=speeds.__getitem__)
-    log.info("runtime chosen", runtime=best, precision=precision, why=why)
-    return best, fastest
+    log.info("runtime chosen", runtime=best, precision=precision, speeds_per_s=speeds)
+    return best
+
+
+def _measure(network: Network, images: Calibration, folder: Path, precision: Precision) -> None:
+    """Convert the network to every engine that runs ``precision``, measure each, and keep
+    the figures (and, below float32, the fastest one's agreement with Keras)."""
+    network, images = functools.cache(network), functools.cache(images)
+    speeds: dict[str, float] = {}
+    forwards: dict[str, Forward] = {}
+    for engine in ENGINES.values():
+        if engine.installed() and precision in engine.precisions:
+            forwards[engine.name] = engine.build(network, precision, images, folder)
+            speeds[engine.name] = _speed(forwards[engine.name], images())
+    if speeds and precision != "float32":
+        best = max(speeds, key=speeds.__getitem__)
+        kept = folder / f"agreement-{best}-{precision}.json"
+        _agreement(network, forwards[best], images, kept=kept)
+    write_whole(_speeds_file(folder, precision), json.dumps(speeds).encode())
+    log.info("engines measured", precision=precision, speeds_per_s=speeds)
+
+
+def _measure_apart(
+    network: Network, images: Calibration, folder: Path, precision: Precision
+) -> None:
+    """``_measure`` in a child process; here when the factories cannot go to one (a
+    model defined on the fly)."""
+    try:
+        pickle.dumps((network, images))
+    except (pickle.PicklingError, AttributeError, TypeError):
+        _measure(network, images, folder, precision)
+        return
+    log.info("measuring every engine in a child process (once)", precision=precision)
+    context = multiprocessing.get_context("spawn")
+    errors: multiprocessing.queues.SimpleQueue[str] = context.SimpleQueue()
+    child = context.Process(
+        target=_measure_reporting, args=(network, images, folder, precision, errors)
+    )
+    child.start()
+    child.join()
+    if not errors.empty():
+        raise FatalError(errors.get())
+    if child.exitcode != 0 or not _speeds_file(folder, precision).is_file():
+        raise FatalError(
+            f"measuring the engines stopped (exit status {child.exitcode}); its log says "
+            "why, or choose an engine with --set cortex.runtime=keras|tflite|openvino"
+        )
+
+
+def _measure_reporting(
+    network: Network,
+    images: Calibration,
+    folder: Path,
+    precision: Precision,
+    errors: multiprocessing.queues.SimpleQueue[str],
+) -> None:
+    from brain._logging import configure
+
+    configure(node="cortex")  # its lines are the cortex's, measuring
+    try:
+        _measure(network, images, folder, precision)
+    except FatalError as error:  # the parent says it, as if it had happened there
+        errors.put(str(error))
 
 
 def _check(engine: Engine, precision: Precision) -> None:

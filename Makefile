@@ -47,6 +47,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy examples/plugins  # the example plugins, as a plugin author would check theirs
 
 test: lint test-system
 	$(BIN)/pytest

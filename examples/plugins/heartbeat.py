@@ -32,4 +32,4 @@ class Heartbeat(Sense[HeartbeatOptions]):
         while not stop.wait(self.options.interval):
             beat += 1
             self.emit(TranscriptEvent(source=self.options.source, text=f"beat {beat}"))
-            self.stats.set("beats", beat)
+            self.stats.add("beats")  # a count: Prometheus sees brain_beats_total

@@ -158,7 +158,7 @@ class _QueueMailbox(_Mailbox):
         self._max_age, self._wait = max_age, wait
         self._waiting: deque[tuple[int, float, Any, threading.Event | None]] = deque()
         self._size = size
-        self._taken: list[threading.Event | None] = []
+        self._taken: threading.Event | None = None  # of the event being handled
 
     def counters(self) -> tuple[str, ...]:
         return (self.dropped, STALE) if self._max_age is not None else (self.dropped,)
@@ -181,14 +181,12 @@ class _QueueMailbox(_Mailbox):
             expired += 1
             if not self._waiting:
                 return None, expired
-        _, _, event, done = self._waiting.popleft()
-        self._taken.append(done)
+        _, _, event, self._taken = self._waiting.popleft()
         return event, expired
 
     def handled(self) -> None:
-        for done in self._taken:
-            self._done(done)
-        self._taken.clear()
+        self._done(self._taken)
+        self._taken = None
 
     def release(self) -> None:
         self.handled()

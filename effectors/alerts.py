@@ -110,7 +110,7 @@ class Alerts(Effector[AlertsOptions]):
             self.publish(State(source=self.name, node=self.name, name=rule, value=REMOVED))
             self.bus.clear_retained(State, node=self.name, name=rule)
         self._arming.forgotten = []
-        self._arming.save()
+        self._arming.save()  # the rules there are now: a later start knows which went
 
     @on(Command, node="alerts", with_keys=True)
     def obey(self, command: Command, keys: dict[str, str]) -> None:

@@ -21,6 +21,8 @@ from brain import Latest, Node, NodeOptions, on, state_dir, write_whole
 from effectors._discovery import OFF, ON, Config, Discovery
 from schemas import Alert, Command, Perception, State, StatValue, TopicName
 
+#: Seconds between two writes of when each camera was last seen (not every frame).
+_REMEMBER_EVERY = 3600.0
 #: Who each camera state is of, and the label that turns it on.
 _PRESENCES = {"person": "person", "stranger": "stranger"}
 
@@ -65,6 +67,7 @@ class HomeAssistant(Node[HomeAssistantOptions]):
         for camera in options.cameras:
             self._seen.setdefault(camera, time.time())
         self._remember()  # what will be shown: to be removed when it is taken out
+        self._remember_at = time.monotonic() + _REMEMBER_EVERY
         self._on_until: dict[tuple[str, str], float] = {}  # (camera, what): when it goes off
         self._said: dict[str, str] = {}  # the last value of each state said
         self._rules: set[str] = set()
@@ -104,8 +107,8 @@ class HomeAssistant(Node[HomeAssistantOptions]):
     def perceived(self, perception: Perception) -> None:
         camera, now = perception.source, time.time()
         with self._lock:
-            new = camera not in self._seen and not self.options.cameras
-            if camera not in self._seen and not new:
+            new = camera not in self._seen
+            if new and self.options.cameras:
                 return  # a camera the user did not list
             self._seen[camera] = now
             if new:
@@ -139,10 +142,14 @@ class HomeAssistant(Node[HomeAssistantOptions]):
                 forgotten = [c for c in self._seen if not self._kept(c, time.time())]
                 for camera in forgotten:
                     self._remove_camera(camera)
+                if now >= self._remember_at:  # when each was last seen, for the next start
+                    self._remember()
+                    self._remember_at = now + _REMEMBER_EVERY
                 next_off = min(self._on_until.values(), default=None)
             for camera, what in quiet:
                 self._say(f"{camera}-{what}", OFF)
-            self.sleep(min(3600.0, next_off - now) if next_off is not None else 3600.0)
+            wait = _REMEMBER_EVERY if next_off is None else min(_REMEMBER_EVERY, next_off - now)
+            self.sleep(wait)
 
     def _kept(self, camera: str, now: float) -> bool:
         if self.options.cameras:

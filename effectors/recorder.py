@@ -9,6 +9,7 @@ in a new file.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,6 @@ from brain.recording import Events, Limits, RollingWriter, default_folder, event
 from schemas import Alert, Clip, Event, StatValue
 
 _GB, _MB = 1024**3, 1024**2
-_UNKNOWN = object()
 #: While writes fail, what comes meanwhile is dropped (and counted) for this long.
 RETRY_SECONDS = 1.0
 
@@ -67,15 +67,13 @@ class Recorder(Node[RecorderOptions]):
         self._failing = False
         self._next_try = 0.0
         # Per topic, worked out once (topics repeat): excluded, or the event type it carries.
-        self._kinds: dict[str, type[Event] | bool | None] = {}
+        self._kind_of = functools.lru_cache(maxsize=10_000)(self._classify)
         for topic_filter in options.topics:
             self.listen(f"{prefix}/{topic_filter}", self.heard, keep=Queue(size=10_000))
         self.log.info("recording", folder=str(options.directory), topics=options.topics)
 
     def heard(self, topic: str, payload: bytes) -> None:
-        kind = self._kinds.get(topic, _UNKNOWN)
-        if kind is _UNKNOWN:
-            kind = self._kinds[topic] = self._kind_of(topic)
+        kind = self._kind_of(topic)
         if not payload or kind is False:
             return
         if self._failing and time.monotonic() < self._next_try:
@@ -93,9 +91,8 @@ class Recorder(Node[RecorderOptions]):
         if kind is Alert or kind is Clip:
             self._index(topic, payload, kind)
 
-    def _kind_of(self, topic: str) -> type[Event] | bool | None:
-        if len(self._kinds) > 10_000:  # topics made up on the fly: do not grow for ever
-            self._kinds.clear()
+    def _classify(self, topic: str) -> type[Event] | bool | None:
+        """False: not recorded; else the event type it carries (None: not an event)."""
         if any(mqtt.topic_matches_sub(f, topic) for f in self._exclude):
             return False
         return event_type(topic, self.topics)

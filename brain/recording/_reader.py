@@ -13,12 +13,12 @@ from mcap.records import Channel, Message, Schema
 from mcap.stream_reader import StreamReader
 
 from brain.recording._writer import PREFIX_KEY, SUFFIX, recordings
-from schemas import EVENTS
+from schemas import EVENTS, Event
 
 #: How every MCAP file begins.
 MAGIC = b"\x89MCAP0\r\n"
-#: The schema ids this brain reads, e.g. brain.image/1.
-KNOWN_SCHEMAS = frozenset(kind.schema_name() for kind in EVENTS)
+#: The events this brain reads, by their schema id (brain.image/1).
+BY_SCHEMA: dict[str, type[Event]] = {kind.schema_name(): kind for kind in EVENTS}
 
 
 class RecordingError(ValueError):
@@ -87,7 +87,7 @@ def _read_one(path: Path, warn: Callable[[str], None]) -> Iterator[Recorded]:
                     schemas[record.id] = record.name
                 elif isinstance(record, Channel):
                     schema = schemas.get(record.schema_id, "")
-                    if schema.startswith("brain.") and schema not in KNOWN_SCHEMAS:
+                    if schema.startswith("brain.") and schema not in BY_SCHEMA:
                         raise RecordingError(
                             f"{path} holds {schema} events ({record.topic}), newer than this "
                             f"brain reads ({_known(schema)}); upgrade brain to replay it"
@@ -115,4 +115,4 @@ def _read_one(path: Path, warn: Callable[[str], None]) -> Iterator[Recorded]:
 
 def _known(schema: str) -> str:
     family = schema.rsplit("/", 1)[0] + "/"
-    return ", ".join(sorted(s for s in KNOWN_SCHEMAS if s.startswith(family))) or "none of it"
+    return ", ".join(sorted(s for s in BY_SCHEMA if s.startswith(family))) or "none of it"

@@ -9,10 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from brain._bus import Bus
-from brain.recording._reader import Recorded, RecordingError
-from schemas import EVENTS, Event
+from brain.recording._reader import BY_SCHEMA, Recorded, RecordingError
 
-_BY_SCHEMA: dict[str, type[Event]] = {kind.schema_name(): kind for kind in EVENTS}
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -36,7 +34,7 @@ def replay(
     first: int | None = None
     started = 0.0
     for message in recorded:
-        kind = _BY_SCHEMA.get(message.schema)
+        kind = BY_SCHEMA.get(message.schema)
         if kind is None:
             done.skipped += 1
             continue

@@ -1,9 +1,9 @@
 """No telemetry: a home camera never phones home, and neither do brain's dependencies.
 
-Of what brain loads, only OpenVINO reports usage: importing it starts
-``openvino_telemetry``, which sends events to Google Analytics unless the user
-opted out on that machine (it is off only where ``CI=true``). Marking that
-package as absent makes OpenVINO use its own stub, which sends nothing; nothing
+Of what brain loads, only OpenVINO and its quantizer NNCF report usage: each
+imports ``openvino_telemetry``, which sends events to Google Analytics unless
+the user opted out on that machine (it is off only where ``CI=true``). Marking
+that package as absent makes each use its own stub, which sends nothing; nothing
 else needs it. Call ``no_telemetry()`` before importing such a dependency.
 """
 

@@ -21,7 +21,7 @@ from brain._plugins import Catalog, PluginError, discover
 from brain._voice import voice_command
 from brain._wiring import on
 from brain.cortex import _language as language
-from brain.cortex._engines import Precision, RuntimeName
+from brain.cortex._engines import BATCH, Precision, RuntimeName
 from brain.faces import THRESHOLD
 from schemas import (
     Command,
@@ -50,7 +50,7 @@ class CortexOptions(NodeOptions):
         default="float32", description="float32, or float16, dynamic or int8 (faster, rougher)."
     )
     top_k: int = Field(default=5, ge=1, le=100, description="Labels per perception.")
-    batch: int = Field(default=8, ge=1, le=256, description="Most frames classified at once.")
+    batch: int = Field(default=BATCH, ge=1, le=256, description="Most frames classified at once.")
     max_wait_ms: float = Field(
         default=5.0, ge=0, description="How long a first frame waits for others to share its batch."
     )

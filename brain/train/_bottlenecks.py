@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from brain._images import DecodeError, decode_bytes
+from brain._images import DecodeError, decode_bytes, resized
 from brain._model import RGB
 from brain.cortex import compiled, scaled
 from brain.train._bases import Loaded
@@ -37,6 +37,10 @@ class Features:
     paths: list[Path]
 
 
+#: How images become pixels (``brain._images``): bottlenecks made another way are not reused.
+PIXELS = "bilinear"
+
+
 @dataclass
 class Bottlenecks:
     loaded: Loaded
@@ -46,7 +50,7 @@ class Bottlenecks:
     computed: int = 0
 
     def __post_init__(self) -> None:
-        self._folder = self.cache / self.loaded.key
+        self._folder = self.cache / f"{self.loaded.key}-{PIXELS}"
         self._forward: Callable[[NDArray[np.float32]], NDArray[np.float32]] | None = None
 
     def of(self, examples: list[Example], *, variants: int = 0, what: str = "images") -> Features:
@@ -127,10 +131,8 @@ def augmented(image: RGB, rng: np.random.Generator, size: tuple[int, int]) -> RG
     crop_h, crop_w = (int(side * rng.uniform(0.7, 1.0)) for side in (height, width))
     top, left = rng.integers(0, height - crop_h + 1), rng.integers(0, width - crop_w + 1)
     image = np.ascontiguousarray(image[top : top + crop_h, left : left + crop_w])
-    import cv2  # here: importing brain loads no image library (OpenCV sets LD_LIBRARY_PATH)
-
-    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    brightened: RGB = np.clip(resized * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
+    scaled = resized(image, size).astype(np.float32)  # as the cortex resizes frames
+    brightened: RGB = np.clip(scaled * rng.uniform(0.8, 1.2), 0, 255).astype(np.uint8)
     return brightened
 
 

@@ -29,3 +29,6 @@ def test_the_decoder_reduces_only_as_far_as_the_model_allows() -> None:
     assert _jpeg_scale(640, 480, (299, 299)) == 1
     assert _jpeg_scale(640, 480, (160, 120)) == 4
     assert _jpeg_scale(4000, 3000, None) == 1
+    assert _jpeg_scale(96, 64, (299, 299)) == 1  # smaller than the model wants: scaled up
+    tiny = cv2.imencode(".jpg", np.full((64, 96, 3), 200, np.uint8))[1].tobytes()
+    assert decode_bytes(tiny, size=(299, 299)).shape == (299, 299, 3)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image
+from skimage import data
 
 from schemas import ImageEvent, Perception
 
@@ -54,6 +57,37 @@ def streamed(
     counted = sorted(watcher.latencies[i] + watcher.sent[i] for i in watcher.latencies)
     counted = [t for t in counted if t >= began + 2]  # skip the start: the pipe fills
     return (len(counted) - 1) / (counted[-1] - counted[0])
+
+
+def frames(count: int, source: str) -> list[ImageEvent]:
+    pictures = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    events = []
+    for n in range(count):
+        encoded = io.BytesIO()
+        Image.fromarray(pictures[n % 4]).resize((640, 480)).save(encoded, "JPEG", quality=80)
+        events.append(
+            ImageEvent(
+                source=source,
+                content_type="image/jpeg",
+                data=encoded.getvalue(),
+                width=640,
+                height=480,
+                seq=n,
+            )
+        )
+    return events
+
+
+def paced(watcher: Watcher, rate: float, seconds: float, source: str) -> list[float]:
+    """One camera at ``rate`` frames/s for ``seconds``: each perceived frame's latency, ms."""
+    began = time.perf_counter()
+    sent = []
+    for n, frame in enumerate(frames(int(rate * seconds), source)):
+        time.sleep(max(0.0, n / rate - (time.perf_counter() - began)))
+        watcher.show(frame)
+        sent.append(frame.id)
+    time.sleep(2)
+    return [watcher.latencies[i] * 1000 for i in sent if i in watcher.latencies]
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:

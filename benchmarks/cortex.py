@@ -31,31 +31,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 from PIL import Image
-from skimage import data
 
-from benchmarks._stream import Watcher, percentile, rss_mb, streamed
+from benchmarks._stream import Watcher, frames, paced, percentile, rss_mb, streamed
 from benchmarks._support import start_mosquitto, start_node
 from brain._images import decode
 from schemas import ImageEvent
-
-
-def frames(count: int, source: str) -> list[ImageEvent]:
-    pictures = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
-    events = []
-    for n in range(count):
-        encoded = io.BytesIO()
-        Image.fromarray(pictures[n % 4]).resize((640, 480)).save(encoded, "JPEG", quality=80)
-        events.append(
-            ImageEvent(
-                source=source,
-                content_type="image/jpeg",
-                data=encoded.getvalue(),
-                width=640,
-                height=480,
-                seq=n,
-            )
-        )
-    return events
 
 
 def bare(network: keras.Model, images: list[ImageEvent]) -> dict[str, float]:
@@ -81,17 +61,6 @@ def bare(network: keras.Model, images: list[ImageEvent]) -> dict[str, float]:
 
 def throughput(watcher: Watcher, rate: float, seconds: float) -> float:
     return streamed(watcher, [frames(20, f"cam{n}") for n in range(8)], rate, seconds)
-
-
-def paced(watcher: Watcher, rate: float, seconds: float, source: str) -> list[float]:
-    sent = []
-    for n, frame in enumerate(frames(int(rate * seconds), source)):
-        target = n / rate
-        time.sleep(max(0.0, target - (time.perf_counter() - paced.began)))  # type: ignore[attr-defined]
-        watcher.show(frame)
-        sent.append(frame.id)
-    time.sleep(2)
-    return [watcher.latencies[i] * 1000 for i in sent if i in watcher.latencies]
 
 
 def decoders(image: ImageEvent, repeat: int = 200) -> dict[str, float]:
@@ -142,10 +111,8 @@ def main() -> None:
         time.sleep(3)
         best_bare = max(bare_figures["batch_1_per_s"], bare_figures["batch_8_per_s"])
         ours = throughput(watcher, 2 * best_bare, args.seconds)
-        paced.began = time.perf_counter()  # type: ignore[attr-defined]
         slow = paced(watcher, 2.0, args.seconds / 2, "calm")
         rss_before = rss_mb(node.pid)
-        paced.began = time.perf_counter()  # type: ignore[attr-defined]
         capacity = ours  # frames a second the cortex classifies
         flood = paced(watcher, 3 * capacity, args.seconds / 2, "flood")
         rss_after, peak = rss_mb(node.pid), rss_mb(node.pid, "VmHWM")

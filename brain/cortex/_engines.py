@@ -10,7 +10,9 @@ calibration images the first time, keeps the figures, and serves the fastest.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 import logging
 import multiprocessing
@@ -106,7 +108,9 @@ def _quantized(model: Any, images: Images) -> Any:
         ) from None
     nncf.set_log_level(logging.WARNING)  # its statistics are its own business
     dataset = nncf.Dataset(list(images), lambda image: image[None])
-    return nncf.quantize(model, dataset, subset_size=len(images))
+    # Its progress bars print to stdout, between the log's structured lines: kept out.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return nncf.quantize(model, dataset, subset_size=len(images))
 
 
 def _save_openvino(model: Any, file: Path) -> None:

@@ -25,9 +25,7 @@ import json
 import os
 import sys
 import tempfile
-import time
 import types
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -43,26 +41,12 @@ from brain.cortex import (
     INCEPTION,
     Bundle,
     calibration_images,
+    images_per_s,
     tflite_bytes,
     tflite_forward,
 )
 from brain.train import scan
 from tests.shapes import base_weights, make_dataset
-
-
-def per_s(
-    forward: Callable[[np.ndarray], object], images: np.ndarray, *, count: int = 8, rounds: int = 3
-) -> float:
-    """Images a second classifying ``count`` at a time, the best of ``rounds`` after one to
-    warm up."""
-    batch = np.concatenate([images] * count)[:count]
-    forward(batch)
-    fastest = float("inf")
-    for _ in range(rounds):
-        began = time.perf_counter()
-        forward(batch)
-        fastest = min(fastest, time.perf_counter() - began)
-    return round(len(batch) / fastest, 1)
 
 
 def bare(network: object, images: np.ndarray, workdir: Path) -> dict[str, float]:
@@ -71,7 +55,7 @@ def bare(network: object, images: np.ndarray, workdir: Path) -> dict[str, float]
     assert isinstance(network, keras.Model)
     figures = {
         # 32 images a call: predict's own cost a call (its data pipeline) is spread thin.
-        f"keras_predict_batch_{size}": per_s(
+        f"keras_predict_batch_{size}": images_per_s(
             functools.partial(network.predict, batch_size=size, verbose=0), images, count=32
         )
         for size in (1, 8)
@@ -80,7 +64,7 @@ def bare(network: object, images: np.ndarray, workdir: Path) -> dict[str, float]
         model = workdir / f"bare-{quantize}.tflite"
         model.write_bytes(tflite_bytes(network, quantize, images))
         name = "float32" if quantize == "none" else quantize
-        figures[f"tflite_{name}"] = per_s(tflite_forward(model)[0], images)
+        figures[f"tflite_{name}"] = images_per_s(tflite_forward(model)[0], images)
     if ENGINES["openvino"].installed():
         figures |= bare_openvino(network, images)
     return figures
@@ -102,7 +86,7 @@ def bare_openvino(network: object, images: np.ndarray) -> dict[str, float]:
     figures = {}
     for name, converted in (("float32", model), ("int8", int8)):
         engine = core.compile_model(converted, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
-        figures[f"openvino_{name}"] = per_s(engine, images)
+        figures[f"openvino_{name}"] = images_per_s(engine, images)
     streams = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
     requests = openvino.AsyncInferQueue(streams)  # as many as the streams want
 
@@ -111,7 +95,7 @@ def bare_openvino(network: object, images: np.ndarray) -> dict[str, float]:
             requests.start_async({0: image[None]})
         requests.wait_all()
 
-    figures["openvino_float32_throughput_hint_async"] = per_s(asynchronous, images)
+    figures["openvino_float32_throughput_hint_async"] = images_per_s(asynchronous, images)
     return figures
 
 

@@ -5,7 +5,13 @@ Besides the node, the cortex's public surface is what training and export
 the engines, the scalings, the weights and the bundle format.
 """
 
-from brain.cortex._engines import ENGINES, Images, calibration_images, sample_photos
+from brain.cortex._engines import (
+    ENGINES,
+    Images,
+    calibration_images,
+    images_per_s,
+    sample_photos,
+)
 from brain.cortex._graph import compiled
 from brain.cortex._node import Cortex, CortexOptions, load_model
 from brain.cortex._runtimes import keras_network, tflite_bytes, tflite_forward
@@ -23,6 +29,7 @@ __all__ = [
     "Images",
     "calibration_images",
     "compiled",
+    "images_per_s",
     "keras_network",
     "load_model",
     "new_bundle",

@@ -212,7 +212,7 @@ def _measure(network: Network, images: Calibration, folder: Path, precision: Pre
             except FatalError as error:  # e.g. int8 on OpenVINO without NNCF: measure the rest
                 log.warning("engine left out", engine=engine.name, reason=str(error))
                 continue
-            speeds[engine.name] = _speed(forwards[engine.name], images())
+            speeds[engine.name] = images_per_s(forwards[engine.name], images())
     if speeds and precision != "float32":
         best = max(speeds, key=speeds.__getitem__)
         kept = folder / f"agreement-{best}-{precision}.json"
@@ -277,18 +277,19 @@ def _check(engine: Engine, precision: Precision) -> None:
         )
 
 
-def _speed(forward: Forward, images: Images, rounds: int = 3) -> float:
-    """Images a second in batches of ``BATCH``, as a loaded cortex classifies them (where
-    it matters), after one batch to warm up; the best round, since a busy machine only
-    ever slows one down."""
-    batch = np.concatenate([images] * BATCH)[:BATCH]
+def images_per_s(
+    forward: Callable[[Images], object], images: Images, *, count: int = BATCH, rounds: int = 3
+) -> float:
+    """Images a second classifying ``count`` at a time (as a loaded cortex does), after one
+    call to warm up; the best of ``rounds``, since a busy machine only ever slows one down."""
+    batch = np.concatenate([images] * count)[:count]
     forward(batch)
     fastest = float("inf")
     for _ in range(rounds):
         began = time.perf_counter()
         forward(batch)
         fastest = min(fastest, time.perf_counter() - began)
-    return round(BATCH / fastest, 1)
+    return round(count / fastest, 1)
 
 
 def _agreement(

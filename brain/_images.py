@@ -61,14 +61,15 @@ def decode_bytes(
 
 
 def resized(pixels: RGB, size: tuple[int, int]) -> RGB:
-    """``pixels`` at ``size`` (width, height), bilinear: as Inception's ImageNet evaluation
-    and Keras' image datasets resize, and 9 times faster than OpenCV's area averaging
-    (0.2 ms against 1.9 for 640x480 to 299x299, a 40th of an int8 InceptionV3)."""
+    """``pixels`` at ``size`` (width, height), by area averaging: no aliasing when a frame
+    shrinks. Bilinear is 9 times faster (0.2 ms against 1.9 for 640x480 to 299x299), but
+    the training tests' bundles, trained and served on it, were right on 86 % of their
+    held-out photos instead of over 90, and their int8 exports agreed on 77 %."""
     import cv2
 
     if (pixels.shape[1], pixels.shape[0]) == size:
         return np.ascontiguousarray(pixels, dtype=np.uint8)
-    return np.ascontiguousarray(cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR))
+    return np.ascontiguousarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
 
 
 def _jpeg_scale(width: int, height: int, size: tuple[int, int] | None) -> int:

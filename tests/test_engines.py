@@ -101,22 +101,6 @@ def test_auto_measures_the_engines_once_and_keeps_the_fastest(
         figures.write_text(json.dumps(speeds))
 
 
-@pytest.mark.timeout(900)  # quantizing InceptionV3 takes a minute on a busy machine
-def test_int8_on_openvino_gives_keras_best_labels(
-    inception_weights: tuple[object, Path], inception_on_auto: Inception
-) -> None:
-    """NNCF's int8, the int8 that pays on CPUs without VNNI, keeps Keras' top label."""
-    pytest.importorskip("nncf")
-    network, weights = inception_weights
-    model = Inception.load(options(weights, "openvino", "int8"))
-    assert "on openvino" in model.describe()
-    assert list((state_dir() / "runtimes").glob("inception-*/openvino-int8.xml"))
-    expected = network.predict(photos(299), verbose=0).argmax(axis=1)  # type: ignore[attr-defined]
-    frames = [cv2.resize(image, (299, 299), interpolation=cv2.INTER_AREA) for image in PHOTOS]
-    classes = imagenet_classes()
-    assert [labels[0].label for labels in model.classify(frames)] == [classes[i] for i in expected]
-
-
 def test_an_engine_that_cannot_do_a_precision_says_so(
     inception_weights: tuple[object, Path],
 ) -> None:

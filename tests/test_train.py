@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from brain import state_dir
 from brain._images import decode_bytes
 from brain.cortex.bundle import Bundle
 from brain.train import scan
@@ -133,9 +134,11 @@ def test_a_cortex_serves_the_bundle_on_the_bus(
     assert re.search(r"\(3 classes, (keras|tflite|openvino)\)", node.log())
 
 
-def classify(bundle: Path, images: list[Path]) -> list[str]:
+def classify(
+    bundle: Path, images: list[Path], runtime: str = "keras", precision: str = "float32"
+) -> list[str]:
     options = types.SimpleNamespace(
-        model=str(bundle), top_k=1, runtime="keras", precision="float32"
+        model=str(bundle), top_k=1, runtime=runtime, precision=precision
     )
     model = Bundle.load(options)
     frames = [decode_bytes(path.read_bytes(), size=model.input_size) for path in images]
@@ -228,3 +231,19 @@ def test_few_broken_and_foreign_files_are_reported_not_fatal(
     assert sorted(Path(p).name for p in report["skipped"]) == ["broken.jpg", "notes.txt"]
     assert any("'few_things' has only 12 files" in warning for warning in report["warnings"])
     assert "skipped files: 2" in result.stdout
+
+
+@CONVERTING
+def test_auto_int8_serves_an_engine_that_agrees_with_the_bundle(trained: Trained) -> None:
+    """`auto` in int8 measures LiteRT's and NNCF's OpenVINO int8 (the one that pays on CPUs
+    without VNNI), and serves the fastest of those that answer as float32 does."""
+    pytest.importorskip("nncf")
+    held_out = [path for path, _ in trained.held_out()]
+    keras_says = classify(trained.bundle, held_out)
+    int8_says = classify(trained.bundle, held_out, "auto", "int8")
+    agreement = np.mean([a == b for a, b in zip(keras_says, int8_says, strict=True)])
+    assert agreement >= 0.9
+    [folder] = [file.parent for file in (state_dir() / "runtimes").glob("*/speed-int8.json")]
+    assert (folder / "openvino-int8.xml").is_file() and (folder / "tflite-int8.tflite").is_file()
+    for engine in json.loads((folder / "speed-int8.json").read_text()):
+        assert json.loads((folder / f"agreement-{engine}-int8.json").read_text()) >= 0.95

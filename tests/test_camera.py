@@ -181,7 +181,9 @@ def test_sources_that_cannot_open_are_errors_not_crashes(
     seen = record(mosquitto, FRAMES, "brain/errors/camera")
     node = camera(mosquitto, brain_process, source)
     if source == "":  # no source: scikit-image's sample photos
-        assert {(e.width, e.height) for e in frames_of(seen, 4)} >= {(512, 512), (451, 300)}
+        # Several rounds of the photos: a busy machine makes the camera skip some frames.
+        sizes = {(e.width, e.height) for e in frames_of(seen, 16, timeout=60)}
+        assert sizes >= {(512, 512), (451, 300)}
     else:  # no webcam on this machine
         [(_, error)] = seen.wait_for(topic_is("brain/errors/camera"))
         assert "cannot open device 0" in ErrorEvent.model_validate_json(error).reason

@@ -138,7 +138,7 @@ def test_low_scores_and_other_kinds_are_not_said(tmp_path: Path) -> None:
 
 def test_when_speech_lags_stale_sentences_are_dropped_not_queued(tmp_path: Path) -> None:
     count = 15
-    with speaking(tmp_path, stale_after=0.3, rate=80) as (broker, node):
+    with speaking(tmp_path, stale_after=1.0, rate=80) as (broker, node):
         said(
             broker,
             *(seen(f"I see a very slowly spoken number {n}", f"label {n}") for n in range(count)),

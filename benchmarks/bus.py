@@ -10,7 +10,7 @@ subscriber are separate processes, as nodes are.
 Building an event (new id, timestamp, validation) is the caller's work, like
 encoding the raw payload; its cost is printed separately, measured in the same run.
 
-    python -m benchmarks.bus [--messages 20000] [--rounds 7] [--mqtt URL]
+    python -m benchmarks.bus [--messages 100000] [--rounds 7] [--mqtt URL]
 
 Without --mqtt it starts its own Mosquitto on a free port. Prints JSON.
 """
@@ -163,7 +163,7 @@ def where_brain_spends() -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--mqtt", help="an existing broker instead of a fresh Mosquitto")
     args = parser.parse_args()

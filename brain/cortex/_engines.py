@@ -91,8 +91,8 @@ def _openvino(network: Network, precision: Precision, images: Calibration, folde
     # One request a batch, with the latency hint: on small CPUs the throughput hint's
     # streams and asynchronous requests classified no more images a second
     # (benchmarks/runtimes.py compares them), and a frame waited twice as long. The
-    # precision is always said: unasked, OpenVINO runs bf16 on CPUs that have it; and
-    # asked for f16, it runs bf16 there (twice as fast on a Zen 4 EPYC) and f32 elsewhere.
+    # precision is always said: unasked, OpenVINO runs bf16 on a CPU that has it; asked
+    # for f16, it runs bf16 there too (twice float32's speed on a Zen 4 EPYC).
     settings = {
         "PERFORMANCE_HINT": "LATENCY",
         "INFERENCE_PRECISION_HINT": "f16" if precision == "float16" else "f32",

@@ -50,6 +50,11 @@ PRECISIONS = ("float32", "float16", "dynamic", "int8")
 BATCH = 8
 #: Top-1 agreement with float32 that a lower precision needs for ``auto`` to choose it.
 MIN_AGREEMENT = 0.95
+#: A bundle's training photos that int8 is calibrated on and agreement is measured on
+#: (as many as `brain export` takes). Calibrated on 32, the tests' bundle in LiteRT's
+#: int8 gave float32's label to 86 % of its held-out photos, and NNCF's agreed on 91 %
+#: of the 32; on 100, both agreed on every one.
+CALIBRATION_PHOTOS = 100
 log = structlog.get_logger()
 
 
@@ -350,14 +355,14 @@ def calibration_images(
     scaling: str,
     folder: Path | None = None,
     *,
-    count: int = 32,
+    count: int = CALIBRATION_PHOTOS,
 ) -> Images:
     """Up to ``count`` photos (``sample_photos``), scaled for the network."""
     return scaled(sample_photos(size, folder, count=count), scaling)
 
 
 def sample_photos(
-    size: tuple[int, int], folder: Path | None = None, *, count: int = 32
+    size: tuple[int, int], folder: Path | None = None, *, count: int = CALIBRATION_PHOTOS
 ) -> list[RGB]:
     """Up to ``count`` photos of ``size``: from ``folder`` (a bundle's training photos,
     drawn at random with a fixed seed) when it has any, else scikit-image's sample

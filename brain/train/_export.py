@@ -22,7 +22,6 @@ from brain.cortex import (
 )
 
 Quantization = Literal["none", "dynamic", "float16", "int8"]
-CALIBRATION_IMAGES = 100
 
 
 def export(
@@ -56,8 +55,8 @@ def export(
 
 
 def _calibration(images: Path, metadata: dict[str, Any], quantize: str) -> Images | None:
-    """For int8: up to 100 training images, preprocessed as the model expects."""
+    """For int8: training images, preprocessed as the model expects (as the cortex does)."""
     if quantize != "int8":
         return None
     size = (int(metadata["input_size"][0]), int(metadata["input_size"][1]))
-    return calibration_images(size, metadata["preprocessing"], images, count=CALIBRATION_IMAGES)
+    return calibration_images(size, metadata["preprocessing"], images)

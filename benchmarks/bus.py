@@ -6,7 +6,10 @@ messages in memory and ends with them delivered: raw paho publishes the encoded
 bytes of N small image events and counts arrivals; brain serializes the same N
 ``ImageEvent`` objects with ``Bus.publish`` and validates every arrival back into
 the model with ``Bus.subscribe``, each on the topic its type owns. Publisher and
-subscriber are separate processes, as nodes are.
+subscriber are separate processes, as nodes are. Raw paho runs paho's own network
+thread (``loop_start``), as paho's documentation shows; brain runs its transport's loop,
+which writes from the publishing thread and reads messages in a row
+(``brain/_transport.py``).
 Building an event (new id, timestamp, validation) is the caller's work, like
 encoding the raw payload; its cost is printed separately, measured in the same run.
 

@@ -52,9 +52,8 @@ class _Subscription:
 class Bus:
     """A connection to the broker on behalf of one node.
 
-    Handlers run on the transport's thread (paho's network thread): they must be
-    quick. A node's declared handlers (``brain.on``) are, since they only post to
-    the node's inbox.
+    Handlers run on the transport's network thread: they must be quick. A node's
+    declared handlers (``brain.on``) are, since they only post to the node's inbox.
     """
 
     def __init__(
@@ -72,8 +71,9 @@ class Bus:
         self.node = node
         self.url = url or BrokerUrl()
         self.topics = topics or Topics()
-        # Figures for the stats topic. Only the transport's thread writes `_received` and
-        # the connection figures, so they need no lock; publishing may happen on any thread.
+        # Figures for the stats topic. Only the transport's callbacks write `_received` and
+        # the connection figures, one at a time for each, so they need no lock; publishing
+        # may happen on any thread.
         self._received = 0
         self._disconnects = 0
         self._connect_failures = 0

@@ -8,17 +8,31 @@ logic of a node can be tested without a broker.
 
 from __future__ import annotations
 
+import contextlib
+import select
+import socket
 import ssl
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from brain._url import BrokerUrl
+
+#: Seconds before the first reconnect, doubling up to the second while the broker is away.
+_MIN_DELAY, _MAX_DELAY = 1.0, 30.0
+#: Longest sleep of the loop with nothing to do: how often keepalive is looked after.
+_TICK = 1.0
+#: Messages read in a row before the loop looks after writes and keepalive again.
+_READS_PER_WAKE = 256
+#: Seconds ``stop`` waits for the last writes (the DISCONNECT) to leave.
+_STOP_TIMEOUT = 5.0
 
 
 class Sent(Protocol):
@@ -43,7 +57,12 @@ class Will:
 
 @dataclass(frozen=True)
 class Callbacks:
-    """How a transport tells the bus what happened; called on the transport's thread."""
+    """How a transport tells the bus what happened.
+
+    Called on the transport's network thread, except ``disconnected`` when a publisher
+    finds the connection lost (then on that publisher's thread), and never while the
+    transport holds its socket.
+    """
 
     connected: Callable[[], None]
     refused: Callable[[str], None]
@@ -65,7 +84,17 @@ class Transport(Protocol):
 
 
 class PahoTransport:
-    """MQTT 3.1.1 through paho-mqtt 2.x, reconnecting by itself."""
+    """MQTT 3.1.1 through paho-mqtt 2.x, on a network loop of brain's own.
+
+    Why not paho's ``loop_start``: its thread writes every message, and each ``publish``
+    wakes it through a socket pair. A node that does any work between publishes (building
+    the next event) then trades the GIL with that thread on every message, which made
+    that work cost two to five times itself (``benchmarks/bus.py``). Here the thread
+    that publishes writes its own message, and the loop's thread reads, keeps the
+    connection alive, writes what a publisher could not, and reconnects. It drives paho
+    through its API for external loops (``loop_read``, ``loop_write``, ``loop_misc``,
+    ``want_write``), as aiomqtt does.
+    """
 
     def __init__(
         self, *, url: BrokerUrl, client_id: str, clean_session: bool, keepalive: int
@@ -74,6 +103,7 @@ class PahoTransport:
         # doubles its receive cost (27 -> 49 us a message here), and brain needs nothing of
         # MQTT 5: Mosquitto serves $share/ subscriptions to 3.1.1 clients too.
         self._url = url
+        self._client_id = client_id
         self._keepalive = keepalive
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -85,40 +115,157 @@ class PahoTransport:
             self._client.username_pw_set(url.username, url.password)
         if url.tls:
             self._client.tls_set(ca_certs=url.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # With this set, paho only queues what it is given and leaves the writing to us.
+        self._client.on_socket_register_write = lambda _c, _u, _s: None
+        # paho's socket state is safe for one thread at a time: whoever reads, writes,
+        # reconnects or checks keepalive holds this.
+        self._socket_lock = threading.Lock()
+        #: What paho had to tell the bus while the lock was held, told once it is not.
+        self._news: list[Callable[[], None]] = []
+        self._delivered = 0  # messages received: tells the loop that a read found one
+        self._stopping = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._thread: threading.Thread | None = None
+        self._retry_delay: float | None = None
 
     def start(self, callbacks: Callbacks, *, will: Will | None) -> None:
         client = self._client
         if will is not None:
             client.will_set(will.topic, will.payload, qos=1, retain=True)
+        news = self._news
 
         def connect(
             _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Properties | None
         ) -> None:
             if reason.is_failure:
-                callbacks.refused(str(reason))
+                news.append(partial(callbacks.refused, str(reason)))
             else:
-                callbacks.connected()
+                self._retry_delay = None
+                news.append(callbacks.connected)
 
         def disconnect(
             _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Properties | None
         ) -> None:
-            callbacks.disconnected(str(reason))
+            news.append(partial(callbacks.disconnected, str(reason)))
 
-        received = callbacks.received
+        def message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+            self._delivered += 1
+            news.append(partial(callbacks.received, message.topic, message.payload))
+
         client.on_connect = connect
-        client.on_connect_fail = lambda _c, _u: callbacks.unreachable()
         client.on_disconnect = disconnect
-        client.on_message = lambda _c, _u, message: received(message.topic, message.payload)
+        client.on_message = message
         client.connect_async(self._url.host, self._url.port, keepalive=self._keepalive)
-        client.loop_start()
+        self._thread = threading.Thread(
+            target=self._run, args=(callbacks,), name=f"mqtt-{self._client_id}", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
         self._client.disconnect()
-        self._client.loop_stop()
+        self._write()
+        self._stopping.set()
+        self._wake()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(_STOP_TIMEOUT)
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def publish(self, topic: str, payload: bytes | str, *, qos: int, retain: bool) -> Sent:
-        return self._client.publish(topic, payload, qos=qos, retain=retain)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        self._write()
+        return info
 
     def subscribe(self, topic_filter: str) -> None:
         self._client.subscribe(topic_filter, qos=1)
+        self._write()
+
+    def _write(self) -> None:
+        """Write what is queued from the calling thread, or leave it to the loop's thread
+        when that has the socket (reading, or reconnecting) or the socket is full."""
+        with self._holding_socket(wait=False) as held:
+            if held:
+                self._client.loop_write()
+            left = not held or self._client.want_write() or self._client.socket() is None
+        if left:
+            self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # already awake (the pair is full), or stopped
+            self._wake_writer.send(b"\0")
+
+    @contextlib.contextmanager
+    def _holding_socket(self, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the socket (or, without ``wait``, yield False if another thread has it).
+
+        What paho has to tell the bus meanwhile is told after the socket is let go, so a
+        handler that blocks (an inbox full of QoS 1 events holds back the broker) never
+        holds up a thread that publishes.
+        """
+        if not self._socket_lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            news = self._news.copy()
+            self._news.clear()
+            self._socket_lock.release()
+            for tell in news:
+                tell()
+
+    # -- the loop's thread -------------------------------------------------------
+
+    def _run(self, callbacks: Callbacks) -> None:
+        """Connect, serve the connection until it is lost, wait, and again, until stopped."""
+        while not self._stopping.is_set():
+            try:
+                with self._holding_socket():
+                    self._client.reconnect()
+            except OSError:  # refused, unreachable, unknown host, TLS handshake failed
+                callbacks.unreachable()
+            else:
+                self._serve()
+            if self._stopping.is_set():
+                return
+            # As paho's own loop does: 1 s after a loss, doubling while the broker stays away.
+            delay = _MIN_DELAY if self._retry_delay is None else self._retry_delay * 2
+            self._retry_delay = min(delay, _MAX_DELAY)
+            self._stopping.wait(self._retry_delay)
+
+    def _serve(self) -> None:
+        client = self._client
+        while True:
+            sock = client.socket()
+            if sock is None or (self._stopping.is_set() and not client.want_write()):
+                return
+            # TLS keeps decrypted bytes that select cannot see.
+            buffered = bool(getattr(sock, "pending", lambda: 0)())
+            try:
+                readable, _, _ = select.select(
+                    [sock, self._wake_reader],
+                    [sock] if client.want_write() else [],
+                    [],
+                    0.0 if buffered else _TICK,
+                )
+            except (OSError, ValueError):  # closed under us, by a writer that found it lost
+                continue
+            if self._wake_reader in readable:
+                with contextlib.suppress(OSError):
+                    self._wake_reader.recv(4096)
+            if buffered or sock in readable:
+                self._read()
+            with self._holding_socket():
+                client.loop_misc()  # keepalive: ping, or give up on a silent broker
+                client.loop_write()
+
+    def _read(self) -> None:
+        """Read messages while they come, not one per ``select`` as paho's loop does."""
+        for _ in range(_READS_PER_WAKE):
+            before = self._delivered
+            with self._holding_socket():
+                read = self._client.loop_read()
+            if read != MQTTErrorCode.MQTT_ERR_SUCCESS or self._delivered == before:
+                return  # lost, nothing more to read, or not a message

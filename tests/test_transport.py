@@ -1,0 +1,86 @@
+"""The paho transport against a real Mosquitto: who writes, and that nothing is lost or
+reordered when the socket is full or paho's in-flight window is. (A transport does not
+care which broker it talks to, so these run on Mosquitto only.)"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable
+
+from brain import BrokerUrl, Bus
+from schemas import MAX_IMAGE_BYTES, ImageEvent, TranscriptEvent
+from tests.support import Broker, Recorder, topic_is
+
+# Frames as big as the contract allows fill a socket's send buffer within a few.
+BIG_FRAME = bytes(range(256)) * (MAX_IMAGE_BYTES // 256)
+FRAMES = 20
+
+
+def connected_bus(broker: Broker, node: str) -> Bus:
+    bus = Bus(node=node, url=BrokerUrl.parse(broker.url), presence=False)
+    bus.connect(timeout=10)
+    return bus
+
+
+def field_of(name: str, messages: list[tuple[str, bytes]]) -> list[object]:
+    return [json.loads(payload)[name] for _topic, payload in messages]
+
+
+def test_a_small_frame_has_left_when_publish_returns(
+    mosquitto: Broker, record: Callable[..., Recorder]
+) -> None:
+    # The publishing thread writes its own message: no hand-over to another thread, and
+    # no frame waiting for one (the camera skips a frame while the last has not left).
+    frames = record(mosquitto, "brain/senses/camera/#")
+    writer = connected_bus(mosquitto, "writer")
+    info = writer.publish(
+        ImageEvent(source="door", content_type="image/png", data=b"x", width=1, height=1, seq=0)
+    )
+    assert info.is_published()
+    assert field_of("seq", frames.wait_for(topic_is("brain/senses/camera/door/image"))) == [0]
+    writer.close()
+
+
+def test_frames_behind_a_stalled_broker_all_arrive_in_order(
+    mosquitto: Broker, record: Callable[..., Recorder]
+) -> None:
+    # A broker that stops reading fills the socket: what it cannot take stays queued,
+    # and the loop's thread writes it once the broker reads again.
+    frames = record(mosquitto, "brain/senses/camera/#")
+    writer = connected_bus(mosquitto, "writer")
+    events = [
+        ImageEvent(
+            source="door", content_type="image/jpeg", data=BIG_FRAME, width=1, height=1, seq=seq
+        )
+        for seq in range(FRAMES)
+    ]
+    stalled = mosquitto.process
+    assert stalled is not None
+    stalled.send_signal(signal.SIGSTOP)
+    try:
+        sent = [writer.publish(event) for event in events]
+        assert not sent[-1].is_published(), "the socket took everything: the test proves nothing"
+    finally:
+        stalled.send_signal(signal.SIGCONT)
+    arrived = frames.wait_for(topic_is("brain/senses/camera/door/image"), count=FRAMES, timeout=120)
+    assert field_of("seq", arrived) == list(range(FRAMES))
+    assert all(info.is_published() for info in sent)
+    writer.close()
+
+
+def test_confirmed_events_beyond_the_in_flight_window_all_arrive_in_order(
+    mosquitto: Broker, record: Callable[..., Recorder]
+) -> None:
+    # paho keeps 20 QoS 1 messages in flight; the rest go out from the loop's thread as
+    # the broker's acknowledgements come in.
+    heard = record(mosquitto, "brain/senses/microphone/#")
+    writer = connected_bus(mosquitto, "writer")
+    count = 500
+    last = None
+    for number in range(count):
+        last = writer.publish(TranscriptEvent(source="kitchen", text=str(number)))
+    assert last is not None and Bus.wait_confirmed(last, timeout=60)
+    arrived = heard.wait_for(topic_is("brain/senses/microphone/kitchen/transcript"), count=count)
+    assert field_of("text", arrived) == [str(number) for number in range(count)]
+    writer.close()

@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from brain import BrokerUrl, Bus
 from brain._broker import embedded_config, find_mosquitto, wait_until_listening
 from tests.home import home_environment
 
@@ -59,6 +60,13 @@ class Broker:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=10)
+
+
+def connected_bus(broker: Broker, node: str, **options: object) -> Bus:
+    """A bus of a node called ``node``, connected to ``broker``."""
+    bus = Bus(node=node, url=BrokerUrl.parse(broker.url), **options)  # type: ignore[arg-type]
+    bus.connect(timeout=10)
+    return bus
 
 
 @pytest.fixture(params=["mosquitto", "embedded"])

@@ -12,13 +12,15 @@ import pytest
 
 from brain import BrokerUrl, Bus
 from schemas import ErrorEvent, TranscriptEvent
-from tests.support import TEST_PLUGINS, Broker, NodeProcess, Recorder, publish, topic_is
-
-
-def connected_bus(broker: Broker, node: str, **options: object) -> Bus:
-    bus = Bus(node=node, url=BrokerUrl.parse(broker.url), **options)  # type: ignore[arg-type]
-    bus.connect(timeout=10)
-    return bus
+from tests.support import (
+    TEST_PLUGINS,
+    Broker,
+    NodeProcess,
+    Recorder,
+    connected_bus,
+    publish,
+    topic_is,
+)
 
 
 def echo_node(broker: Broker, start: Callable[..., NodeProcess]) -> NodeProcess:

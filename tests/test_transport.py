@@ -8,19 +8,13 @@ import json
 import signal
 from collections.abc import Callable
 
-from brain import BrokerUrl, Bus
+from brain import Bus
 from schemas import MAX_IMAGE_BYTES, ImageEvent, TranscriptEvent
-from tests.support import Broker, Recorder, topic_is
+from tests.support import Broker, Recorder, connected_bus, topic_is
 
 # Frames as big as the contract allows fill a socket's send buffer within a few.
 BIG_FRAME = bytes(range(256)) * (MAX_IMAGE_BYTES // 256)
 FRAMES = 20
-
-
-def connected_bus(broker: Broker, node: str) -> Bus:
-    bus = Bus(node=node, url=BrokerUrl.parse(broker.url), presence=False)
-    bus.connect(timeout=10)
-    return bus
 
 
 def field_of(name: str, messages: list[tuple[str, bytes]]) -> list[object]:
@@ -33,7 +27,7 @@ def test_a_small_frame_has_left_when_publish_returns(
     # The publishing thread writes its own message: no hand-over to another thread, and
     # no frame waiting for one (the camera skips a frame while the last has not left).
     frames = record(mosquitto, "brain/senses/camera/#")
-    writer = connected_bus(mosquitto, "writer")
+    writer = connected_bus(mosquitto, "writer", presence=False)
     info = writer.publish(
         ImageEvent(source="door", content_type="image/png", data=b"x", width=1, height=1, seq=0)
     )
@@ -48,7 +42,7 @@ def test_frames_behind_a_stalled_broker_all_arrive_in_order(
     # A broker that stops reading fills the socket: what it cannot take stays queued,
     # and the loop's thread writes it once the broker reads again.
     frames = record(mosquitto, "brain/senses/camera/#")
-    writer = connected_bus(mosquitto, "writer")
+    writer = connected_bus(mosquitto, "writer", presence=False)
     events = [
         ImageEvent(
             source="door", content_type="image/jpeg", data=BIG_FRAME, width=1, height=1, seq=seq
@@ -75,7 +69,7 @@ def test_confirmed_events_beyond_the_in_flight_window_all_arrive_in_order(
     # paho keeps 20 QoS 1 messages in flight; the rest go out from the loop's thread as
     # the broker's acknowledgements come in.
     heard = record(mosquitto, "brain/senses/microphone/#")
-    writer = connected_bus(mosquitto, "writer")
+    writer = connected_bus(mosquitto, "writer", presence=False)
     count = 500
     last = None
     for number in range(count):

@@ -13,7 +13,13 @@ which writes from the publishing thread and reads messages in a row
 Building an event (new id, timestamp, validation) is the caller's work, like
 encoding the raw payload; its cost is printed separately, measured in the same run.
 
-    python -m benchmarks.bus [--messages 100000] [--rounds 7] [--mqtt URL]
+Beside messages per second, each round counts the CPU time a message costs the
+publisher, the subscriber and the broker. Three busy processes share two cores, so
+the wall-clock rate moves with where the scheduler puts the broker and with what
+the machine's neighbours do; the CPU a message costs moves much less, and says
+what the rate would be on a machine with a core for each.
+
+    python -m benchmarks.bus [--messages 100000] [--rounds 7] [--mqtt URL] [--broker-core N]
 
 Without --mqtt it starts its own Mosquitto on a free port. Prints JSON.
 """
@@ -37,8 +43,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from benchmarks._support import start_mosquitto
+from benchmarks._support import cpu_seconds, start_mosquitto
 from brain import BrokerUrl, Bus, Topics
+from brain._logging import configure
 from schemas import ImageEvent
 
 TOPIC = "brain/senses/camera/bench/image"
@@ -48,6 +55,8 @@ PIXEL = bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
 IDLE_TIMEOUT = 2.0
+#: What one round measured of one side: its rate, and the CPU a message cost each process.
+Round = dict[str, float]
 
 
 def sample_event(seq: int = 0) -> ImageEvent:
@@ -73,6 +82,8 @@ def pin(core: int) -> None:
 
 
 def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: Any) -> None:
+    """Counts arrivals; puts their count, the last one's time and the CPU it took."""
+    configure(node="bench-sub")  # logs to stderr: stdout is the JSON
     pin(1)
     times: list[float] = []
     done = threading.Event()
@@ -91,14 +102,17 @@ def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: A
         bus.subscribe(ImageEvent, arrived, source="bench")
         bus.connect(timeout=10)
     time.sleep(0.5)
+    cpu_before = time.process_time()  # every thread of this process: paho's too
     ready.set()
     while not done.wait(IDLE_TIMEOUT):
         if times and time.perf_counter() - times[-1] > IDLE_TIMEOUT:
             break
-    out.put((len(times), times[0] if times else 0.0, times[-1] if times else 0.0))
+    out.put((len(times), times[-1] if times else 0.0, time.process_time() - cpu_before))
 
 
 def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
+    """Sends the messages; puts the time it started, then the CPU sending took."""
+    configure(node="bench-pub")
     pin(0)
     # Both sides start from the same messages in memory: raw paho from the bytes of
     # these events, brain from the events themselves. Built before timing, then
@@ -109,6 +123,7 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
         payloads = [event.to_json() for event in events]
         gc.freeze()
         out.put(time.perf_counter())  # CLOCK_MONOTONIC: comparable across processes
+        cpu_before = time.process_time()
         for payload in payloads:
             client.publish(TOPIC, payload, qos=0)
         client.disconnect()
@@ -118,26 +133,40 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
         bus.connect(timeout=10)
         gc.freeze()
         out.put(time.perf_counter())
+        cpu_before = time.process_time()
         for event in events:
             bus.publish(event)
         bus.close()
+    out.put(time.process_time() - cpu_before)
 
 
-def one_round(kind: str, url: BrokerUrl, messages: int) -> dict[str, float]:
-    """Messages per second from the first publish to the last arrival."""
+def one_round(kind: str, url: BrokerUrl, messages: int, broker_pid: int | None) -> Round:
+    """Messages per second from the first publish to the last arrival, and the
+    microseconds of CPU a message cost each process (the broker's when it is ours)."""
     ready = mp.Event()
     received_out: mp.Queue[tuple[int, float, float]] = mp.Queue()
-    started_out: mp.Queue[float] = mp.Queue()
+    publisher_out: mp.Queue[float] = mp.Queue()
     reader = mp.Process(target=subscribe, args=(kind, url, messages, ready, received_out))
     reader.start()
     ready.wait(20)
-    writer = mp.Process(target=publish, args=(kind, url, messages, started_out))
+    broker_before = cpu_seconds(broker_pid) if broker_pid else 0.0
+    writer = mp.Process(target=publish, args=(kind, url, messages, publisher_out))
     writer.start()
-    started = started_out.get(timeout=60)
+    started = publisher_out.get(timeout=60)
+    publisher_cpu = publisher_out.get(timeout=300)
     writer.join()
-    received, _first, last = received_out.get(timeout=300)
+    received, last, subscriber_cpu = received_out.get(timeout=300)
+    broker_cpu = cpu_seconds(broker_pid) - broker_before if broker_pid else 0.0
     reader.join()
-    return {"received": received, "per_s": received / (last - started) if received else 0.0}
+    per_message = 1e6 / max(received, 1)
+    return {
+        "received": received,
+        "per_s": received / (last - started) if received else 0.0,
+        "publisher_cpu_us": publisher_cpu * per_message,
+        "subscriber_cpu_us": subscriber_cpu * per_message,
+        "broker_cpu_us": broker_cpu * per_message,
+        "cpu_us": (publisher_cpu + subscriber_cpu + broker_cpu) * per_message,
+    }
 
 
 def cost_us(step: Callable[[], object], count: int = 20_000) -> float:
@@ -164,11 +193,33 @@ def where_brain_spends() -> dict[str, float]:
     }
 
 
+def ratios(
+    raw: list[Round], brain: list[Round], faster: Callable[[Round, Round], float]
+) -> dict[str, object]:
+    """The median of the rounds' ratios, each round's, and how far the rounds stray from
+    their median in per cent of it. Each round measures both sides back to back, so a
+    round's ratio shares the machine's mood."""
+    each = [faster(r, b) for r, b in zip(raw, brain, strict=True)]
+    middle = statistics.median(each)
+    return {
+        "ratio": round(middle, 3),
+        "round_ratios": [round(ratio, 3) for ratio in each],
+        "spread_percent": round(100 * max(abs(ratio - middle) for ratio in each) / middle, 1),
+    }
+
+
+def median_of(rounds: list[Round], key: str) -> float:
+    return round(statistics.median(r[key] for r in rounds), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--mqtt", help="an existing broker instead of a fresh Mosquitto")
+    parser.add_argument(
+        "--broker-core", type=int, help="keep the fresh Mosquitto on this core (0: the publisher's)"
+    )
     args = parser.parse_args()
 
     broker = None
@@ -179,39 +230,41 @@ def main() -> None:
         extra = "max_queued_messages 0\nmax_queued_bytes 0\n"
         port, broker = start_mosquitto(Path(tempfile.mkdtemp()), extra=extra)
         url = BrokerUrl(port=port)
+        if args.broker_core is not None:
+            cores = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(broker.pid, {cores[args.broker_core % len(cores)]})
+    broker_pid = broker.pid if broker is not None else None
     try:
         results: dict[str, list[dict[str, float]]] = {"raw": [], "brain": []}
         for _ in range(args.rounds):  # interleaved, so drift in the machine hits both
             for kind in results:
-                results[kind].append(one_round(kind, url, args.messages))
+                results[kind].append(one_round(kind, url, args.messages, broker_pid))
     finally:
         if broker is not None:
             broker.terminate()
             broker.wait()
 
-    raw = statistics.median(r["per_s"] for r in results["raw"])
-    ours = statistics.median(r["per_s"] for r in results["brain"])
-    # Each round measures both back to back, so a round's ratio shares the machine's mood.
-    ratios = [
-        b["per_s"] / r["per_s"] for r, b in zip(results["raw"], results["brain"], strict=True)
-    ]
+    raw, ours = results["raw"], results["brain"]
     print(
         json.dumps(
             {
                 "broker": str(url) if args.mqtt else "mosquitto (fresh)",
+                "broker_core": args.broker_core,
                 "messages_per_round": args.messages,
                 "payload_bytes": len(sample_event().to_json()),
-                "raw_paho_per_s": round(raw),
-                "brain_per_s": round(ours),
-                "ratio": round(statistics.median(ratios), 3),
-                "round_ratios": [round(r, 3) for r in ratios],
-                # How far the rounds stray from their median, in per cent of it.
-                "spread_percent": round(
-                    100
-                    * max(abs(r - statistics.median(ratios)) for r in ratios)
-                    / statistics.median(ratios),
-                    1,
-                ),
+                "raw_paho_per_s": round(median_of(raw, "per_s")),
+                "brain_per_s": round(median_of(ours, "per_s")),
+                **ratios(raw, ours, lambda r, b: b["per_s"] / r["per_s"]),
+                # Microseconds of CPU a message costs, all processes together (medians).
+                "cpu_us_per_message": {
+                    kind: {
+                        part: median_of(rounds, f"{part}_cpu_us")
+                        for part in ("publisher", "subscriber", "broker")
+                    }
+                    | {"total": median_of(rounds, "cpu_us")}
+                    for kind, rounds in results.items()
+                },
+                "cpu": ratios(raw, ours, lambda r, b: r["cpu_us"] / b["cpu_us"]),
                 "goal_ratio": 0.9,
                 "brain_per_message": where_brain_spends(),
                 "delivered": {k: [int(r["received"]) for r in v] for k, v in results.items()},

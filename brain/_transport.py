@@ -13,6 +13,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from brain._buffered import BufferedClient, BufferedSocket, waits
 from brain._url import BrokerUrl
 
 #: Seconds before the first reconnect, doubling up to the second while the broker is away.
@@ -31,6 +33,11 @@ _MIN_DELAY, _MAX_DELAY = 1.0, 30.0
 _TICK = 1.0
 #: Messages read in a row before the loop looks after writes and keepalive again.
 _READS_PER_WAKE = 256
+#: A publish within this many seconds of the one before belongs to a burst: it is held,
+#: to be written with those that follow, until the burst pauses this long.
+_BURST_GAP = 0.001
+#: Messages a burst holds at the most before they are written together.
+_BURST_BATCH = 32
 #: Seconds ``stop`` waits for the last writes (the DISCONNECT) to leave.
 _STOP_TIMEOUT = 5.0
 
@@ -94,6 +101,10 @@ class PahoTransport:
     connection alive, writes what a publisher could not, and reconnects. It drives paho
     through its API for external loops (``loop_read``, ``loop_write``, ``loop_misc``,
     ``want_write``), as aiomqtt does.
+
+    It writes bursts together: a publish within ``_BURST_GAP`` of the one before is
+    held with those that follow, and they leave in one ``send``. And it reads through a
+    buffer, a burst of messages a system call (``brain/_buffered.py``).
     """
 
     def __init__(
@@ -105,7 +116,7 @@ class PahoTransport:
         self._url = url
         self._client_id = client_id
         self._keepalive = keepalive
-        self._client = mqtt.Client(
+        self._client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv311,
@@ -128,6 +139,9 @@ class PahoTransport:
         self._wake_writer.setblocking(False)
         self._thread: threading.Thread | None = None
         self._retry_delay: float | None = None
+        # A burst's messages held for writing together: how many, and when the last came.
+        self._held = 0
+        self._last_publish = 0.0
 
     def start(self, callbacks: Callbacks, *, will: Will | None) -> None:
         client = self._client
@@ -172,7 +186,24 @@ class PahoTransport:
         self._wake_writer.close()
 
     def publish(self, topic: str, payload: bytes | str, *, qos: int, retain: bool) -> Sent:
+        """Queue the message, and write it at once unless it comes in a burst.
+
+        Each write is a system call that, on the way to a broker on the same machine,
+        also delivers the message and wakes the broker. In a burst (a publish within
+        ``_BURST_GAP`` of the one before) messages are held and written back to back,
+        ``_BURST_BATCH`` at a time, or by the loop's thread when the burst pauses: the
+        broker and the subscribers then wake once for many. A lone message is written
+        at once, as before.
+        """
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        now = time.monotonic()
+        in_burst = now - self._last_publish < _BURST_GAP
+        self._last_publish = now
+        if in_burst and self._held < _BURST_BATCH:
+            self._held += 1
+            if self._held == 1:
+                self._wake()  # so the loop's thread writes them if the burst stops here
+            return info
         self._write()
         return info
 
@@ -183,17 +214,26 @@ class PahoTransport:
     def _write(self) -> None:
         """Write what is queued from the calling thread, or leave it to the loop's thread
         when that has the socket (reading, or reconnecting) or the socket is full."""
-        client = self._client
         if self._socket_lock.acquire(blocking=False):
             try:
-                client.loop_write()
-                left = client.want_write() or client.socket() is None
+                left = self._send_queued()
             finally:
                 self._let_go()
         else:
             left = True
         if left:
             self._wake()
+
+    def _send_queued(self) -> bool:
+        """Hand paho's queued messages to the socket and send them; whether any must
+        wait (the socket is full, or there is none). Called holding the socket."""
+        self._held = 0
+        client = self._client
+        client.loop_write()
+        sock = client.socket()
+        if isinstance(sock, BufferedSocket):
+            sock.flush()
+        return sock is None or waits(client, sock)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # already awake (the pair is full), or stopped
@@ -244,16 +284,20 @@ class PahoTransport:
         client = self._client
         while True:
             sock = client.socket()
-            if sock is None or (self._stopping.is_set() and not client.want_write()):
+            if sock is None:
+                return
+            waiting = waits(client, sock)
+            if self._stopping.is_set() and not waiting:
                 return
             # TLS keeps decrypted bytes that select cannot see.
             buffered = bool(getattr(sock, "pending", lambda: 0)())
+            holding = self._holding()
             try:
                 readable, _, _ = select.select(
                     [sock, self._wake_reader],
-                    [sock] if client.want_write() else [],
+                    [sock] if waiting and not holding else [],
                     [],
-                    0.0 if buffered else _TICK,
+                    0.0 if buffered else (_BURST_GAP if holding else _TICK),
                 )
             except (OSError, ValueError):  # closed under us, by a writer that found it lost
                 continue
@@ -265,9 +309,14 @@ class PahoTransport:
             self._socket_lock.acquire()
             try:
                 client.loop_misc()  # keepalive: ping, or give up on a silent broker
-                client.loop_write()
+                if not self._holding():
+                    self._send_queued()
             finally:
                 self._let_go()
+
+    def _holding(self) -> bool:
+        """Whether a burst's messages are held because the burst goes on."""
+        return bool(self._held) and time.monotonic() - self._last_publish < _BURST_GAP
 
     def _read(self) -> None:
         """Read messages while they come, not one per ``select`` as paho's loop does."""

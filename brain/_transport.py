@@ -139,9 +139,11 @@ class PahoTransport:
         self._wake_writer.setblocking(False)
         self._thread: threading.Thread | None = None
         self._retry_delay: float | None = None
-        # A burst's messages held for writing together: how many, and when the last came.
+        # A burst's messages held for writing together: how many, when the last came, and
+        # whether the loop's thread is watching for the burst to pause (else it is woken).
         self._held = 0
         self._last_publish = 0.0
+        self._watching = False
 
     def start(self, callbacks: Callbacks, *, will: Will | None) -> None:
         client = self._client
@@ -201,7 +203,7 @@ class PahoTransport:
         self._last_publish = now
         if in_burst and self._held < _BURST_BATCH:
             self._held += 1
-            if self._held == 1:
+            if self._held == 1 and not self._watching:
                 self._wake()  # so the loop's thread writes them if the burst stops here
             return info
         self._write()
@@ -291,7 +293,7 @@ class PahoTransport:
                 return
             # TLS keeps decrypted bytes that select cannot see.
             buffered = bool(getattr(sock, "pending", lambda: 0)())
-            holding = self._holding()
+            holding = self._watching = self._holding()
             try:
                 readable, _, _ = select.select(
                     [sock, self._wake_reader],

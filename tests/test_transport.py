@@ -7,16 +7,22 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from brain import BrokerUrl, Bus, PahoTransport
+from brain import BrokerUrl, Bus, PahoTransport, Sent
 from brain._buffered import BufferedSocket
-from schemas import MAX_IMAGE_BYTES, ImageEvent, TranscriptEvent
+from schemas import MAX_IMAGE_BYTES, Event, ImageEvent, TranscriptEvent
 from tests.support import Broker, Recorder, connected_bus, topic_is
 
 # Frames as big as the contract allows fill a socket's send buffer within a few.
 BIG_FRAME = bytes(range(256)) * (MAX_IMAGE_BYTES // 256)
 FRAMES = 20
+
+
+def frame(seq: int, data: bytes = b"x") -> ImageEvent:
+    return ImageEvent(
+        source="door", content_type="image/jpeg", data=data, width=1, height=1, seq=seq
+    )
 
 
 def field_of(name: str, messages: list[tuple[str, bytes]]) -> list[object]:
@@ -30,9 +36,7 @@ def test_a_small_frame_has_left_when_publish_returns(
     # no frame waiting for one (the camera skips a frame while the last has not left).
     frames = record(mosquitto, "brain/senses/camera/#")
     writer = connected_bus(mosquitto, "writer", presence=False)
-    info = writer.publish(
-        ImageEvent(source="door", content_type="image/png", data=b"x", width=1, height=1, seq=0)
-    )
+    info = writer.publish(frame(0))
     assert info.is_published()
     assert field_of("seq", frames.wait_for(topic_is("brain/senses/camera/door/image"))) == [0]
     writer.close()
@@ -45,12 +49,7 @@ def test_frames_behind_a_stalled_broker_all_arrive_in_order(
     # and the loop's thread writes it once the broker reads again.
     frames = record(mosquitto, "brain/senses/camera/#")
     writer = connected_bus(mosquitto, "writer", presence=False)
-    events = [
-        ImageEvent(
-            source="door", content_type="image/jpeg", data=BIG_FRAME, width=1, height=1, seq=seq
-        )
-        for seq in range(FRAMES)
-    ]
+    events = [frame(seq, BIG_FRAME) for seq in range(FRAMES)]
     stalled = mosquitto.process
     assert stalled is not None
     stalled.send_signal(signal.SIGSTOP)
@@ -65,40 +64,38 @@ def test_frames_behind_a_stalled_broker_all_arrive_in_order(
     writer.close()
 
 
+def assert_arrive_in_order(
+    broker: Broker, record: Callable[..., Recorder], events: Sequence[Event], field: str
+) -> Sent:
+    """Publish ``events`` as fast as one thread can; each arrives once, in order. Returns
+    what publishing the last one gave."""
+    heard = record(broker, "brain/#")
+    writer = connected_bus(broker, "writer", presence=False)
+    sent = [writer.publish(event) for event in events]
+    topic = writer.topics.of(events[0])
+    arrived = heard.wait_for(topic_is(topic), count=len(events), timeout=60)
+    assert field_of(field, arrived) == [getattr(event, field) for event in events]
+    writer.close()
+    return sent[-1]
+
+
 def test_confirmed_events_beyond_the_in_flight_window_all_arrive_in_order(
     mosquitto: Broker, record: Callable[..., Recorder]
 ) -> None:
     # paho keeps 20 QoS 1 messages in flight; the rest go out from the loop's thread as
     # the broker's acknowledgements come in.
-    heard = record(mosquitto, "brain/senses/microphone/#")
-    writer = connected_bus(mosquitto, "writer", presence=False)
-    count = 500
-    last = None
-    for number in range(count):
-        last = writer.publish(TranscriptEvent(source="kitchen", text=str(number)))
-    assert last is not None and Bus.wait_confirmed(last, timeout=60)
-    arrived = heard.wait_for(topic_is("brain/senses/microphone/kitchen/transcript"), count=count)
-    assert field_of("text", arrived) == [str(number) for number in range(count)]
-    writer.close()
+    said = [TranscriptEvent(source="kitchen", text=str(number)) for number in range(500)]
+    last = assert_arrive_in_order(mosquitto, record, said, "text")
+    assert Bus.wait_confirmed(last, timeout=60)
 
 
 def test_a_burst_arrives_whole_and_in_order_with_nothing_after_it(
     mosquitto: Broker, record: Callable[..., Recorder]
 ) -> None:
     # A burst's messages are held and written together; the last ones, with no publish
-    # after them to carry them out, are written by the loop's thread once the burst pauses.
-    frames = record(mosquitto, "brain/senses/camera/#")
-    writer = connected_bus(mosquitto, "writer", presence=False)
-    count = 2_000
-    for seq in range(count):
-        writer.publish(
-            ImageEvent(
-                source="door", content_type="image/png", data=b"x", width=1, height=1, seq=seq
-            )
-        )
-    arrived = frames.wait_for(topic_is("brain/senses/camera/door/image"), count=count, timeout=60)
-    assert field_of("seq", arrived) == list(range(count))
-    writer.close()
+    # after them to carry them out, are written by the loop's thread once the burst pauses
+    # (the writer closes only after they all arrived).
+    assert_arrive_in_order(mosquitto, record, [frame(seq) for seq in range(2_000)], "seq")
 
 
 def test_big_and_small_frames_reach_a_subscriber_intact(mosquitto: Broker) -> None:
@@ -118,11 +115,7 @@ def test_big_and_small_frames_reach_a_subscriber_intact(mosquitto: Broker) -> No
     writer = connected_bus(mosquitto, "writer", presence=False)
     sizes = [BIG_FRAME if seq % 2 else b"x" * seq for seq in range(FRAMES)]
     for seq, data in enumerate(sizes):
-        writer.publish(
-            ImageEvent(
-                source="door", content_type="image/jpeg", data=data, width=1, height=1, seq=seq
-            )
-        )
+        writer.publish(frame(seq, data))
     assert done.wait(120), f"{len(got)} of {FRAMES} frames arrived"
     assert [(event.seq, event.data) for event in got] == list(enumerate(sizes))
     writer.close()

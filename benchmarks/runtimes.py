@@ -212,10 +212,17 @@ def main() -> None:
     figures = {
         "bare_per_s": bare_figures,
         "cortex_auto": {precision: asdict(figures) for precision, figures in served.items()},
+        # What auto measured of the model served (not of the bundle trained below): each
+        # engine's speed, and each lower precision's top-1 agreement with float32 on the
+        # calibration photos (an engine under MIN_AGREEMENT is left out).
         "auto_measured_per_s": {
             precision: json.loads(file.read_text())
             for precision in served
-            for file in (workdir / "state").rglob(f"speed-{precision}.json")
+            for file in (workdir / "state").rglob(f"inception-*/speed-{precision}.json")
+        },
+        "auto_agreement_with_float32": {
+            file.stem.removeprefix("agreement-"): round(json.loads(file.read_text()), 3)
+            for file in (workdir / "state").rglob("inception-*/agreement-*.json")
         },
         "bare_just_before_and_after_per_s": around,
         "cortex_over_fastest_bare_float32": ratio("float32"),

@@ -38,6 +38,11 @@ _READS_PER_WAKE = 256
 _BURST_GAP = 0.001
 #: Messages a burst holds at the most before they are written together.
 _BURST_BATCH = 32
+#: Seconds a publisher waits for the socket before it leaves its message to the loop's
+#: thread. That thread holds it for a message read, a keepalive check or a write, but on
+#: a busy machine it can be put aside holding it; a message handed over has not left
+#: when ``publish`` returns, and a camera skips its next frame.
+_LOCK_WAIT = 0.02
 #: Seconds ``stop`` waits for the last writes (the DISCONNECT) to leave.
 _STOP_TIMEOUT = 5.0
 
@@ -203,7 +208,7 @@ class PahoTransport:
         self._last_publish = now
         if in_burst and self._held < _BURST_BATCH:
             self._held += 1
-            if self._held == 1 and not self._watching:
+            if not self._watching:
                 self._wake()  # so the loop's thread writes them if the burst stops here
             return info
         self._write()
@@ -215,8 +220,8 @@ class PahoTransport:
 
     def _write(self) -> None:
         """Write what is queued from the calling thread, or leave it to the loop's thread
-        when that has the socket (reading, or reconnecting) or the socket is full."""
-        if self._socket_lock.acquire(blocking=False):
+        when that keeps the socket (reconnecting) or the socket is full."""
+        if self._socket_lock.acquire(timeout=_LOCK_WAIT):
             try:
                 left = self._send_queued()
             finally:
@@ -291,8 +296,11 @@ class PahoTransport:
             waiting = waits(client, sock)
             if self._stopping.is_set() and not waiting:
                 return
-            # TLS keeps decrypted bytes that select cannot see.
+            # Bytes read ahead (ours, and TLS's decrypted ones) are not seen by select.
             buffered = bool(getattr(sock, "pending", lambda: 0)())
+            # Cleared before the burst is looked at, and set after: a publisher either
+            # sees it cleared and wakes this thread, or held its message before the look.
+            self._watching = False
             holding = self._watching = self._holding()
             try:
                 readable, _, _ = select.select(

@@ -11,7 +11,7 @@ import numpy as np
 CHUNK = 4
 
 
-def compiled(network: Any, input_size: tuple[int, int]) -> Callable[[np.ndarray], np.ndarray]:
+def compiled(network: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The network's forward pass as a graph: several times faster than eager calls or
     ``model.predict`` for small batches. One graph serves every batch size, since a
     new trace would stall a frame for seconds.
@@ -26,7 +26,8 @@ def compiled(network: Any, input_size: tuple[int, int]) -> Callable[[np.ndarray]
 
     forward = tf.function(
         lambda x: network(x, training=False),
-        input_signature=[tf.TensorSpec([None, *input_size, 3], tf.float32)],
+        # Frames of the size the network takes (height, width, channels), any batch.
+        input_signature=[tf.TensorSpec([None, *network.input_shape[1:]], tf.float32)],
     )
 
     def run(batch: np.ndarray) -> np.ndarray:

@@ -88,7 +88,7 @@ class Bottlenecks:
             return
         base = self.loaded.base
         if self._forward is None:
-            self._forward = compiled(self.loaded.features(), base.input_size)
+            self._forward = compiled(self.loaded.features())
         with tqdm(total=len(missing), desc=f"features of {what}", unit="img") as bar:
             for batch in _chunks(missing, BATCH):
                 ready, pixels = [], []

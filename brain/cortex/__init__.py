@@ -5,17 +5,12 @@ Besides the node, the cortex's public surface is what training and export
 the engines, the scalings, the weights and the bundle format.
 """
 
-from brain.cortex._engines import (
-    ENGINES,
-    Images,
-    calibration_images,
-    images_per_s,
-    sample_photos,
-)
+from brain.cortex._engines import ENGINES, images_per_s
 from brain.cortex._graph import compiled
 from brain.cortex._node import Cortex, CortexOptions, load_model
+from brain.cortex._photos import calibration_images, sample_photos
 from brain.cortex._runtimes import keras_network, tflite_bytes, tflite_forward
-from brain.cortex._scaling import INCEPTION, SCALINGS, scaled
+from brain.cortex._scaling import INCEPTION, SCALINGS, Images, scaled
 from brain.cortex._weights import resolve_weights, weights_id
 from brain.cortex.bundle import Bundle, new_bundle, read_bundle, write_description
 

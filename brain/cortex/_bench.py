@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from brain._plugins import Catalog
-from brain.cortex._engines import ENGINES, sample_photos
+from brain.cortex._engines import ENGINES
 from brain.cortex._node import CortexOptions, load_model
+from brain.cortex._photos import sample_photos
 
 
 @dataclass(frozen=True)

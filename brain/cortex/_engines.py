@@ -18,7 +18,6 @@ import logging
 import multiprocessing
 import multiprocessing.queues
 import pickle
-import random
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,15 +32,13 @@ from numpy.typing import NDArray
 from brain._config import state_dir
 from brain._errors import FatalError
 from brain._files import write_whole
-from brain._model import RGB
 from brain._privacy import no_telemetry
 from brain.cortex._graph import compiled
 from brain.cortex._runtimes import Forward, tflite_bytes, tflite_forward
-from brain.cortex._scaling import scaled
+from brain.cortex._scaling import Images
 
 RuntimeName = Literal["auto", "keras", "tflite", "openvino"]
 Precision = Literal["float32", "float16", "dynamic", "int8"]
-Images = NDArray[np.float32]  # preprocessed, batch first
 Network = Callable[[], Any]  # builds the Keras network
 Calibration = Callable[[], Images]  # makes the calibration images
 
@@ -50,11 +47,6 @@ PRECISIONS = ("float32", "float16", "dynamic", "int8")
 BATCH = 8
 #: Top-1 agreement with float32 that a lower precision needs for ``auto`` to choose it.
 MIN_AGREEMENT = 0.95
-#: A bundle's training photos that int8 is calibrated on and agreement is measured on
-#: (as many as `brain export` takes). Calibrated on 32, the tests' bundle in LiteRT's
-#: int8 gave float32's label to 86 % of its held-out photos, and NNCF's agreed on 91 %
-#: of the 32; on 100, both agreed on every one.
-CALIBRATION_PHOTOS = 100
 log = structlog.get_logger()
 
 
@@ -346,45 +338,9 @@ def _agreement(
     kept."""
     if kept.is_file():
         return float(json.loads(kept.read_text()))
-    got = np.concatenate([forward(image[None]) for image in calibration()]).argmax(axis=1)
+    images = calibration()
+    batches = [images[start : start + BATCH] for start in range(0, len(images), BATCH)]
+    got = np.concatenate([forward(batch) for batch in batches]).argmax(axis=1)
     agreement = float((expected() == got).mean())
     write_whole(kept, json.dumps(agreement).encode())
     return agreement
-
-
-def calibration_images(
-    size: tuple[int, int],
-    scaling: str,
-    folder: Path | None = None,
-    *,
-    count: int = CALIBRATION_PHOTOS,
-) -> Images:
-    """Up to ``count`` photos (``sample_photos``), scaled for the network."""
-    return scaled(sample_photos(size, folder, count=count), scaling)
-
-
-def sample_photos(
-    size: tuple[int, int], folder: Path | None = None, *, count: int = CALIBRATION_PHOTOS
-) -> list[RGB]:
-    """Up to ``count`` photos of ``size``: from ``folder`` (a bundle's training photos,
-    drawn at random with a fixed seed) when it has any, else scikit-image's sample
-    photos, which every install has."""
-    from brain._images import DecodeError, decode_bytes, resized
-
-    pictures: list[RGB] = []
-    if folder is not None and folder.is_dir():
-        files = sorted(path for path in folder.rglob("*") if path.is_file())
-        random.Random(0).shuffle(files)  # a sample of every class, the same each time
-        for path in files:
-            if len(pictures) == count:
-                break
-            try:
-                pictures.append(decode_bytes(path.read_bytes(), size=size))
-            except (OSError, DecodeError):
-                continue
-    if not pictures:
-        from skimage import data
-
-        samples = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina")
-        pictures = [resized(getattr(data, name)(), size) for name in samples]
-    return pictures

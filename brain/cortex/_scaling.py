@@ -13,6 +13,8 @@ from numpy.typing import NDArray
 
 from brain._model import RGB
 
+Images = NDArray[np.float32]  # preprocessed, batch first
+
 SCALINGS: dict[str, tuple[float, float]] = {
     "scale_-1_1": (127.5, -1.0),  # Keras' InceptionV3 and MobileNetV2
     "scale_0_1": (255.0, 0.0),
@@ -22,8 +24,8 @@ SCALINGS: dict[str, tuple[float, float]] = {
 INCEPTION = "scale_-1_1"
 
 
-def scaled(frames: Sequence[RGB], scaling: str) -> NDArray[np.float32]:
+def scaled(frames: Sequence[RGB], scaling: str) -> Images:
     """A batch of frames as the network of ``scaling`` wants it."""
     divide, shift = SCALINGS[scaling]
-    batch: NDArray[np.float32] = np.stack(frames).astype(np.float32) / divide + shift
+    batch: Images = np.stack(frames).astype(np.float32) / divide + shift
     return batch

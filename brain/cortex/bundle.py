@@ -29,7 +29,8 @@ import numpy as np
 
 from brain._errors import FatalError
 from brain._model import RGB, Model, ranked
-from brain.cortex._engines import accelerated, calibration_images
+from brain.cortex._engines import accelerated
+from brain.cortex._photos import calibration_images
 from brain.cortex._runtimes import Forward, keras_network, retrain_forward, tflite_forward
 from brain.cortex._scaling import SCALINGS, scaled
 from brain.cortex._weights import weights_id

@@ -14,7 +14,8 @@ from typing import Any
 
 from brain._errors import FatalError
 from brain._model import RGB, Model, ranked
-from brain.cortex._engines import accelerated, calibration_images
+from brain.cortex._engines import accelerated
+from brain.cortex._photos import calibration_images
 from brain.cortex._runtimes import Forward
 from brain.cortex._scaling import INCEPTION, scaled
 from brain.cortex._weights import keras_cache as weights_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ class Watcher:
     def __init__(self, port: int) -> None:
         self.sent: dict[str, float] = {}
         self.latencies: dict[str, float] = {}
+        #: Each perception's arrival and its batch's classifying time (ms), in order.
+        self.classified: list[tuple[float, float]] = []
         self.arrived = threading.Condition()
         self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
         self.client.on_message = self._on_message
@@ -29,10 +32,19 @@ class Watcher:
         self.client.subscribe("brain/perceptions/camera/+", qos=1)
 
     def _on_message(self, _c: object, _u: object, message: mqtt.MQTTMessage) -> None:
-        cause = Perception.model_validate_json(message.payload).cause
+        perception = Perception.model_validate_json(message.payload)
+        cause, now = perception.cause, time.perf_counter()
         with self.arrived:
-            self.latencies[cause] = time.perf_counter() - self.sent[cause]
+            self.latencies[cause] = now - self.sent[cause]
+            self.classified.append((now, perception.inference_ms or 0.0))
             self.arrived.notify_all()
+
+    def classifying(self, since: float) -> tuple[float, int]:
+        """Milliseconds the cortex spent classifying (scaling and the engine) what it
+        perceived since ``since``, and how many frames: a batch's perceptions arrive one
+        after the other, each with the batch's time."""
+        times = [ms for arrived, ms in self.classified if arrived >= since]
+        return sum(ms for ms, _batch in itertools.groupby(times)), len(times)
 
     def show(self, frame: ImageEvent) -> None:
         self.sent[frame.id] = time.perf_counter()

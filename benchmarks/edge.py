@@ -98,6 +98,10 @@ class Served:
     p99_at_3x_capacity_ms: float
     peak_rss_mb: int
     tensorflow_loaded: bool
+    #: Where a flooded cortex's time goes: classifying a frame (scaling and the engine),
+    #: and the share of its time that is (the rest: decoding, the bus).
+    classify_ms_per_frame: float
+    classifying_share: float
 
 
 #: A cortex serving this share of what it was offered kept up: it was not flooded.
@@ -124,12 +128,15 @@ def serve(workdir: Path, feeds: list[list[ImageEvent]], seconds: float, *sets: s
         # measure the decoding of JSON that is dropped unseen. A cortex that keeps up was
         # not flooded (the warm-up can see it slow), so it is offered twice as much again.
         offered = 2 * streamed(watcher, feeds, 120, 4)
+        flooded = time.perf_counter()
         per_s = streamed(watcher, feeds, offered, seconds)
         for _ in range(_MORE_FLOODS):
             if per_s < _KEPT_UP * offered:
                 break
             offered *= 2
+            flooded = time.perf_counter()
             per_s = streamed(watcher, feeds, offered, seconds)
+        classify_ms, perceived = watcher.classifying(since=flooded)
         calm = paced(watcher, 2.0, seconds / 2, "calm")
         flood = paced(watcher, 3 * per_s, seconds / 2, "flood")
         return Served(
@@ -139,6 +146,8 @@ def serve(workdir: Path, feeds: list[list[ImageEvent]], seconds: float, *sets: s
             p99_at_3x_capacity_ms=percentile(flood, 0.99),
             peak_rss_mb=round(rss_mb(node.pid, "VmHWM")),
             tensorflow_loaded=tensorflow_loaded(node.pid),
+            classify_ms_per_frame=round(classify_ms / perceived, 2),
+            classifying_share=round(classify_ms / perceived * per_s / 1000, 2),
         )
     finally:
         watcher.client.loop_stop()

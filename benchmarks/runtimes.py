@@ -223,16 +223,25 @@ def main() -> None:
         (figures,) = around[precision].values()
         return round(served[precision].per_s / float(np.mean(figures)), 2)
 
+    measured_by_auto = {
+        precision: json.loads(file.read_text())
+        for precision in served
+        for file in (workdir / "state").rglob(f"speed-{precision}.json")
+    }
     figures = {
         "bare_per_s": bare_figures,
         "cortex_auto": {precision: asdict(figures) for precision, figures in served.items()},
         # What auto measured of each model served: each engine's speed, and each lower
         # precision's top-1 agreement with float32 on the calibration photos (an engine
         # under MIN_AGREEMENT is left out).
-        "auto_measured_per_s": {
-            precision: json.loads(file.read_text())
-            for precision in served
-            for file in (workdir / "state").rglob(f"speed-{precision}.json")
+        "auto_measured_per_s": measured_by_auto,
+        # Where each cortex's time went, against the engine it served on, measured alone by
+        # auto: a frame classified slower in the cortex than alone is the engine sharing
+        # the two cores (with the cameras and the broker); a small share is decoding and
+        # the bus.
+        "classify_ms_per_frame_served_alone": {
+            precision: round(1000 / max(speeds.values()), 2)
+            for precision, speeds in measured_by_auto.items()
         },
         "auto_agreement_with_float32": {
             file.stem.removeprefix("agreement-"): round(json.loads(file.read_text()), 3)

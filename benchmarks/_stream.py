@@ -39,12 +39,18 @@ class Watcher:
             self.perceived.append((now, perception.inference_ms or 0.0))
             self.arrived.notify_all()
 
-    def classifying(self, since: float) -> tuple[float, int]:
-        """Milliseconds the cortex spent classifying (scaling and the engine) what it
-        perceived since ``since``, and how many frames: a batch's perceptions arrive one
-        after the other, each with the batch's time."""
-        times = [ms for arrived, ms in self.perceived if arrived >= since]
-        return sum(ms for ms, _batch in itertools.groupby(times)), len(times)
+    def classifying(self, since: float) -> tuple[float, float]:
+        """Milliseconds a frame took the cortex to classify (scaling and the engine), and
+        the share of its time that took, over the batches perceived since ``since`` but
+        the first, which began before its arrival: a batch's perceptions arrive one after
+        the other, each with the batch's time."""
+        arrivals = [(arrived, ms) for arrived, ms in self.perceived if arrived >= since]
+        batches = [list(batch) for _ms, batch in itertools.groupby(arrivals, key=lambda a: a[1])]
+        first, rest = batches[0], batches[1:]
+        milliseconds = sum(batch[0][1] for batch in rest)
+        frames = sum(len(batch) for batch in rest)
+        seconds = rest[-1][-1][0] - first[-1][0]
+        return milliseconds / frames, milliseconds / 1000 / seconds
 
     def show(self, frame: ImageEvent) -> None:
         self.sent[frame.id] = time.perf_counter()

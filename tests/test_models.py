@@ -199,3 +199,27 @@ def test_a_bundle_that_does_not_add_up_is_one_sentence(
     )
     assert node.process.wait(timeout=120) == 78
     assert "the model has 3 outputs but its labels name 2 classes" in node.log()
+
+
+def test_a_keras_model_is_served_without_keras_plots_and_scikit_learn(tmp_path: Path) -> None:
+    # Keras imports matplotlib and scikit-learn when they are installed (80 MB); a cortex
+    # leaves them out, and they stay importable for whatever needs them later.
+    bundle = make_bundle(tmp_path / "colours", labels=["red", "green", "blue"])
+    served = f"""
+import sys
+import numpy as np
+from brain import discover
+from brain.cortex import CortexOptions, load_model
+model = load_model(CortexOptions(model={str(bundle)!r}, runtime="keras"), discover())
+red = np.zeros((32, 32, 3), np.uint8)
+red[..., 0] = 220
+print(model.classify([red])[0][0].label)
+print(sorted({{name.split(".")[0] for name in sys.modules}} & {{"matplotlib", "sklearn"}}))
+import matplotlib.pyplot, sklearn.linear_model
+print("importable")
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", served], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:3] == ["red", "[]", "importable"]

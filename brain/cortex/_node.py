@@ -22,6 +22,7 @@ from brain._voice import voice_command
 from brain._wiring import on
 from brain.cortex import _language as language
 from brain.cortex._engines import BATCH, Precision, RuntimeName
+from brain.cortex._runtimes import serving_imports
 from brain.faces import THRESHOLD
 from schemas import (
     Command,
@@ -86,12 +87,14 @@ def load_model(options: CortexOptions, catalog: Catalog) -> Model:
     if Path(options.model).is_dir():
         from brain.cortex.bundle import Bundle
 
-        return Bundle.load(options)
-    try:
-        model_type = catalog.model(options.model)
-    except PluginError as error:
-        raise FatalError(str(error)) from None
-    return model_type.load(options)
+        model_type: type[Model] = Bundle
+    else:
+        try:
+            model_type = catalog.model(options.model)
+        except PluginError as error:
+            raise FatalError(str(error)) from None
+    with serving_imports():
+        return model_type.load(options)
 
 
 class Cortex(Node[CortexOptions]):

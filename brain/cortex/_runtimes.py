@@ -9,8 +9,10 @@ with ai-edge-litert alone.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,26 @@ from numpy.typing import NDArray
 from brain._errors import FatalError
 
 Forward = Callable[[NDArray[np.float32]], NDArray[np.float32]]
+
+
+#: What Keras imports when it is installed, for its plots and its scikit-learn wrappers:
+#: a network that only serves never uses them, and they were 80 MB of a Keras cortex.
+UNUSED_BY_SERVING = ("matplotlib", "sklearn")
+
+
+@contextmanager
+def serving_imports() -> Iterator[None]:
+    """Within the block, a first import of Keras leaves out ``UNUSED_BY_SERVING``: Keras
+    looks for them once, as it is imported. They are importable again after it."""
+    absent = [name for name in UNUSED_BY_SERVING if name not in sys.modules]
+    for name in absent:
+        sys.modules[name] = None  # type: ignore[assignment]  # None: "cannot be imported"
+    try:
+        yield
+    finally:
+        for name in absent:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
 
 
 def keras_network(file: Path) -> Any:

@@ -18,12 +18,18 @@ one, and the broker to the publisher's unless told otherwise (``--broker-core``;
 leaves it to the scheduler). Where the broker runs moves the ratio, and left to the
 scheduler it moved from round to round; on a Zen 3 brain's ratio was lowest with the
 broker on the publisher's core (0.92, against 0.975 on the subscriber's), so that is
-the default: the placement that flatters brain least. Each round
-runs both sides back to back, which goes first alternating. Beside messages per
+the default: the placement that flatters brain least.
+
+A round is 16 short runs of each side (12,500 messages), the sides taking turns and
+which goes first alternating, and its figures are over all of them. On a shared VM a
+core's speed moves by a fifth from one second to the next: runs of 100,000 messages,
+one of each side a round, gave rounds that strayed 19 to 26 % from their median (raw
+paho's own, 16 to 21 %); the same messages in short turns, 6.5 %. Beside messages per
 second, each round counts the CPU time a message costs the publisher, the subscriber
 and the broker: where the time goes.
 
-    python -m benchmarks.bus [--messages 100000] [--rounds 7] [--mqtt URL] [--broker-core N]
+    python -m benchmarks.bus [--messages 12500] [--turns 16] [--rounds 5] [--mqtt URL]
+                             [--broker-core N]
 
 Without --mqtt it starts its own Mosquitto on a free port. Prints JSON.
 """
@@ -59,7 +65,7 @@ PIXEL = bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
 IDLE_TIMEOUT = 2.0
-#: What one round measured of one side: its rate, and the CPU a message cost each process.
+#: What a run or a round measured of one side (its rate, the CPU each process spent).
 Round = dict[str, float]
 
 
@@ -144,9 +150,9 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
     out.put(time.process_time() - cpu_before)
 
 
-def one_round(kind: str, url: BrokerUrl, messages: int, broker_pid: int | None) -> Round:
-    """Messages per second from the first publish to the last arrival, and the
-    microseconds of CPU a message cost each process (the broker's when it is ours)."""
+def one_run(kind: str, url: BrokerUrl, messages: int, broker_pid: int | None) -> Round:
+    """The seconds from the first publish to the last arrival, the messages received, and
+    the CPU seconds each process spent (the broker's when it is ours)."""
     ready = mp.Event()
     received_out: mp.Queue[tuple[int, float, float]] = mp.Queue()
     publisher_out: mp.Queue[float] = mp.Queue()
@@ -162,15 +168,36 @@ def one_round(kind: str, url: BrokerUrl, messages: int, broker_pid: int | None) 
     received, last, subscriber_cpu = received_out.get(timeout=300)
     broker_cpu = cpu_seconds(broker_pid) - broker_before if broker_pid else 0.0
     reader.join()
-    per_message = 1e6 / max(received, 1)
     return {
         "received": received,
-        "per_s": received / (last - started) if received else 0.0,
-        "publisher_cpu_us": publisher_cpu * per_message,
-        "subscriber_cpu_us": subscriber_cpu * per_message,
-        "broker_cpu_us": broker_cpu * per_message,
-        "cpu_us": (publisher_cpu + subscriber_cpu + broker_cpu) * per_message,
+        "seconds": last - started if received else 0.0,
+        "publisher_cpu": publisher_cpu,
+        "subscriber_cpu": subscriber_cpu,
+        "broker_cpu": broker_cpu,
     }
+
+
+def one_round(
+    url: BrokerUrl, messages: int, turns: int, broker_pid: int | None
+) -> dict[str, Round]:
+    """Each side's messages per second over ``turns`` runs, the sides taking turns, and the
+    microseconds of CPU a message cost each process."""
+    runs: dict[str, list[Round]] = {"raw": [], "brain": []}
+    for turn in range(turns):  # which side goes first alternates: drift hits both alike
+        for kind in sorted(runs, reverse=bool(turn % 2)):
+            runs[kind].append(one_run(kind, url, messages, broker_pid))
+    rounds = {}
+    for kind, each in runs.items():
+        total = {key: sum(run[key] for run in each) for key in each[0]}
+        per_message = 1e6 / max(total["received"], 1)
+        parts = ("publisher", "subscriber", "broker")
+        rounds[kind] = {
+            "received": total["received"],
+            "per_s": total["received"] / total["seconds"] if total["seconds"] else 0.0,
+            **{f"{part}_cpu_us": total[f"{part}_cpu"] * per_message for part in parts},
+            "cpu_us": sum(total[f"{part}_cpu"] for part in parts) * per_message,
+        }
+    return rounds
 
 
 def cost_us(step: Callable[[], object], count: int = 20_000) -> float:
@@ -201,8 +228,8 @@ def ratios(
     raw: list[Round], brain: list[Round], faster: Callable[[Round, Round], float]
 ) -> dict[str, object]:
     """The median of the rounds' ratios, each round's, and how far the rounds stray from
-    their median in per cent of it. Each round measures both sides back to back, so a
-    round's ratio shares the machine's mood."""
+    their median in per cent of it. The sides take turns within a round, so a round's
+    ratio shares the machine's mood."""
     each = [faster(r, b) for r, b in zip(raw, brain, strict=True)]
     return {
         "ratio": round(statistics.median(each), 3),
@@ -223,8 +250,9 @@ def median_of(rounds: list[Round], key: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--messages", type=int, default=12_500, help="a run's messages")
+    parser.add_argument("--turns", type=int, default=16, help="runs of each side a round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mqtt", help="an existing broker instead of a fresh Mosquitto")
     parser.add_argument(
         "--broker-core",
@@ -248,9 +276,9 @@ def main() -> None:
     broker_pid = broker.pid if broker is not None else None
     try:
         results: dict[str, list[dict[str, float]]] = {"raw": [], "brain": []}
-        for number in range(args.rounds):  # interleaved, so drift in the machine hits both
-            for kind in sorted(results, reverse=bool(number % 2)):
-                results[kind].append(one_round(kind, url, args.messages, broker_pid))
+        for _ in range(args.rounds):
+            for kind, figures in one_round(url, args.messages, args.turns, broker_pid).items():
+                results[kind].append(figures)
     finally:
         if broker is not None:
             broker.terminate()
@@ -262,7 +290,7 @@ def main() -> None:
             {
                 "broker": str(url) if args.mqtt else "mosquitto (fresh)",
                 "broker_core": None if args.mqtt else args.broker_core,
-                "messages_per_round": args.messages,
+                "messages_per_round": args.messages * args.turns,
                 "payload_bytes": len(sample_event().to_json()),
                 "raw_paho_per_s": round(median_of(raw, "per_s")),
                 "brain_per_s": round(median_of(ours, "per_s")),

@@ -3,7 +3,9 @@
 1. Throughput: frames/s from image events on a real broker to published
    perceptions (8 cameras streaming at twice what the bare model can take, so
    batches form and the cortex never waits for work), against bare
-   `model.predict` on the same decoded images at its best batch size.
+   `model.predict` on the same decoded images at its best batch size, measured
+   just before and just after it (on a shared machine the speed drifts within
+   minutes: best-of-three rounds before it alone gave ratios of 0.94 to 1.57).
 2. Latency from publish to perception, p50 and p99: at 2 frames/s, and at three
    times the cortex's capacity from one source (dropped frames counted, memory
    watched).
@@ -90,8 +92,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
     network = keras.applications.InceptionV3(weights=None)
     network.save_weights(str(workdir / "inception.weights.h5"))
-    bare_figures = bare(network, frames(32, "bare"))
-    del network
+    images = frames(32, "bare")
+    bare_figures = bare(network, images)
 
     port, broker = start_mosquitto(workdir)
     weights = workdir / "inception.weights.h5"
@@ -109,8 +111,10 @@ def main() -> None:
         time.sleep(1)
         watcher.show(frames(1, "warm")[0])
         time.sleep(3)
-        best_bare = max(bare_figures["batch_1_per_s"], bare_figures["batch_8_per_s"])
-        ours = throughput(watcher, 2 * best_bare, args.seconds)
+        best_before = max(bare_figures["batch_1_per_s"], bare_figures["batch_8_per_s"])
+        ours = throughput(watcher, 2 * best_before, args.seconds)
+        after = bare(network, images)  # the cortex waits for frames meanwhile
+        best_bare = (best_before + max(after["batch_1_per_s"], after["batch_8_per_s"])) / 2
         slow = paced(watcher, 2.0, args.seconds / 2, "calm")
         rss_before = rss_mb(node.pid)
         capacity = ours  # frames a second the cortex classifies
@@ -127,6 +131,7 @@ def main() -> None:
             {
                 "decode_640x480_jpeg_to_299": decoders(frames(1, "d")[0]),
                 "bare_predict_per_s": {k: round(v, 1) for k, v in bare_figures.items()},
+                "bare_predict_just_after_per_s": {k: round(v, 1) for k, v in after.items()},
                 "cortex_per_s": round(ours, 1),
                 "throughput_ratio": round(ours / best_bare, 3),
                 "goal_throughput_ratio": 0.95,

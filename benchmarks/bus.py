@@ -65,7 +65,9 @@ PIXEL = bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
 IDLE_TIMEOUT = 2.0
-#: What a run or a round measured of one side (its rate, the CPU each process spent).
+#: What one run measured of one side: messages, seconds and each process's CPU seconds.
+Run = dict[str, float]
+#: A round's figures for one side, over its runs: its rate, the CPU a message cost each.
 Round = dict[str, float]
 
 
@@ -150,7 +152,7 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
     out.put(time.process_time() - cpu_before)
 
 
-def one_run(kind: str, url: BrokerUrl, messages: int, broker_pid: int | None) -> Round:
+def one_run(kind: str, url: BrokerUrl, messages: int, broker_pid: int | None) -> Run:
     """The seconds from the first publish to the last arrival, the messages received, and
     the CPU seconds each process spent (the broker's when it is ours)."""
     ready = mp.Event()
@@ -182,7 +184,7 @@ def one_round(
 ) -> dict[str, Round]:
     """Each side's messages per second over ``turns`` runs, the sides taking turns, and the
     microseconds of CPU a message cost each process."""
-    runs: dict[str, list[Round]] = {"raw": [], "brain": []}
+    runs: dict[str, list[Run]] = {"raw": [], "brain": []}
     for turn in range(turns):  # which side goes first alternates: drift hits both alike
         for kind in sorted(runs, reverse=bool(turn % 2)):
             runs[kind].append(one_run(kind, url, messages, broker_pid))

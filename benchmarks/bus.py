@@ -250,11 +250,19 @@ def median_of(rounds: list[Round], key: str) -> float:
     return round(statistics.median(r[key] for r in rounds), 1)
 
 
+def count(text: str) -> int:
+    """An option that counts messages, runs or rounds: a round needs one of each."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is too few; give 1 or more")
+    return number
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=12_500, help="a run's messages")
-    parser.add_argument("--turns", type=int, default=16, help="runs of each side a round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=count, default=12_500, help="a run's messages")
+    parser.add_argument("--turns", type=count, default=16, help="runs of each side a round")
+    parser.add_argument("--rounds", type=count, default=5)
     parser.add_argument("--mqtt", help="an existing broker instead of a fresh Mosquitto")
     parser.add_argument(
         "--broker-core",

@@ -11,7 +11,7 @@ from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
 from brain._children import die_with_parent
 from brain._config import OptionError, Settings, load_settings, state_dir
 from brain._errors import FatalError
-from brain._files import open_database, write_whole
+from brain._files import OutsideFolderError, inside, open_database, write_whole
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode, image_header
 from brain._inbox import Latest, Queue, option
 from brain._model import RGB, Model
@@ -51,6 +51,7 @@ __all__ = [
     "NodeOptions",
     "On",
     "OptionError",
+    "OutsideFolderError",
     "PahoTransport",
     "PluginError",
     "Queue",
@@ -67,6 +68,7 @@ __all__ = [
     "die_with_parent",
     "discover",
     "image_header",
+    "inside",
     "load_settings",
     "on",
     "open_database",

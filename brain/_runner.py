@@ -55,10 +55,10 @@ def run_node(
         transport=transport,
     )
     node = node_type(bus=bus, options=options, catalog=catalog)
-    started = time.monotonic()
+    began = time.monotonic()
     inbox = threading.Thread(target=node.inbox.serve, name=f"{node.name}-inbox", daemon=True)
     watcher = threading.Thread(
-        target=_watch, args=(node, stop, started), name=f"{node.name}-stats", daemon=True
+        target=_watch, args=(node, stop, began), name=f"{node.name}-stats", daemon=True
     )
     log.info("starting", broker=str(url))
     clean = started = False
@@ -86,11 +86,11 @@ def run_node(
         node.inbox.close(drain=DRAIN_SECONDS)
         if inbox.is_alive():  # a handler may be running: it finishes before `close`
             inbox.join(timeout=DRAIN_SECONDS + 10)
+        if watcher.ident is not None:  # it started, and so did the node: say its last figures
+            watcher.join(timeout=2)  # while what they are read from is still open
+            _publish_stats_once(node, began)
         if started:
             node.close()
-        if watcher.ident is not None:  # it started, and so did the node: say its last figures
-            watcher.join(timeout=2)
-            _publish_stats_once(node, started)
         bus.close(status=STOPPED if clean else OFFLINE)
     log.info("stopped")
     return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from brain import DecodeError, decode, write_whole
+from brain import DecodeError, decode, inside, write_whole
 from schemas import Alert, ImageEvent
 
 #: The longest side of a clip's frames: small enough for a phone, big enough for a face.
@@ -125,8 +125,12 @@ class Clips:
                 continue
             try:
                 video = encode_clip(clip.frames)
-                write_whole(self._folder / f"{clip.alert.id}.mp4", video.data)
-            except (ClipError, OSError, av.error.FFmpegError) as error:
+                write_whole(inside(self._folder, clip.alert.id, ".mp4"), video.data)
+            except (
+                OSError,
+                ValueError,
+                av.error.FFmpegError,
+            ) as error:  # ClipError, OutsideFolderError
                 yield clip.alert, ClipError(str(error))
                 continue
             yield clip.alert, video

@@ -10,6 +10,7 @@ session: the broker holds the perceptions that come while it restarts.
 
 from __future__ import annotations
 
+import re
 import statistics
 import threading
 from collections import defaultdict, deque
@@ -36,6 +37,9 @@ from schemas import (
     State,
     StatValue,
 )
+
+#: What a rule's name may hold that an event id may not (a rule may be "front door").
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _default_outbox() -> Path:
@@ -168,7 +172,7 @@ class Alerts(Effector[AlertsOptions]):
             # One alert per perception and rule: a perception the broker delivers again
             # (the node was killed before it acknowledged it) is the same alert, which the
             # outbox already holds.
-            id=f"{perception.id[:40]}-{rule.name}"[:64],
+            id=f"{perception.id[:40]}-{_ID_UNSAFE.sub('_', rule.name)}"[:64],
             source=perception.source,
             rule=rule.name,
             perception=perception,

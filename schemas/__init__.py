@@ -22,7 +22,7 @@ from schemas._events import (
     TranscriptEvent,
 )
 from schemas._export import SCHEMA_DIR, render_schema, schema_filename, write_schemas
-from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, TopicName, new_id
+from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, EventId, TopicName, new_id
 
 __all__ = [
     "EVENTS",
@@ -37,6 +37,7 @@ __all__ = [
     "CommandName",
     "ErrorEvent",
     "Event",
+    "EventId",
     "ImageEvent",
     "Label",
     "MentionEvent",

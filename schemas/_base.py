@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas._fields import TopicName, new_id, utcnow
+from schemas._fields import EventId, TopicName, new_id, utcnow
 
 
 def schema_field(schema_id: str) -> Any:
@@ -43,7 +43,9 @@ class Event(WireModel):
     RETAIN: ClassVar[bool] = False
 
     schema_id: str = Field(alias="schema")
-    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    id: EventId = Field(
+        default_factory=new_id, description="Unique; letters, digits, '-' and '_' (1 to 64)."
+    )
     ts: AwareDatetime = Field(default_factory=utcnow, description="UTC, RFC 3339.")
     source: TopicName
 

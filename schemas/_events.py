@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
 
 from schemas._base import Event, SenseEvent, WireModel, schema_field
-from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, Base64Bytes, TopicName
+from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, Base64Bytes, EventId, TopicName
 
 ImageType = Literal["image/jpeg", "image/png"]
 PerceptionKind = Literal["vision", "speech", "mention"]
@@ -103,7 +103,7 @@ class Perception(Event):
     TOPIC: ClassVar[str] = "perceptions/{sense}/{source}"
 
     schema_id: Literal["brain.perception/1"] = schema_field("brain.perception/1")
-    cause: str = Field(description="The id of the event this perception came from.")
+    cause: EventId = Field(description="The id of the event this perception came from.")
     sense: TopicName
     kind: PerceptionKind
     labels: list[Label] = Field(default_factory=list, description="Best first.")
@@ -151,7 +151,7 @@ class Clip(Event):
     TOPIC: ClassVar[str] = "clips/{rule}"
 
     schema_id: Literal["brain.clip/1"] = schema_field("brain.clip/1")
-    alert: str = Field(max_length=64, description="The id of the alert it belongs to.")
+    alert: EventId = Field(description="The id of the alert it belongs to.")
     rule: TopicName
     content_type: Literal["video/mp4"] = "video/mp4"
     data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES, description="The video (H.264).")
@@ -174,8 +174,8 @@ class Command(Event):
     command: CommandName
     reason: str = Field(default="", description="Why, e.g. the transcript that asked for it.")
     name: str | None = Field(default=None, max_length=64, description="enrol: who the face is.")
-    frame: str | None = Field(
-        default=None, max_length=64, description="enrol: the id of the frame the face was in."
+    frame: EventId | None = Field(
+        default=None, description="enrol: the id of the frame the face was in."
     )
     box: Box | None = Field(default=None, description="enrol: where the face was in that frame.")
 
@@ -191,8 +191,8 @@ class State(Event):
     node: TopicName
     name: TopicName = Field(description="What the state is of, e.g. the rule's name.")
     value: str = Field(max_length=200, description="e.g. armed or disarmed.")
-    cause: str | None = Field(
-        default=None, max_length=64, description="The id of the command that set it, if one did."
+    cause: EventId | None = Field(
+        default=None, description="The id of the command that set it, if one did."
     )
 
 

@@ -72,3 +72,12 @@ TopicName = Annotated[
         {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/+#\u0000]+$"}
     ),
 ]
+
+
+#: What an event id may hold. Ids come off the bus from anyone allowed to publish, and
+#: some become file names (an alert's clip is ``{alert id}.mp4``): letters, digits, '-'
+#: and '_' only, so no id can name a folder, go up one (``..``) or hide a file (``.x``).
+EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+#: An event's id, or the id of the event another one refers to (a perception's cause).
+EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]

@@ -1,6 +1,7 @@
 """Fixtures live beside the helpers they use (tests/support.py, tests/webhook.py);
 pytest finds them here."""
 
+from tests.production import production_broker
 from tests.support import brain_process, broker, inception_weights, mosquitto, own_home, record
 from tests.webhook import webhook
 
@@ -10,6 +11,7 @@ __all__ = [
     "inception_weights",
     "mosquitto",
     "own_home",
+    "production_broker",
     "record",
     "webhook",
 ]

@@ -1,87 +1,61 @@
-"""The shipped mosquitto/ config and ACL, on a real Mosquitto."""
+"""The shipped mosquitto/ config and ACL, on a real Mosquitto: each job is allowed to the
+users whose job it is, and refused to every other user the ACL names."""
 
 from __future__ import annotations
 
-import getpass
-import re
-import subprocess
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from brain._broker import find_mosquitto, wait_until_listening
-from tests.support import ROOT, Broker, Recorder, free_port, topic_is
+from tests.production import USERS, publish_as
+from tests.support import Broker, Recorder, topic_is
 
-USERS = {"camera": "camera-secret", "cortex": "cortex-secret", "watch": "watch-secret"}
-
-
-@pytest.fixture
-def production_broker(tmp_path: Path) -> Iterator[Broker]:
-    """Mosquitto with the shipped mosquitto.conf and ACL; only paths and port changed."""
-    passwords = tmp_path / "brain.passwd"
-    for user, secret in USERS.items():
-        create = ["-c"] if not passwords.exists() else []
-        subprocess.run(
-            ["mosquitto_passwd", *create, "-b", str(passwords), user, secret], check=True
-        )
-    port = free_port()
-    config = (ROOT / "mosquitto" / "mosquitto.conf").read_text()
-    for key, value in {
-        "password_file": passwords,
-        "acl_file": ROOT / "mosquitto" / "acl",
-        "persistence_location": f"{tmp_path}/",
-        "listener": f"{port} 127.0.0.1",
-    }.items():
-        config, replaced = re.subn(rf"^{key} .*$", f"{key} {value}", config, flags=re.M)
-        assert replaced == 1, f"mosquitto.conf has no single {key} line"
-    # Run as whoever runs the tests (as root Mosquitto would switch to a user that cannot
-    # read the test's private files).
-    (tmp_path / "brain.conf").write_text(config + f"user {getpass.getuser()}\n")
-    process = subprocess.Popen(
-        [find_mosquitto(), "-c", str(tmp_path / "brain.conf")], stderr=subprocess.DEVNULL
-    )
-    wait_until_listening("127.0.0.1", port)
-    yield Broker(kind="production", port=port, workdir=tmp_path, process=process)
-    process.terminate()
-    process.wait(timeout=10)
+#: A topic for each job on the bus, and the users who may do it (all others may not).
+JOBS: dict[str, tuple[str, set[str]]] = {
+    "a frame": ("brain/senses/camera/frontdoor/image", {"camera", "browser"}),
+    "a transcript": ("brain/senses/microphone/kitchen/transcript", {"microphone", "browser"}),
+    "a mention": ("brain/senses/twitter/brain/mention", {"twitter"}),
+    "a perception": ("brain/perceptions/camera/frontdoor", {"cortex"}),
+    "an alert": ("brain/alerts/person", {"alerts"}),
+    "a clip": ("brain/clips/person", {"alerts"}),
+    "a rule's state": ("brain/state/alerts/person", {"alerts"}),
+    "arming a rule": ("brain/commands/alerts/person", {"browser", "hass", "owner"}),
+    "enrolling a face": ("brain/commands/cortex/frontdoor", {"browser", "owner"}),
+    "closing a camera": ("brain/commands/camera/frontdoor", {"cortex", "owner"}),
+    "a discovery config": ("homeassistant/switch/brain/person/config", {"homeassistant"}),
+    "Home Assistant's birth": ("homeassistant/status", {"homeassistant", "hass"}),
+    "a camera's state in HA": ("brain/state/homeassistant/frontdoor-person", {"homeassistant"}),
+    "the alerts' presence": ("brain/status/alerts", {"alerts"}),
+    "the cortex's figures": ("brain/stats/cortex", {"cortex"}),
+    "a replay": ("replay/senses/camera/frontdoor/image", {"owner"}),
+}
 
 
-def publish_as(broker: Broker, user: str, topic: str) -> ReasonCode:
-    """Publish at QoS 1 as ``user`` and return the broker's PUBACK reason."""
-    acked = threading.Event()
-    reasons: list[ReasonCode] = []
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.username_pw_set(user, USERS[user])
-    client.on_publish = lambda _c, _u, _mid, reason, _p: (reasons.append(reason), acked.set())
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    client.publish(topic, b'{"probe": true}', qos=1)
-    assert acked.wait(10), "no PUBACK"
-    client.disconnect()
-    client.loop_stop()
-    return reasons[0]
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_each_user_may_do_its_jobs_and_no_other(production_broker: Broker, user: str) -> None:
+    topics = [topic for topic, _ in JOBS.values()]
+    answers = publish_as(production_broker, user, topics)
+    allowed = {job for job, answer in zip(JOBS, answers, strict=True) if not answer.is_failure}
+    assert allowed == {job for job, (_, users) in JOBS.items() if user in users}
 
 
-def test_a_camera_may_not_publish_perceptions(
+def test_a_refused_message_reaches_nobody(
     production_broker: Broker, record: Callable[..., Recorder]
 ) -> None:
     seen = record(production_broker, "brain/#", username="watch", password=USERS["watch"])
-    refused = publish_as(production_broker, "camera", "brain/perceptions/camera/frontdoor")
-    allowed = publish_as(production_broker, "camera", "brain/senses/camera/frontdoor/image")
+    refused, allowed = publish_as(
+        production_broker,
+        "camera",
+        ["brain/perceptions/camera/frontdoor", "brain/senses/camera/frontdoor/image"],
+    )
     assert refused.getName() == "Not authorized"
     assert not allowed.is_failure
     seen.wait_for(topic_is("brain/senses/camera/frontdoor/image"))
     assert not seen.matching(topic_is("brain/perceptions/#"))
-
-
-def test_the_cortex_may_publish_perceptions_but_not_senses(production_broker: Broker) -> None:
-    assert not publish_as(production_broker, "cortex", "brain/perceptions/camera/x").is_failure
-    assert publish_as(production_broker, "cortex", "brain/senses/camera/x/image").is_failure
 
 
 def test_a_wrong_password_is_refused(production_broker: Broker) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from brain._files import write_whole
+from brain._files import OutsideFolderError, inside, write_whole
 from brain._model import RGB
 from brain.faces._embedding import EMBEDDING, Vector
 
@@ -165,7 +165,13 @@ class Gallery:
     # -- on disk -------------------------------------------------------------------
 
     def _person_dir(self, name: str) -> Path:
-        return self.directory / "people" / name
+        try:
+            return inside(self.directory / "people", name)
+        except OutsideFolderError:
+            raise GalleryError(
+                f"{self._index} names {name!r}, which is no one's folder; restore it from a "
+                "backup, or move the folder aside and enrol the family again"
+            ) from None
 
     def _read_index(self) -> list[str]:
         if not self._index.exists():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from brain._files import open_database, write_whole
+from brain._files import OutsideFolderError, inside, open_database, write_whole
 from schemas import Alert, Clip
 
 INDEX = "events.sqlite3"
@@ -84,7 +84,7 @@ class Events:
 
     def add_clip(self, clip: Clip) -> Path:
         """Keep the clip's video as a file of the folder, and note it on its alert."""
-        path = self.directory / CLIPS / f"{clip.alert}.mp4"
+        path = inside(self.directory / CLIPS, clip.alert, ".mp4")
         write_whole(path, clip.data)
         with self._lock:
             self._db.execute(
@@ -129,7 +129,7 @@ class Events:
                 who=[name for name in row[5].split(",") if name],
                 armed=bool(row[6]),
                 has_snapshot=bool(row[7]),
-                clip=self.directory / CLIPS / row[8] if row[8] else None,
+                clip=self._clip_file(row[8]),
                 clip_seconds=row[9],
             )
             for row in rows
@@ -142,6 +142,21 @@ class Events:
             ).fetchone()
         return row[0] if row else None
 
+    def clip(self, alert_id: str) -> Path | None:
+        """The file of the alert's clip, if it has one and it is still there."""
+        with self._lock:
+            row = self._db.execute("SELECT clip FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        path = self._clip_file(row[0]) if row else None
+        return path if path is not None and path.is_file() else None
+
+    def _clip_file(self, name: str | None) -> Path | None:
+        # The index names the file; a name that leads elsewhere (an index written by an
+        # older brain, or by hand) is no clip.
+        try:
+            return inside(self.directory / CLIPS, name) if name else None
+        except OutsideFolderError:
+            return None
+
     def forget_before(self, moment: float) -> int:
         """Drop the alerts older than ``moment`` (seconds since the epoch), their clips too."""
         with self._lock:
@@ -150,7 +165,9 @@ class Events:
             ).fetchall()
             count = self._db.execute("DELETE FROM alerts WHERE ts < ?", (moment,)).rowcount
         for (name,) in clips:
-            (self.directory / CLIPS / name).unlink(missing_ok=True)
+            path = self._clip_file(name)
+            if path is not None:
+                path.unlink(missing_ok=True)
         return int(count)
 
     def close(self) -> None:

@@ -54,8 +54,9 @@ def add_review(app: web.Application, folder: Path) -> None:
         return web.Response(body=data, content_type="image/jpeg")
 
     async def clip(request: web.Request) -> web.StreamResponse:
-        path = folder / "clips" / f"{request.match_info['id']}.mp4"
-        if not path.is_file():
+        found = events()
+        path = found.clip(request.match_info["id"]) if found else None
+        if path is None:
             raise web.HTTPNotFound(text="no clip for that alert (yet, or any more)\n")
         return web.FileResponse(path, headers={"Content-Type": "video/mp4"})
 
@@ -74,10 +75,12 @@ def _day(asked: str | None) -> tuple[float | None, float | None]:
         return time.time() - RECENT.total_seconds(), None
     try:
         day = date.fromisoformat(asked)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{asked!r} is no day: give YYYY-MM-DD\n") from None
-    start = datetime(day.year, day.month, day.day).astimezone()
-    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+        start = datetime(day.year, day.month, day.day).astimezone()
+        return start.timestamp(), (start + timedelta(days=1)).timestamp()
+    except (ValueError, OverflowError):  # not a date; or the first or last day there is
+        raise web.HTTPBadRequest(
+            text=f"{asked!r} is no day to review: give YYYY-MM-DD, from 0002 to 9998\n"
+        ) from None
 
 
 def _shown(event: Happened) -> dict[str, object]:

@@ -1,0 +1,87 @@
+"""The production broker as a user sets it up: the shipped mosquitto.conf and ACL, a
+password for every user the ACL names, on a free port (see mosquitto/README.md)."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from brain import BrokerUrl
+from brain._broker import find_mosquitto, wait_until_listening
+from tests.support import ROOT, Broker, free_port
+
+ACL = ROOT / "mosquitto" / "acl"
+#: Every user the shipped ACL names, and the password the tests give each.
+USERS = {
+    user: f"{user}-secret" for user in re.findall(r"^user (\S+)$", ACL.read_text(), flags=re.M)
+}
+
+
+def url_of(broker: Broker, user: str) -> BrokerUrl:
+    """The broker's address with ``user``'s login, as that node is given it."""
+    return BrokerUrl.parse(f"mqtt://{user}:{USERS[user]}@127.0.0.1:{broker.port}")
+
+
+@pytest.fixture
+def production_broker(tmp_path: Path) -> Iterator[Broker]:
+    """Mosquitto with the shipped mosquitto.conf and ACL; only paths and port changed."""
+    passwords = tmp_path / "brain.passwd"
+    for user, secret in USERS.items():
+        create = ["-c"] if not passwords.exists() else []
+        subprocess.run(
+            ["mosquitto_passwd", *create, "-b", str(passwords), user, secret], check=True
+        )
+    port = free_port()
+    config = (ROOT / "mosquitto" / "mosquitto.conf").read_text()
+    for key, value in {
+        "password_file": passwords,
+        "acl_file": ACL,
+        "persistence_location": f"{tmp_path}/",
+        "listener": f"{port} 127.0.0.1",
+    }.items():
+        config, replaced = re.subn(rf"^{key} .*$", f"{key} {value}", config, flags=re.M)
+        assert replaced == 1, f"mosquitto.conf has no single {key} line"
+    # Run as whoever runs the tests (as root Mosquitto would switch to a user that cannot
+    # read the test's private files).
+    (tmp_path / "brain.conf").write_text(config + f"user {getpass.getuser()}\n")
+    process = subprocess.Popen(
+        [find_mosquitto(), "-c", str(tmp_path / "brain.conf")], stderr=subprocess.DEVNULL
+    )
+    wait_until_listening("127.0.0.1", port)
+    yield Broker(kind="production", port=port, workdir=tmp_path, process=process)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def publish_as(
+    broker: Broker, user: str, topics: list[str], payload: bytes = b'{"probe": true}'
+) -> list[ReasonCode]:
+    """Publish on each topic at QoS 1 as ``user``; the broker's PUBACK reasons, in order."""
+    reasons: dict[int, ReasonCode] = {}
+    done = threading.Condition()
+
+    def acked(_c: object, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
+        with done:
+            reasons[mid] = reason
+            done.notify_all()
+
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, USERS[user])
+    client.on_publish = acked
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    mids = [client.publish(topic, payload, qos=1).mid for topic in topics]
+    with done:
+        assert done.wait_for(lambda: len(reasons) == len(mids), 30), "no PUBACK"
+    client.disconnect()
+    client.loop_stop()
+    return [reasons[mid] for mid in mids]

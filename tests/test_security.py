@@ -1,0 +1,135 @@
+"""Attacks from the bus and over HTTP, on the production broker (the shipped config and ACL):
+each is tried as the one user that may publish what it sends, and must change nothing
+outside the folders brain keeps."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from brain import OutsideFolderError, inside
+from brain.faces import EMBEDDING, Gallery, GalleryError
+from brain.recording import Events
+from brain.testing import MemoryBroker, running
+from effectors.alerts import Alerts
+from effectors.browser import Browser
+from effectors.recorder import Recorder as RecorderNode
+from schemas import Alert, Clip, Perception
+from tests.production import USERS, publish_as, url_of
+from tests.support import Broker, Recorder, topic_is
+
+#: Ids that would lead out of a folder, as an attacker would send them.
+PATHS = ("/tmp/brain-attack/pwn", "../../brain-attack/pwn", "..", ".hidden", "a/b", "a\\b")
+
+
+def clip_json(alert: str) -> bytes:
+    clip = Clip(
+        source="frontdoor", alert="x", rule="person", data=b"\0" * 64, seconds=1, frames=1,
+        width=8, height=8,
+    )  # fmt: skip
+    return json.dumps({**json.loads(clip.to_json()), "alert": alert}).encode()
+
+
+def perception_json(event_id: str) -> bytes:
+    perception = Perception(
+        source="frontdoor", cause="frame1", sense="camera", kind="vision", text="I see a person.",
+        labels=[{"label": "person", "score": 0.99}],
+    )  # fmt: skip
+    return json.dumps({**json.loads(perception.to_json()), "id": event_id}).encode()
+
+
+@pytest.mark.parametrize("name", PATHS)
+def test_a_name_that_leads_out_of_its_folder_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(OutsideFolderError):
+        inside(tmp_path, name, ".mp4")
+    assert inside(tmp_path, "0a1b-c_d", ".mp4") == tmp_path / "0a1b-c_d.mp4"
+
+
+def test_a_clip_for_a_path_is_refused_by_the_recorder(
+    production_broker: Broker, record: Callable[..., Recorder], tmp_path: Path
+) -> None:
+    errors = record(production_broker, "brain/errors/#", username="watch", password=USERS["watch"])
+    store = tmp_path / "recordings"
+    with running(RecorderNode, url_of(production_broker, "recorder"), options={"directory": store}):
+        for alert in PATHS:  # the alerts' user is the one that may publish clips
+            publish_as(production_broker, "alerts", ["brain/clips/person"], clip_json(alert))
+        refused = errors.wait_for(topic_is("brain/errors/recorder"), count=len(PATHS))
+    assert all(b"alert" in payload for _, payload in refused)
+    assert not Path("/tmp/brain-attack").exists()
+    assert not list(tmp_path.rglob("*.mp4")), "a clip was written"
+
+
+def test_a_perception_whose_id_is_a_path_raises_no_alert(
+    production_broker: Broker, record: Callable[..., Recorder], tmp_path: Path
+) -> None:
+    seen = record(production_broker, "brain/#", username="watch", password=USERS["watch"])
+    options = {
+        "outbox": tmp_path / "outbox.sqlite3", "armed_file": tmp_path / "armed.json",
+        "clips": tmp_path / "clips", "clip_before": 0, "clip_after": 0,
+        "rules": [{"name": "person", "labels": ["person"], "window": 1, "cooldown": 0}],
+    }  # fmt: skip
+    with running(Alerts, url_of(production_broker, "alerts"), options=options):
+        for event_id in PATHS:
+            publish_as(production_broker, "cortex", ["brain/perceptions/camera/frontdoor"],
+                       perception_json(event_id))  # fmt: skip
+        seen.wait_for(topic_is("brain/errors/alerts"), count=len(PATHS))
+        publish_as(production_broker, "cortex", ["brain/perceptions/camera/frontdoor"],
+                   perception_json("good-1"))  # fmt: skip
+        [(_, alert)] = seen.wait_for(topic_is("brain/alerts/person"))
+    assert Alert.model_validate_json(alert).perception.id == "good-1"
+    assert len(seen.matching(topic_is("brain/alerts/#"))) == 1
+    assert not Path("/tmp/brain-attack").exists()
+
+
+def test_the_review_serves_only_the_clips_it_indexed(tmp_path: Path) -> None:
+    store = tmp_path / "recordings"
+    index = Events(store)
+    index.add_alert(
+        Alert(
+            source="frontdoor",
+            rule="person",
+            perception=Perception.model_validate_json(perception_json("p1")),
+        )
+    )
+    alert_id = index.list()[0].id
+    index.add_clip(Clip.model_validate_json(clip_json(alert_id)))
+    index.close()
+    secret = tmp_path / "elsewhere" / "secret.mp4"
+    secret.parent.mkdir()
+    secret.write_bytes(b"not yours")
+    options = {"port": 0, "token": "t" * 16, "recordings": store}
+    with running(Browser, MemoryBroker(), options=options) as browser:
+        origin = browser.node.address.split("/?")[0]
+
+        def status(name: str) -> int:
+            url = f"{origin}/review/clip/{urllib.parse.quote(name, safe='')}?token={'t' * 16}"
+            try:
+                with urllib.request.urlopen(url, timeout=30) as answer:
+                    return int(answer.status)
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        assert status(alert_id) == 200
+        for name in (str(secret.with_suffix("")), "../elsewhere/secret", "..%2Felsewhere%2Fsecret"):
+            assert status(name) == 404, name
+        for day in ("9999-12-31", "0001-01-01"):
+            url = f"{origin}/review/events?day={day}&token={'t' * 16}"
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url, timeout=30)
+            assert refused.value.code == 400
+            assert b"give YYYY-MM-DD" in refused.value.read()
+
+
+def test_a_gallery_index_naming_a_path_is_damage_not_a_way_out(tmp_path: Path) -> None:
+    gallery = tmp_path / "gallery"
+    gallery.mkdir()
+    index = {"format": "brain.gallery/1", "embedding": EMBEDDING, "people": ["../../x"]}
+    (gallery / "gallery.json").write_text(json.dumps(index))
+    with pytest.raises(GalleryError, match="no one's folder"):
+        Gallery.open(gallery)

@@ -13,6 +13,8 @@ import json
 import secrets
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -35,6 +37,8 @@ DEFAULT_MAX_PAYLOAD = MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
 ONLINE, OFFLINE, STOPPED = "online", "offline", "stopped"
 
 _EXCERPT_CHARS = 200
+#: This many lost connections within ``_TAKEN_OVER_SECONDS`` are said as a takeover.
+_TAKEN_OVER_LOSSES, _TAKEN_OVER_SECONDS = 3, 60.0
 _NO_CONNECTION = MQTTErrorCode.MQTT_ERR_NO_CONN
 _MAX_CACHED_TOPICS = 4096
 
@@ -91,6 +95,8 @@ class Bus:
         self._subscribing = threading.Lock()
         self._routes: dict[str, tuple[_Subscription, ...]] = {}
         self._when_connected: list[Callable[[], None]] = []
+        self._losses: deque[float] = deque(maxlen=_TAKEN_OVER_LOSSES)
+        self._said_taken_over = False
         # A persistent session (for a node that must not miss a QoS 1 event while it
         # restarts) needs the same client id each time: the broker keeps its subscriptions
         # and queues its messages under that id.
@@ -288,10 +294,23 @@ class Bus:
 
     def _disconnected(self, reason: str) -> None:
         self.connected.clear()
-        if not self._closing:
-            self._disconnects += 1
-            self._connect_failures = 0
-            log.warning("lost the broker; reconnecting", broker=str(self.url), reason=reason)
+        if self._closing:
+            return
+        self._disconnects += 1
+        self._connect_failures = 0
+        log.warning("lost the broker; reconnecting", broker=str(self.url), reason=reason)
+        self._losses.append(time.monotonic())
+        often = self._losses[-1] - self._losses[0] < _TAKEN_OVER_SECONDS
+        if len(self._losses) == _TAKEN_OVER_LOSSES and often and not self._said_taken_over:
+            # A broker that closes a connection right after it is made, again and again, is
+            # most often giving its client id to another client (MQTT 3.1.1 says no more).
+            self._said_taken_over = True
+            log.error(
+                f"the broker closed this connection {_TAKEN_OVER_LOSSES} times within a "
+                "minute: another client probably logs in with the same client id or user",
+                user=self.url.username,
+                fix="give each process a user of its own (mosquitto/README.md)",
+            )
 
     def _receive(self, topic: str, payload: bytes | bytearray) -> None:
         # The hot path of every node: kept flat, one frame, no work that is not needed.

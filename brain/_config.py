@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,9 @@ from brain._url import BrokerUrl, BrokerUrlError
 DEFAULT_CONFIG = Path("brain.toml")
 DEFAULT_PLUGINS_DIR = Path("plugins")
 MQTT_URL_ENV = "BRAIN_MQTT_URL"
+PASSWORDS_ENV = "BRAIN_MQTT_PASSWORDS"
 #: Keys of brain.toml outside any [node] section.
-GLOBAL_KEYS = ("mqtt", "prefix", "plugins_dir")
+GLOBAL_KEYS = ("mqtt", "passwords", "prefix", "plugins_dir")
 #: Option keys whose values an error message must not repeat.
 _SECRET = re.compile(r"token|secret|password|key", re.IGNORECASE)
 
@@ -48,12 +49,27 @@ class Settings:
 
     #: The broker; None when nobody named one (``brain run`` may then embed one).
     url: BrokerUrl | None
+    #: ``user:password`` lines: each process logs in as its own user (``login``).
+    passwords: Path | None = None
     prefix: str = "brain"
     plugins_dirs: tuple[Path, ...] = ()
     #: Per node: key -> (raw value, where it came from), from brain.toml and from --set.
     file_values: Mapping[str, Values] = field(default_factory=dict)
     set_values: Mapping[str, Values] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+
+    def login(self, user: str) -> BrokerUrl | None:
+        """The broker's address as ``user`` logs in: with the password the passwords
+        file gives that user, when there is one; else as the address says."""
+        if self.passwords is None:
+            return self.url
+        secret = read_passwords(self.passwords).get(user)
+        if secret is None:
+            raise OptionError(
+                f"the passwords file {self.passwords} has no line for {user!r}: add "
+                f"'{user}:PASSWORD' there and to the broker's (mosquitto/README.md)"
+            )
+        return replace(self.url or BrokerUrl(), username=user, password=secret)
 
     def sections(self) -> set[str]:
         """The node names that brain.toml or --set gave options to."""
@@ -73,7 +89,7 @@ class Settings:
         accepted = {_env_word(key): key for key in options_type.model_fields}
         values = {}
         for name, text in self.env.items():
-            if name.startswith(prefix) and name != MQTT_URL_ENV:
+            if name.startswith(prefix) and name not in (MQTT_URL_ENV, PASSWORDS_ENV):
                 word = name.removeprefix(prefix)
                 values[accepted.get(word, word.lower())] = (
                     _parse_value(text),
@@ -82,9 +98,29 @@ class Settings:
         return values
 
 
+def read_passwords(path: Path) -> dict[str, str]:
+    """``user:password`` lines, as ``mosquitto_passwd -U`` takes them ('#': a comment)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise OptionError(
+            f"cannot read the passwords file {path} ({error.strerror}); check --passwords"
+        ) from None
+    passwords = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, colon, secret = line.partition(":")
+        if not (colon and user.strip() and secret):
+            raise OptionError(f"{path}, line {number}: write it as user:password")
+        passwords[user.strip()] = secret
+    return passwords
+
+
 def load_settings(
     *,
     mqtt: str | None = None,
+    passwords: Path | None = None,
     config: Path | None = None,
     sets: Sequence[str] = (),
     plugins_dirs: Sequence[Path] = (),
@@ -109,6 +145,7 @@ def load_settings(
         node, key, value = _parse_set(assignment)
         set_values.setdefault(node, {})[key] = (_parse_value(value), f"--set {assignment}")
     url_text = mqtt or env.get(MQTT_URL_ENV) or document.get("mqtt")
+    passwords_file = passwords or env.get(PASSWORDS_ENV) or document.get("passwords")
     dirs = [*map(Path, _as_list(document.get("plugins_dir"))), *plugins_dirs]
     if DEFAULT_PLUGINS_DIR.is_dir():
         dirs.append(DEFAULT_PLUGINS_DIR)
@@ -118,6 +155,7 @@ def load_settings(
         raise OptionError(str(error)) from None
     return Settings(
         url=url,
+        passwords=Path(passwords_file) if passwords_file else None,
         prefix=prefix or str(document.get("prefix", "brain")),
         plugins_dirs=tuple(dict.fromkeys(dirs)),
         file_values=file_values,

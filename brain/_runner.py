@@ -38,19 +38,23 @@ def run_node(
     catalog: Catalog | None = None,
     transport: Transport | None = None,
     ready: Callable[[Node[Any]], None] | None = None,
+    as_name: str | None = None,
 ) -> int:
     """Run a node until SIGTERM, SIGINT or ``stop``; return the process exit status.
 
     ``transport``: what carries the bus (default: MQTT at ``url``); ``brain.testing``
     gives one in memory, and ``ready``, called with the node once it is online.
+    ``as_name``: its name on the bus (presence, figures) when it is not the node itself
+    (``brain record`` is a recorder beside the recorder node): then it keeps no
+    persistent session, which is the node's own.
     """
     stop = stop or threading.Event()
     _stop_on_signals(stop)
     bus = Bus(
-        node=node_type.name,
+        node=as_name or node_type.name,
         url=url,
         topics=topics,
-        persistent=node_type.persistent,
+        persistent=node_type.persistent and as_name is None,
         keepalive=options.keepalive,
         transport=transport,
     )
@@ -140,7 +144,7 @@ def stats_of(node: Node[Any], *, uptime_s: float) -> Stats:
         log.exception("figures failed")
     return Stats(
         source=node.source,
-        node=node.name,
+        node=node.bus.node,
         uptime_s=uptime_s,
         figures=figures,
         counters=sorted(counters),

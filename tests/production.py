@@ -63,7 +63,12 @@ def production_broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 def publish_as(
-    broker: Broker, user: str, topics: list[str], payload: bytes = b'{"probe": true}'
+    broker: Broker,
+    user: str,
+    topics: list[str],
+    payload: bytes = b'{"probe": true}',
+    *,
+    retain: bool = False,
 ) -> list[ReasonCode]:
     """Publish on each topic at QoS 1 as ``user``; the broker's PUBACK reasons, in order."""
     reasons: dict[int, ReasonCode] = {}
@@ -79,7 +84,7 @@ def publish_as(
     client.on_publish = acked
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
-    mids = [client.publish(topic, payload, qos=1).mid for topic in topics]
+    mids = [client.publish(topic, payload, qos=1, retain=retain).mid for topic in topics]
     with done:
         assert done.wait_for(lambda: len(reasons) == len(mids), 30), "no PUBACK"
     client.disconnect()

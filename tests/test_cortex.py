@@ -153,7 +153,7 @@ def test_bad_images_are_error_events_and_the_next_good_frame_is_classified() -> 
             ),
             "truncated": good.model_copy(update={"data": good.data[: len(good.data) // 2]}),
             "oversized": frame("red", size=(200, 100)),
-            "not an image": good.model_copy(update={"data": b"GIF89a" + b"\0" * 100}),
+            "not-an-image": good.model_copy(update={"data": b"GIF89a" + b"\0" * 100}),
             "empty": good.model_copy(update={"data": b""}),
         }
         for n, (name, image) in enumerate(bad.items()):
@@ -164,7 +164,7 @@ def test_bad_images_are_error_events_and_the_next_good_frame_is_classified() -> 
     assert "cannot be decoded" in reasons["corrupt"]
     assert "truncated" in reasons["truncated"]
     assert "over the limit of 10000 pixels" in reasons["oversized"]
-    assert "not JPEG or PNG" in reasons["not an image"]
+    assert "not JPEG or PNG" in reasons["not-an-image"]
     assert "empty" in reasons["empty"]
     assert perception.cause == good.id
 
@@ -207,14 +207,14 @@ def test_enrol_needs_a_name_a_recent_frame_and_a_model_that_tells_faces_apart() 
         image = frame("red")
         send(broker, image)
         orders = {
-            "no name": Command(source="door", command="enrol", frame=image.id, box=box),
-            "old frame": Command(source="door", command="enrol", name="bob", frame="x", box=box),
-            "wrong command": Command(source="door", command="open"),
+            "no-name": Command(source="door", command="enrol", frame=image.id, box=box),
+            "old-frame": Command(source="door", command="enrol", name="bob", frame="x", box=box),
+            "wrong-command": Command(source="door", command="open"),
         }
         for reason, order in orders.items():
             send(broker, order.model_copy(update={"id": reason}), node="cortex", target="door")
         reasons = {error.cause: error.reason for error in errors.wait(len(orders))}
-    assert reasons["no name"].startswith("the cortex takes `enrol` with a name, a frame and a box")
-    assert "frame x is not among the last 64 frames" in reasons["old frame"]
-    assert "not 'open'" in reasons["wrong command"]
+    assert reasons["no-name"].startswith("the cortex takes `enrol` with a name, a frame and a box")
+    assert "frame x is not among the last 64 frames" in reasons["old-frame"]
+    assert "not 'open'" in reasons["wrong-command"]
     assert {error.topic for error in errors.events} == {"brain/commands/cortex/door"}

@@ -8,7 +8,6 @@ import click
 
 from brain._bus import Bus
 from brain._topics import Topics
-from brain._url import BrokerUrl
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, shared_options, user_errors, with_shared
 from schemas import Command, ErrorEvent, State
@@ -49,7 +48,7 @@ def _order(options: SharedOptions, rule: str, command: str, wait: float) -> None
     an error event about the command."""
     settings = options.settings()
     topics = Topics(settings.prefix)
-    bus = Bus(node="cli", url=settings.url or BrokerUrl(), topics=topics, presence=False)
+    bus = Bus(node="cli", url=options.login("owner"), topics=topics, presence=False)
     order = Command(source="cli", command=command, reason="brain alerts on the command line")
     answered = threading.Event()
     answer: list[str] = []

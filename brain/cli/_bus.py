@@ -12,7 +12,6 @@ from brain._bus import Bus
 from brain._node import Node
 from brain._plugins import MODEL_GROUP, NODE_GROUP
 from brain._topics import Topics
-from brain._url import BrokerUrl
 from brain._watch import raw_line, summarize
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
@@ -29,7 +28,7 @@ def watch(options: SharedOptions, topic_filter: str, as_json: bool, count: int |
     """Print the events on the bus as they arrive (default filter: PREFIX/#)."""
     settings = options.settings()
     topics = Topics(settings.prefix)
-    bus = Bus(node="watch", url=settings.url or BrokerUrl(), topics=topics, presence=False)
+    bus = Bus(node="watch", url=options.login("watch"), topics=topics, presence=False)
     done = threading.Event()
     seen = 0
     render = raw_line if as_json else summarize

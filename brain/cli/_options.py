@@ -25,6 +25,7 @@ from brain._broker import BrokerError
 from brain._config import OptionError, Settings, load_settings
 from brain._errors import FatalError
 from brain._plugins import Catalog, PluginError, discover
+from brain._url import BrokerUrl
 from brain.faces import GalleryError
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ DEFAULT_LOG_LEVEL = "info"
 @dataclass(frozen=True)
 class SharedOptions:
     mqtt: str | None = None
+    passwords: Path | None = None
     config: Path | None = None
     sets: tuple[str, ...] = ()
     plugins_dirs: tuple[Path, ...] = ()
@@ -48,11 +50,17 @@ class SharedOptions:
         with user_errors():
             return load_settings(
                 mqtt=self.mqtt,
+                passwords=self.passwords,
                 config=self.config,
                 sets=self.sets,
                 plugins_dirs=self.plugins_dirs,
                 prefix=self.prefix,
             )
+
+    def login(self, user: str) -> BrokerUrl:
+        """The broker's address as ``user`` logs in (``Settings.login``)."""
+        with user_errors():
+            return self.settings().login(user) or BrokerUrl()
 
     def catalog(self) -> Catalog:
         """The plugins found where the settings say; broken ones are logged and skipped."""
@@ -94,6 +102,12 @@ _OPTIONS = (
         "--mqtt",
         metavar="URL",
         help="Broker, e.g. mqtt://user:pass@host:1883 or mqtts://host:8883 [env: BRAIN_MQTT_URL].",
+    ),
+    _option(
+        "--passwords",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="File of user:password lines; each node logs in as the user named like it "
+        "(the production broker, mosquitto/README.md) [env: BRAIN_MQTT_PASSWORDS].",
     ),
     _option(
         "--config",

@@ -14,7 +14,6 @@ import structlog
 
 from brain._bus import Bus
 from brain._topics import Topics
-from brain._url import BrokerUrl
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
 from brain.cli._run import run_one
@@ -43,7 +42,10 @@ def record(options: SharedOptions, filters: tuple[str, ...], out: Path) -> None:
     sets = [f"recorder.directory={json.dumps(str(out))}"]
     if filters:
         sets.append(f"recorder.topics={json.dumps(list(filters))}")
-    run_one(dataclasses.replace(options, sets=(*options.sets, *sets)), "recorder")
+    # Not the recorder node: its own name on the bus, and no persistent session (a
+    # recorder node may be running, and its session is its own); people's login.
+    with_out = dataclasses.replace(options, sets=(*options.sets, *sets))
+    run_one(with_out, "recorder", as_name="record", user="watch")
 
 
 @main.command("replay")
@@ -82,7 +84,7 @@ def replay_command(
         start_ns = moment(start, first_ns=first_ns) if start else None
         end_ns = moment(end, first_ns=first_ns) if end else None
         bus = Bus(
-            node="replay", url=settings.url or BrokerUrl(), topics=Topics(settings.prefix),
+            node="replay", url=options.login("owner"), topics=Topics(settings.prefix),
             presence=False,
         )  # fmt: skip
         bus.connect(timeout=10)

@@ -41,13 +41,17 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
         _check_nodes(settings, catalog, nodes)
         with tempfile.TemporaryDirectory(prefix="brain-") as scratch:
             url, broker = _broker_for_run(settings, Path(scratch))
-            env = {
-                MQTT_URL_ENV: url.with_secret(),
-                _logging.LOG_FORMAT_ENV: "json",
-                **set_environment(options.sets),
-            }
+            env = {_logging.LOG_FORMAT_ENV: "json", **set_environment(options.sets)}
+            # Each node logs in as itself when there is a passwords file (the production
+            # broker lets one connection a user); else all as the address says.
+            logins = {node: settings.login(node) or url for node in nodes}
             children = [
-                ChildSpec(name=node, argv=options.child_argv(node), env=env) for node in nodes
+                ChildSpec(
+                    name=node,
+                    argv=options.child_argv(node),
+                    env={**env, MQTT_URL_ENV: logins[node].with_secret()},
+                )
+                for node in nodes
             ]
             policy = RestartPolicy(stop_all_when_one_cannot_start=not keep_going)
             code = Supervisor([*broker, *children], policy=policy).run()
@@ -62,9 +66,13 @@ def node(options: SharedOptions, name: str) -> None:
     run_one(options, name)
 
 
-def run_one(options: SharedOptions, name: str) -> None:
-    """Run node ``name`` in this process until it stops, then exit with its status."""
-    _logging.configure(node=name, level=options.log_level)
+def run_one(
+    options: SharedOptions, name: str, *, as_name: str | None = None, user: str | None = None
+) -> None:
+    """Run node ``name`` in this process until it stops, then exit with its status;
+    ``as_name`` on the bus (``run_node``), logged in as ``user`` (default: the node's
+    name) when there is a passwords file."""
+    _logging.configure(node=as_name or name, level=options.log_level)
     settings = options.settings()
     catalog = options.catalog()
     with user_errors():
@@ -73,9 +81,10 @@ def run_one(options: SharedOptions, name: str) -> None:
     code = run_node(
         node_type,
         options=node_options,
-        url=settings.url or BrokerUrl(),
+        url=options.login(user or name),
         topics=Topics(settings.prefix),
         catalog=catalog,
+        as_name=as_name,
     )
     # The node has stopped and let go of everything; skip the interpreter's teardown,
     # which takes seconds once TensorFlow is loaded and would eat the supervisor's
@@ -116,6 +125,10 @@ def _broker_for_run(settings: Settings, scratch: Path) -> tuple[BrokerUrl, list[
     """The broker to use, and the embedded one to start when nobody named or runs one."""
     if settings.url is not None:
         return settings.url, []
+    if settings.passwords is not None:
+        raise OptionError(
+            "a passwords file is for a broker of your own: give its address with --mqtt"
+        )
     url = BrokerUrl()
     if is_listening(url.host, url.port):
         return url, []

@@ -12,15 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from brain import OutsideFolderError, inside
+from brain import OutsideFolderError, Topics, inside
+from brain.cli import main
 from brain.faces import EMBEDDING, Gallery, GalleryError
-from brain.recording import Events
+from brain.recording import Events, RollingWriter
 from brain.testing import MemoryBroker, running
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
-from schemas import Alert, Clip, Perception
+from schemas import Alert, Clip, Command, Perception
 from tests.production import USERS, publish_as, url_of
 from tests.support import Broker, Recorder, topic_is
 
@@ -133,3 +135,34 @@ def test_a_gallery_index_naming_a_path_is_damage_not_a_way_out(tmp_path: Path) -
     (gallery / "gallery.json").write_text(json.dumps(index))
     with pytest.raises(GalleryError, match="no one's folder"):
         Gallery.open(gallery)
+
+
+def test_a_replay_stays_out_of_the_live_house_unless_asked(
+    mosquitto: Broker, record: Callable[..., Recorder], tmp_path: Path
+) -> None:
+    writer = RollingWriter(tmp_path, topics=Topics())
+    recorded = [
+        Perception.model_validate_json(perception_json("p1")),
+        Command(source="cli", command="disarm"),
+        Command(source="cli", command="close"),
+    ]
+    for event in recorded:
+        keys = {"node": "alerts", "target": "person"} if isinstance(event, Command) else {}
+        writer.write(Topics().of(event, **keys), event.to_json())
+    writer.close()
+    seen = record(mosquitto, "#")
+
+    def replay(*flags: str) -> str:
+        result = CliRunner().invoke(
+            main, ["--mqtt", mosquitto.url, "replay", str(tmp_path), "--rate", "0", *flags]
+        )
+        return str(result.output)
+
+    assert "1 events under replay/ (p99 0.0 ms late); 2 commands left out" in replay()
+    seen.wait_for(topic_is("replay/perceptions/#"))
+    assert "is the live house's" in replay("--prefix", "brain")
+    assert "1 events under brain/ (p99 0.0 ms late); 2 commands left" in replay("--into-live")
+    seen.wait_for(topic_is("brain/perceptions/#"))
+    assert not seen.matching(topic_is("+/commands/#"))
+    assert "3 events under brain/" in replay("--into-live", "--commands")
+    seen.wait_for(topic_is("brain/commands/alerts/person"), count=2)

@@ -22,6 +22,8 @@ from brain.recording import Events, RecordingError, files_of, moment, read, repl
 log = structlog.get_logger()
 
 _DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: Where a replay goes unless told: beside the live house, not in it.
+REPLAY_PREFIX = "replay"
 
 
 @main.command()
@@ -61,6 +63,12 @@ def record(options: SharedOptions, filters: tuple[str, ...], out: Path) -> None:
 @click.option("--to", "end", help="To this time (ISO) or offset (+90s, +5m).")
 @click.option("--topics", help="Only these, e.g. 'brain/senses/camera/#'.")
 @click.option("--loop", is_flag=True, help="Start over at the end, until Ctrl-C.")
+@click.option(
+    "--into-live",
+    is_flag=True,
+    help="Replay under the live prefix, where the live alerts and speakers hear it.",
+)
+@click.option("--commands", is_flag=True, help="Replay the commands too (arm, disarm, close...).")
 @with_shared
 def replay_command(
     options: SharedOptions,
@@ -70,13 +78,23 @@ def replay_command(
     end: str | None,
     topics: str | None,
     loop: bool,
+    into_live: bool,
+    commands: bool,
 ) -> None:
     """Publish recorded events again, with their recorded spacing.
 
-    PATHS: MCAP files or folders of them. With --prefix, the events go under another
-    prefix: a replay beside the live system, which its speaker and alerts do not hear.
+    PATHS: MCAP files or folders of them. They go under the prefix `replay` (or
+    --prefix), beside the live system, whose speakers and alerts do not hear them; run
+    nodes with `--prefix replay` to see what they make of them.
     """
-    settings = options.settings()
+    live = dataclasses.replace(options, prefix=None).settings().prefix
+    target = live if into_live else options.prefix or REPLAY_PREFIX
+    if target == live and not into_live:
+        raise click.UsageError(
+            f"the prefix {live!r} is the live house's: its alerts and speakers would act on "
+            "the replay; give --into-live to mean it, or another --prefix"
+        )
+    settings = dataclasses.replace(options, prefix=target).settings()
     with user_errors(), _recording_errors():
         files = files_of(paths)
         first = next(iter(read(files)), None)
@@ -93,11 +111,15 @@ def replay_command(
             with _recording_errors():
                 messages = read(files, topics=topics, start_ns=start_ns, end_ns=end_ns,
                                 warn=lambda sentence: log.warning(sentence))  # fmt: skip
-                done = replay(messages, bus, rate=rate)
+                done = replay(messages, bus, rate=rate, commands=commands)
             late = sorted(done.lateness_s)
             p99 = late[int(0.99 * (len(late) - 1))] * 1000 if late else 0.0
+            left_out = (
+                f"; {done.commands_skipped} commands left out (--commands replays them)"
+                if done.commands_skipped else ""
+            )  # fmt: skip
             click.echo(f"replayed {done.events} events under {settings.prefix}/ "
-                       f"(p99 {p99:.1f} ms late)")  # fmt: skip
+                       f"(p99 {p99:.1f} ms late){left_out}")  # fmt: skip
             if not loop or not done.events:
                 break
     except KeyboardInterrupt:

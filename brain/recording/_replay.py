@@ -10,6 +10,7 @@ from datetime import datetime
 
 from brain._bus import Bus
 from brain.recording._reader import BY_SCHEMA, Recorded, RecordingError
+from schemas import Command
 
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -21,14 +22,21 @@ class Replayed:
 
     events: int = 0
     skipped: int = 0  # recorded messages that are not events (status words, raw snapshots)
+    commands_skipped: int = 0  # orders (arm, disarm, close, enrol) not given again
     lateness_s: list[float] = field(default_factory=list)
 
 
 def replay(
-    recorded: Iterable[Recorded], bus: Bus, *, rate: float = 1.0, prefix: str | None = None
+    recorded: Iterable[Recorded],
+    bus: Bus,
+    *,
+    rate: float = 1.0,
+    prefix: str | None = None,
+    commands: bool = False,
 ) -> Replayed:
     """Publish each recorded event again, ``rate`` times as fast as it was recorded (0: as
-    fast as the bus takes them), under ``prefix`` (default: the bus's)."""
+    fast as the bus takes them), under ``prefix`` (default: the bus's). Commands only
+    with ``commands``: a replayed "disarm" disarms whoever hears it."""
     prefix = prefix or bus.topics.prefix
     done = Replayed()
     first: int | None = None
@@ -37,6 +45,9 @@ def replay(
         kind = BY_SCHEMA.get(message.schema)
         if kind is None:
             done.skipped += 1
+            continue
+        if kind is Command and not commands:
+            done.commands_skipped += 1
             continue
         if first is None:
             first, started = message.log_time_ns, time.monotonic()

@@ -231,44 +231,61 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
-def test_a_full_disk_loses_seconds_of_a_file_and_the_recorder_goes_on(
+def test_a_full_disk_pauses_the_recorder_once_and_loses_no_alert(
     mosquitto: Broker,
     brain_process: Callable[..., NodeProcess],
     small_disk: Path,
 ) -> None:
     filler = small_disk / "filler"
-    filler.write_bytes(b"\0" * 3_500_000)
+    filler.write_bytes(b"\0" * 2_000_000)
     recorder = brain_process(
         "--mqtt", mosquitto.url, "--set", f'recorder.directory="{small_disk / "rec"}"',
-        "node", "recorder",
+        "--set", "recorder.min_free_mb=1", "node", "recorder",
     )  # fmt: skip
     recorder.wait_for_log('"event": "recording"')
     publisher = Bus(node="test", url=BrokerUrl.parse(mosquitto.url), presence=False)
     publisher.connect(timeout=30)
+    alerts: list[Alert] = []
 
-    def big(n: int) -> TranscriptEvent:  # 8 kB of text that does not compress much
-        return said(0).model_copy(update={"text": os.urandom(4000).hex(), "id": f"m{n}"})
+    def big(n: int) -> None:  # 8 kB of text that does not compress much; an alert in ten
+        publisher.wait_confirmed(
+            publisher.publish(
+                said(0).model_copy(update={"text": os.urandom(4000).hex(), "id": f"m{n}"})
+            ),
+            30,
+        )
+        if n % 10 == 0:
+            seen = Perception(source="door", cause=f"f{n}", sense="camera", kind="vision",
+                              text="I see a person.")  # fmt: skip
+            alerts.append(Alert(source="door", rule="door", perception=seen))
+            publisher.wait_confirmed(publisher.publish(alerts[-1]), 30)
 
-    for n in range(400):
-        publisher.wait_confirmed(publisher.publish(big(n)), 30)
-    recorder.wait_for_log("cannot write the recording", timeout=60)
-    filler.unlink()  # space again: it writes again at its next try, in a new file
-    deadline = time.monotonic() + 60
-    n = 400
-    while '"event": "writing again"' not in recorder.log():
-        assert time.monotonic() < deadline, "the recorder did not write again"
-        publisher.wait_confirmed(publisher.publish(big(n)), 30)
-        n += 1
-        time.sleep(0.05)
+    def until_logged(text: str, n: int) -> int:
+        deadline = time.monotonic() + 120
+        while text not in recorder.log():
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{recorder.log()}"
+            big(n)
+            n += 1
+        return n
+
+    n = until_logged("cannot write the recording", 0)
+    for n in range(n, n + 100):  # while it is paused: the alerts are still indexed
+        big(n)
+    filler.unlink()  # room again: it writes again at its next look, in a new file
+    until_logged('"event": "writing again"', n + 1)
     publisher.wait_confirmed(publisher.publish(said(0).model_copy(update={"id": "last"})), 30)
-    time.sleep(0.5)  # recorded by now
     recorder.stop(signal.SIGTERM)
     publisher.close()
     warnings: list[str] = []
     back = [r for r in read([small_disk / "rec"], warn=warnings.append) if r.schema]
-    assert len(recordings(small_disk / "rec")) >= 2
     assert back and '"id":"last"' in back[-1].payload.decode()
     assert len(warnings) <= 1  # the file the disk filled, up to its last whole chunk
+    assert all(path.stat().st_size > 4096 for path in recordings(small_disk / "rec"))
+    assert recorder.log().count("cannot write the recording") == 1, recorder.log()
+    assert recorder.log().count('"event": "writing again"') == 1
+    index = Events(small_disk / "rec")
+    assert {happened.id for happened in index.list()} == {alert.id for alert in alerts}
+    index.close()
     assert recorder.process.returncode == 0 and "Traceback" not in recorder.log()
 
 

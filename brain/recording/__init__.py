@@ -11,7 +11,13 @@ from brain._config import state_dir
 from brain.recording._events import Events, Happened
 from brain.recording._reader import Recorded, RecordingError, files_of, read
 from brain.recording._replay import Replayed, moment, replay
-from brain.recording._writer import Limits, RollingWriter, event_type, recordings
+from brain.recording._writer import (
+    Limits,
+    RollingWriter,
+    event_type,
+    free_space,
+    recordings,
+)
 
 
 def default_folder() -> Path:
@@ -30,6 +36,7 @@ __all__ = [
     "default_folder",
     "event_type",
     "files_of",
+    "free_space",
     "moment",
     "read",
     "recordings",

@@ -8,15 +8,16 @@ row an alert, with its snapshot and, once it comes, the file of its clip.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from brain._files import OutsideFolderError, inside, open_database, write_whole
+from brain.recording._writer import CLIPS
 from schemas import Alert, Clip
 
 INDEX = "events.sqlite3"
-CLIPS = "clips"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -156,6 +157,15 @@ class Events:
             return inside(self.directory / CLIPS, name) if name else None
         except OutsideFolderError:
             return None
+
+    def forget_clips(self, files: Iterable[Path]) -> None:
+        """Those files are gone (past the limits): the alerts whose clips they were have
+        none now."""
+        with self._lock:
+            self._db.executemany(
+                "UPDATE alerts SET clip = NULL, clip_seconds = NULL WHERE clip = ?",
+                [(path.name,) for path in files],
+            )
 
     def forget_before(self, moment: float) -> int:
         """Drop the alerts older than ``moment`` (seconds since the epoch), their clips too."""

@@ -10,7 +10,10 @@ the chunk being filled (seconds), and the file stays readable up to there.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +33,10 @@ CHUNK_BYTES = 256 * 1024
 SUFFIX = ".mcap"
 #: A channel's metadata: the topic prefix it was recorded under.
 PREFIX_KEY = "brain.prefix"
+#: The folder of the alerts' clips, beside the recordings (``Events`` writes them).
+CLIPS = "clips"
+#: A file smaller than this when its disk filled holds no chunk: nothing to read back.
+_NO_CHUNK_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Limits:
     file_seconds: float = 3600.0
     keep_seconds: float = 7 * 86400.0
     total_bytes: int = 8 * 1024**3
+    #: What the folder's disk keeps free: the oldest files go before it is reached.
+    free_bytes: int = 256 * 1024 * 1024
 
 
 def event_type(topic: str, topics: Topics) -> type[Event] | None:
@@ -59,19 +68,27 @@ class RollingWriter:
     """Messages into ``directory/brain-<UTC time>.mcap`` files, a new one by size or age,
     the oldest deleted past the limits. One thread writes."""
 
-    def __init__(self, directory: Path, *, topics: Topics, limits: Limits | None = None) -> None:
-        """``topics``: the prefix recorded, noted on each channel for ``brain replay``."""
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        topics: Topics,
+        limits: Limits | None = None,
+        removed: Callable[[list[Path]], None] | None = None,
+    ) -> None:
+        """``topics``: the prefix recorded, noted on each channel for ``brain replay``;
+        ``removed``: told which files went to keep the limits (an index forgets them)."""
         self.directory = directory
         self.limits = limits or Limits()
+        self._removed = removed
         self._topics = topics
         self._file: IO[bytes] | None = None
         self._writer: Writer | None = None
         self._channels: dict[str, int] = {}
         self._schemas: dict[str, int] = {}
         self._opened_at = 0.0
-        self._messages = 0
         self.path: Path | None = None
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def write(self, topic: str, payload: bytes, *, log_time_ns: int | None = None) -> None:
         """Record one message; ``OSError`` (a full disk) leaves the file readable up to
@@ -88,7 +105,6 @@ class RollingWriter:
         except OSError:
             self._abandon(failed=True)
             raise
-        self._messages += 1
 
     def close(self) -> None:
         """Finish the file being written (its summary and footer, for fast reading), and
@@ -96,6 +112,8 @@ class RollingWriter:
         if self._writer is not None:
             try:
                 self._writer.finish()  # type: ignore[no-untyped-call]
+            except OSError:  # a full disk: the file is read up to its last whole chunk
+                self._abandon(failed=True)
             finally:
                 self._abandon()
         self.keep_within_limits()
@@ -109,12 +127,14 @@ class RollingWriter:
         self.close()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         self.path = self.directory / f"brain-{stamp}{SUFFIX}"
-        self._file = self.path.open("wb")
+        # The user's alone: a recording holds every frame of the house.
+        self._file = os.fdopen(
+            os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+        )
         self._writer = Writer(self._file, chunk_size=CHUNK_BYTES, compression=CompressionType.ZSTD)
         self._writer.start(profile="", library="brain")
         self._channels, self._schemas = {}, {}
         self._opened_at = time.monotonic()
-        self._messages = 0
         log.info("recording into", file=str(self.path))
 
     def _register(self, topic: str) -> int:
@@ -144,39 +164,68 @@ class RollingWriter:
 
     def _abandon(self, *, failed: bool = False) -> None:
         """Let the file go as it is (what is on disk stays readable); a file that failed
-        before it held a message goes altogether."""
+        before a chunk of it was on disk goes altogether."""
         if self._file is not None:
             # A full disk: what could not be flushed is the part that is lost.
             with contextlib.suppress(OSError):
                 self._file.close()
-            if failed and not self._messages and self.path is not None:
+            if failed and self.path is not None and _size(self.path) < _NO_CHUNK_BYTES:
                 self.path.unlink(missing_ok=True)
         self._file, self._writer = None, None
 
     def keep_within_limits(self) -> list[Path]:
-        """Delete the oldest files (never the one being written) past the age and size
-        limits; return what went."""
-        files = recordings(self.directory)
-        if self.path in files:
-            files.remove(self.path)
+        """Delete the oldest files, recordings and clips alike (never the file being
+        written), past the age and size limits and while the disk is short of its free
+        space; return what went."""
+        files = sorted(
+            (path for path in [*recordings(self.directory), *clip_files(self.directory)]
+             if path != self.path),
+            key=_modified,
+        )  # fmt: skip
         removed = []
         sizes = {path: _size(path) for path in files}
         total = sum(sizes.values())
+        short = self.limits.free_bytes - free_space(self.directory)
         cutoff = time.time() - self.limits.keep_seconds
         for path in files:  # oldest first
-            if total <= self.limits.total_bytes and _modified(path) >= cutoff:
+            if total <= self.limits.total_bytes and short <= 0 and _modified(path) >= cutoff:
                 break
             path.unlink(missing_ok=True)
             total -= sizes[path]
+            short -= sizes[path]
             removed.append(path)
         if removed:
             log.info("removed old recordings", files=len(removed), kept_bytes=total)
+            if self._removed is not None:
+                self._removed(removed)
         return removed
+
+    def has_room(self) -> bool:
+        """Whether the disk has its free space, after the oldest files went if need be
+        (and at least room for a few chunks, whatever the limit says)."""
+        needed = max(self.limits.free_bytes, 4 * CHUNK_BYTES)
+        if free_space(self.directory) >= needed:
+            return True
+        self.keep_within_limits()
+        return free_space(self.directory) >= needed
 
 
 def recordings(directory: Path) -> list[Path]:
     """The MCAP files of a folder, oldest first (their names sort by time)."""
     return sorted(directory.glob(f"*{SUFFIX}"))
+
+
+def clip_files(directory: Path) -> list[Path]:
+    """The alerts' clips kept beside a folder's recordings."""
+    return sorted((directory / CLIPS).glob("*.mp4"))
+
+
+def free_space(directory: Path) -> int:
+    """Bytes free for us on the disk of ``directory`` (0 when it cannot be told)."""
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return 0
 
 
 def _size(path: Path) -> int:

@@ -11,7 +11,7 @@ from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
 from brain._children import die_with_parent
 from brain._config import OptionError, Settings, load_settings, state_dir
 from brain._errors import FatalError
-from brain._files import OutsideFolderError, inside, open_database, write_whole
+from brain._files import OutsideFolderError, inside, open_database, remove_oldest, write_whole
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode, image_header
 from brain._inbox import Latest, Queue, option
 from brain._model import RGB, Model
@@ -73,6 +73,7 @@ __all__ = [
     "on",
     "open_database",
     "option",
+    "remove_oldest",
     "run_node",
     "state_dir",
     "voice_command",

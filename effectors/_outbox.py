@@ -96,6 +96,14 @@ class Outbox:
                 (error, time.time() + retry_in, delivery.id),
             )
 
+    def forget_delivered(self, *, before: float) -> None:
+        """Drop the deliveries done before ``before`` (seconds since the epoch): their
+        targets have them, and the rows hold the targets' URLs, which carry secrets."""
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?", (before,)
+            )
+
     def waiting(self) -> int:
         with self._lock:
             (count,) = self._db.execute(

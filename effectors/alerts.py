@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 import statistics
 import threading
+import time
 from collections import defaultdict, deque
 from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from brain import Effector, NodeOptions, Queue, on, state_dir
+from brain import Effector, NodeOptions, Queue, on, remove_oldest, state_dir
 from effectors._arming import ARMED, DISARMED, REMOVED, Arming
 from effectors._clip import ClipError, Clips
 from effectors._cooldown import Cooldown
@@ -75,6 +76,12 @@ class AlertsOptions(NodeOptions):
         default_factory=_default_clips, description="Where the clips are kept, by alert id."
     )
     retry_max: float = Field(default=300.0, gt=0, description="Longest wait between tries.")
+    keep_days: float = Field(
+        default=7.0, gt=0, description="Clips and delivered alerts older than this are deleted."
+    )
+    clips_mb: float = Field(
+        default=512.0, gt=0, description="The oldest clips go past this size in all."
+    )
 
     _check_rules = field_validator("rules", mode="before")(validate_rules)
 
@@ -218,9 +225,11 @@ class Alerts(Effector[AlertsOptions]):
     # -- the node's own work: deliveries ------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        self._keep_within_bounds()
         while not stop.is_set():
             self._deliver_due()
-            self._finish_clips()
+            if self._finish_clips():
+                self._keep_within_bounds()
             # Until the next retry or clip is due, a new alert comes, or the node stops; a
             # wake meanwhile is no loss: the outbox has the alert.
             waits = [
@@ -228,8 +237,21 @@ class Alerts(Effector[AlertsOptions]):
             ]
             self.sleep(min(waits, default=None))
 
-    def _finish_clips(self) -> None:
+    def _keep_within_bounds(self) -> None:
+        """The clips folder and the outbox only grow: the oldest go past the limits."""
+        keep_seconds = self.options.keep_days * 86400
+        remove_oldest(
+            self.options.clips.glob("*.mp4"),
+            total_bytes=self.options.clips_mb * 1024 * 1024,
+            keep_seconds=keep_seconds,
+        )
+        self._outbox.forget_delivered(before=time.time() - keep_seconds)
+
+    def _finish_clips(self) -> int:
+        """Publish the clips whose time is up; how many were finished."""
+        finished = 0
         for alert, made in self._clips.finish_due():
+            finished += 1
             if isinstance(made, ClipError):
                 self.log.warning("no clip", alert=alert.id, reason=str(made))
                 self.stats.add("clips_missing")
@@ -254,6 +276,7 @@ class Alerts(Effector[AlertsOptions]):
             )
             self.publish(clip)
             self.stats.add("clips")
+        return finished
 
     def _deliver_due(self) -> None:
         for delivery in self._outbox.due():

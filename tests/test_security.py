@@ -5,6 +5,9 @@ outside the folders brain keeps."""
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +22,7 @@ from brain.cli import main
 from brain.faces import EMBEDDING, Gallery, GalleryError
 from brain.recording import Events, RollingWriter
 from brain.testing import MemoryBroker, running
+from effectors._outbox import Outbox
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
@@ -166,3 +170,55 @@ def test_a_replay_stays_out_of_the_live_house_unless_asked(
     assert not seen.matching(topic_is("+/commands/#"))
     assert "3 events under brain/" in replay("--into-live", "--commands")
     seen.wait_for(topic_is("brain/commands/alerts/person"), count=2)
+
+
+def test_what_brain_keeps_is_the_users_alone(tmp_path: Path) -> None:
+    alerts = tmp_path / "alerts"
+    options = {"outbox": alerts / "outbox.sqlite3", "armed_file": alerts / "armed.json"}
+    with running(Alerts, MemoryBroker(), options=options):
+        pass
+    store = tmp_path / "recordings"
+    writer = RollingWriter(store, topics=Topics())
+    event = Perception.model_validate_json(perception_json("p1"))
+    writer.write(Topics().of(event), event.to_json())
+    writer.close()
+    index = Events(store)
+    index.add_clip(Clip.model_validate_json(clip_json("a1")))
+    index.close()
+    kept = list(tmp_path.rglob("*"))  # folders too
+    assert {path.name for path in kept} >= {
+        "outbox.sqlite3",
+        "armed.json",
+        "a1.mp4",
+        "events.sqlite3",
+    }
+    assert any(path.suffix == ".mcap" for path in kept)
+    for path in kept:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
+
+
+def test_the_alerts_keep_their_clips_and_outbox_within_bounds(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for n, age_days in enumerate((30, 2, 0)):  # a month old, two days, new; 1 MB each
+        clip = clips / f"a{n}.mp4"
+        clip.write_bytes(b"\0" * 1024 * 1024)
+        old = time.time() - age_days * 86400
+        os.utime(clip, (old, old))
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    for alert_id in ("a0", "a1"):
+        outbox.add(alert_id=alert_id, targets=["json://127.0.0.1:9/"], title="t", body="b",
+                   snapshot=None)  # fmt: skip
+    outbox.close()
+    with sqlite3.connect(tmp_path / "outbox.sqlite3") as database:
+        week_ago = time.time() - 8 * 86400
+        database.execute("UPDATE outbox SET delivered = ? WHERE alert_id = 'a0'", (week_ago,))
+        database.execute("UPDATE outbox SET next_attempt = ? WHERE alert_id = 'a1'", (2e9,))
+    options = {"outbox": tmp_path / "outbox.sqlite3", "armed_file": tmp_path / "armed.json",
+               "clips": clips, "keep_days": 7, "clips_mb": 1.5}  # fmt: skip
+    with running(Alerts, MemoryBroker(), options=options) as alerts:
+        alerts.idle()
+        assert alerts.figures()["outbox_waiting"] == 1
+    assert [clip.name for clip in clips.iterdir()] == ["a2.mp4"]
+    left = sqlite3.connect(tmp_path / "outbox.sqlite3").execute("SELECT alert_id FROM outbox")
+    assert [row[0] for row in left] == ["a1"]

@@ -20,4 +20,7 @@ def main() -> None:
     # TensorFlow's C++ start-up chatter (CPU features, absl) is not for users; errors
     # still show. Set by the command line, which is the program: `import brain` sets nothing.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # What brain keeps (faces, snapshots, recordings, the outbox's secret URLs) is the
+    # user's alone, in every node this starts: files 0600, folders 0700.
+    os.umask(0o077)
     shared()  # configures logging with what was given so far

@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 import structlog
 from mcap.writer import CompressionType, Writer
 
+from brain._files import remove_oldest
 from brain._topics import Topics
 from schemas import EVENTS, Event, render_schema
 
@@ -177,25 +178,15 @@ class RollingWriter:
         """Delete the oldest files, recordings and clips alike (never the file being
         written), past the age and size limits and while the disk is short of its free
         space; return what went."""
-        files = sorted(
-            (path for path in [*recordings(self.directory), *clip_files(self.directory)]
-             if path != self.path),
-            key=_modified,
-        )  # fmt: skip
-        removed = []
-        sizes = {path: _size(path) for path in files}
-        total = sum(sizes.values())
-        short = self.limits.free_bytes - free_space(self.directory)
-        cutoff = time.time() - self.limits.keep_seconds
-        for path in files:  # oldest first
-            if total <= self.limits.total_bytes and short <= 0 and _modified(path) >= cutoff:
-                break
-            path.unlink(missing_ok=True)
-            total -= sizes[path]
-            short -= sizes[path]
-            removed.append(path)
+        files = [*recordings(self.directory), *clip_files(self.directory)]
+        removed = remove_oldest(
+            (path for path in files if path != self.path),
+            total_bytes=self.limits.total_bytes,
+            keep_seconds=self.limits.keep_seconds,
+            short_bytes=self.limits.free_bytes - free_space(self.directory),
+        )
         if removed:
-            log.info("removed old recordings", files=len(removed), kept_bytes=total)
+            log.info("removed old recordings and clips", files=len(removed))
             if self._removed is not None:
                 self._removed(removed)
         return removed
@@ -233,10 +224,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _modified(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0

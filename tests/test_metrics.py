@@ -11,11 +11,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from brain.testing import MemoryBroker, running, send
+from effectors import metrics as metrics_module
 from effectors.metrics import Metrics
 from schemas import Stats
 from tests.support import (
@@ -179,3 +181,39 @@ def test_a_port_in_use_is_one_sentence_and_no_restart() -> None:
             running(Metrics, broker, options={"port": int(taken)}),
         ):
             pass
+
+
+def test_made_up_sources_and_names_cannot_blow_up_or_break_the_scrape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(metrics_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    broker = MemoryBroker()
+    with running(Metrics, broker, options={"port": 0, "max_sources": 50}) as node:
+        for n in range(80):  # made up by whoever may publish stats
+            send(broker, Stats(source=f"s{n}", node="camera", uptime_s=1.0,
+                               figures={"frames": n}, counters=["frames"]))  # fmt: skip
+            node.idle()  # each handled: none dropped from the inbox
+        clashing = {"node_up": 5, "uptime_seconds": 3, "x_total": 1, "x": 2, "y": 1}
+        send(broker, Stats(source="s0", node="camera", uptime_s=1.0, figures=clashing,
+                           counters=["x", "y"]))  # fmt: skip
+        send(broker, Stats(source="s1", node="camera", uptime_s=1.0, figures={"y": 4}))
+        node.idle()
+        assert isinstance(node.node, Metrics)
+        with urllib.request.urlopen(node.node.address, timeout=30) as response:
+            text = response.read()
+        assert node.figures()["sources_refused"] == 80 - 50
+        now[0] += 601  # ten minutes without figures: every source is forgotten
+        send(broker, Stats(source="new", node="camera", uptime_s=1.0, figures={"frames": 1},
+                           counters=["frames"]))  # fmt: skip
+        node.idle()
+        later = scrape(node.node.address)
+    shown = text.decode()
+    assert shown.count("brain_uptime_seconds{") == 50  # the sources it may serve, no more
+    assert shown.count("brain_node_up{") == 1  # the metrics node's own: no figure's
+    assert shown.count("brain_x_total{") == 1  # the counter x; not the reading x_total
+    assert {dict(labels)["source"] for name, labels in later if name == "brain_frames_total"} == {
+        "new"
+    }
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+    assert checked.returncode == 0, checked.stderr.decode() + checked.stdout.decode()

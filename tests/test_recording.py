@@ -268,11 +268,11 @@ def test_a_full_disk_pauses_the_recorder_once_and_loses_no_alert(
             n += 1
         return n
 
-    n = until_logged("cannot write the recording", 0)
-    for n in range(n, n + 100):  # while it is paused: the alerts are still indexed
+    paused_at = until_logged("cannot write the recording", 0)
+    for n in range(paused_at, paused_at + 100):  # while it is paused: alerts still indexed
         big(n)
     filler.unlink()  # room again: it writes again at its next look, in a new file
-    until_logged('"event": "writing again"', n + 1)
+    until_logged('"event": "writing again"', paused_at + 100)
     publisher.wait_confirmed(publisher.publish(said(0).model_copy(update={"id": "last"})), 30)
     recorder.stop(signal.SIGTERM)
     publisher.close()

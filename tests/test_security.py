@@ -4,8 +4,10 @@ outside the folders brain keeps."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import sqlite3
 import time
 import urllib.error
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from brain import OutsideFolderError, Topics, inside
@@ -222,3 +225,28 @@ def test_the_alerts_keep_their_clips_and_outbox_within_bounds(tmp_path: Path) ->
     assert [clip.name for clip in clips.iterdir()] == ["a2.mp4"]
     left = sqlite3.connect(tmp_path / "outbox.sqlite3").execute("SELECT alert_id FROM outbox")
     assert [row[0] for row in left] == ["a1"]
+
+
+def test_idle_and_half_sent_connections_cannot_starve_the_page(tmp_path: Path) -> None:
+    options = {"port": 0, "token": "t" * 16, "recordings": tmp_path, "idle_timeout": 2,
+               "max_connections": 20}  # fmt: skip
+    with (
+        structlog.testing.capture_logs() as logs,
+        running(Browser, MemoryBroker(), options=options) as browser,
+    ):
+        origin = browser.node.address.split("/?")[0]  # type: ignore[attr-defined]
+        host, port = origin.removeprefix("http://").split(":")
+        crowd = []
+        for n in range(30):  # no token, nothing sent or half a request
+            connection = socket.create_connection((host, int(port)), timeout=60)
+            if n % 2:
+                connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            crowd.append(connection)
+        for connection in crowd:  # each is closed by the server: past the cap, or idle
+            with contextlib.suppress(ConnectionResetError):  # what it sent was not read
+                assert connection.recv(1024) == b""
+            connection.close()
+        with urllib.request.urlopen(f"{origin}/?token={'t' * 16}", timeout=30) as answer:
+            assert answer.status == 200
+    warned = [line for line in logs if line["event"].startswith("too many connections")]
+    assert len(warned) == 1 and warned[0]["cap"] == 20

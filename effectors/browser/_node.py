@@ -35,7 +35,7 @@ from brain.faces import name_of
 from brain.recording import default_folder
 from effectors.browser._gate import Gate, lasting_token
 from effectors.browser._pages import Page, Pages
-from effectors.browser._server import Limits, page_app
+from effectors.browser._server import Limits, limit_connections, open_files_allowed, page_app
 from schemas import (
     MAX_IMAGE_BYTES,
     Alert,
@@ -75,6 +75,17 @@ class BrowserOptions(NodeOptions):
         default_factory=default_folder,
         description="The recorder's folder, whose alerts and clips the page reviews.",
     )
+    idle_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a connection may stay without a whole request before it is closed.",
+    )
+    max_connections: int = Field(
+        default=200,
+        ge=1,
+        description="Connections at once, pages and downloads; more are closed at once "
+        "(and never more than half the files this process may open).",
+    )
 
 
 class Browser(Node[BrowserOptions]):
@@ -99,7 +110,9 @@ class Browser(Node[BrowserOptions]):
             limits=Limits(fps=options.max_fps, frame_bytes=options.max_frame_bytes),
             recordings=options.recordings,
         )
-        self._runner = web.AppRunner(app, access_log=None)
+        # A connection that sends no whole request is closed after idle_timeout, however
+        # slowly it sends: idle and half-sent requests do not pile up.
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=options.idle_timeout)
         try:
             port = self._loop.run_until_complete(self._listen(tls))
         except FatalError:
@@ -111,6 +124,8 @@ class Browser(Node[BrowserOptions]):
 
     async def _listen(self, tls: ssl.SSLContext | None) -> int:
         await self._runner.setup()
+        cap = min(self.options.max_connections, open_files_allowed() // 2)
+        limit_connections(self._runner, cap, self.log)
         site = web.TCPSite(self._runner, self.options.host, self.options.port, ssl_context=tls)
         try:
             await site.start()

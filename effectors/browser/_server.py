@@ -7,14 +7,18 @@ page should show comes down as JSON text messages (see ``static/page.js``).
 from __future__ import annotations
 
 import asyncio
+import resource
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestHandler
 from pydantic import TypeAdapter, ValidationError
+from structlog.typing import FilteringBoundLogger as BoundLogger
 
 from effectors.browser._gate import Gate
 from effectors.browser._limits import FrameLimiter
@@ -32,6 +36,8 @@ HEADERS = {
     "media-src 'self' blob: mediastream:; connect-src 'self'",
 }
 _SOURCE = TypeAdapter(TopicName)
+#: Seconds between two warnings about too many connections.
+_SAY_EVERY = 60.0
 
 
 class Uplink(Protocol):
@@ -83,6 +89,38 @@ def page_app(
     add_review(app, recordings)
     app.on_shutdown.append(lambda _app: pages.close_all())
     return app
+
+
+def open_files_allowed() -> int:
+    """How many files this process may have open (its soft limit, ``ulimit -n``)."""
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def limit_connections(runner: web.AppRunner, cap: int, log: BoundLogger) -> None:
+    """Close each connection past ``cap`` as it is made, before anything is read from it
+    (the token check comes later): a crowd of idle clients cannot take every file the
+    process may open. Said at most once a minute."""
+    server = runner.server
+    assert server is not None, "the runner is set up first"
+    made = server.connection_made
+    said_at = [-_SAY_EVERY]
+
+    def connection_made(handler: RequestHandler, transport: asyncio.Transport) -> None:
+        made(handler, transport)
+        if len(server.connections) <= cap:
+            return
+        transport.close()
+        now = time.monotonic()
+        if now - said_at[0] >= _SAY_EVERY:
+            said_at[0] = now
+            log.warning(
+                "too many connections; closing the new ones",
+                connections=len(server.connections),
+                cap=cap,
+                fix="raise browser.max_connections, or find who opens so many",
+            )
+
+    server.connection_made = connection_made  # type: ignore[method-assign]
 
 
 def _source(request: web.Request) -> str:

@@ -18,18 +18,24 @@ from pathlib import Path
 
 import pytest
 import structlog
+import zstandard
 from click.testing import CliRunner
+from mcap.data_stream import RecordBuilder
+from mcap.reader import make_reader
+from mcap.records import Chunk, Header
+from mcap.writer import Writer
 
 from brain import OutsideFolderError, Topics, inside
 from brain.cli import main
 from brain.faces import EMBEDDING, Gallery, GalleryError
-from brain.recording import Events, RollingWriter
+from brain.recording import Events, RollingWriter, read
+from brain.recording._reader import MAGIC
 from brain.testing import MemoryBroker, running
 from effectors._outbox import Outbox
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
-from schemas import Alert, Clip, Command, Perception
+from schemas import Alert, Clip, Command, Perception, TranscriptEvent
 from tests.production import USERS, publish_as, url_of
 from tests.support import Broker, Recorder, topic_is
 
@@ -250,3 +256,40 @@ def test_idle_and_half_sent_connections_cannot_starve_the_page(tmp_path: Path) -
             assert answer.status == 200
     warned = [line for line in logs if line["event"].startswith("too many connections")]
     assert len(warned) == 1 and warned[0]["cap"] == 20
+
+
+def test_a_damaged_chunk_is_skipped_and_a_bomb_never_opened(tmp_path: Path) -> None:
+    said = [
+        TranscriptEvent(source="k", text=f"{n:04d} " + os.urandom(2000).hex()) for n in range(300)
+    ]
+    path = tmp_path / "one.mcap"
+    with path.open("wb") as file:
+        writer = Writer(file, chunk_size=256 * 1024)
+        writer.start(profile="", library="test")
+        channel = writer.register_channel("brain/senses/microphone/k/transcript", "json", 0)
+        for event in said:
+            writer.add_message(channel, log_time=0, data=event.to_json(), publish_time=0)
+        writer.finish()
+    with path.open("rb") as stream:
+        first = make_reader(stream).get_summary().chunk_indexes[0]  # type: ignore[union-attr]
+    damaged = bytearray(path.read_bytes())
+    damaged[first.chunk_start_offset + first.chunk_length // 2] ^= 0xFF
+    path.write_bytes(damaged)
+    warnings: list[str] = []
+    back = [
+        TranscriptEvent.model_validate_json(r.payload) for r in read([path], warn=warnings.append)
+    ]
+    assert 0 < len(back) < len(said) and all(event in said for event in back)
+    assert any("1 damaged chunks" in warning for warning in warnings), warnings
+
+    builder = RecordBuilder()
+    Header(profile="", library="bomb").write(builder)
+    Chunk(compression="zstd", data=zstandard.compress(b"\0" * 64 * 1024 * 1024),
+          message_start_time=0, message_end_time=0, uncompressed_crc=0,
+          uncompressed_size=64 * 1024 * 1024).write(builder)  # fmt: skip
+    bomb = tmp_path / "bomb.mcap"
+    bomb.write_bytes(MAGIC + builder.end())
+    assert bomb.stat().st_size < 8192
+    warnings.clear()
+    assert list(read([bomb], warn=warnings.append)) == []
+    assert any("1 damaged chunks" in warning for warning in warnings), warnings

@@ -6,17 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import paho.mqtt.client as mqtt
-from mcap.exceptions import InvalidMagic
-from mcap.records import Channel, Message, Schema
-from mcap.stream_reader import StreamReader
+import zstandard
+from mcap.exceptions import InvalidMagic, McapError
+from mcap.reader import make_reader
+from mcap.records import Channel, Chunk, McapRecord, Message, Schema
+from mcap.stream_reader import CRCValidationError, StreamReader, breakup_chunk
 
 from brain.recording._writer import PREFIX_KEY, SUFFIX, recordings
 from schemas import EVENTS, Event
 
 #: How every MCAP file begins.
 MAGIC = b"\x89MCAP0\r\n"
+#: The most a chunk may open into: the recorder's chunks are 256 kB of messages, and a
+#: message is 3 MiB at most. More is damage, or a bomb.
+MAX_CHUNK_BYTES = 16 * 1024 * 1024
 #: The events this brain reads, by their schema id (brain.image/1).
 BY_SCHEMA: dict[str, type[Event]] = {kind.schema_name(): kind for kind in EVENTS}
 
@@ -72,29 +78,42 @@ def read(
             yield recorded
 
 
+def _records(reader: StreamReader, damaged: list[int]) -> Iterator[McapRecord]:
+    """The file's records, its chunks' opened; a chunk whose CRC is wrong, or that says
+    it opens into more than a chunk can hold, is counted in ``damaged`` and skipped."""
+    for record in reader.records:
+        if not isinstance(record, Chunk):
+            yield record
+        elif record.uncompressed_size > MAX_CHUNK_BYTES:
+            damaged.append(1)  # a bomb: never opened
+        else:
+            try:
+                yield from breakup_chunk(record, validate_crc=True)
+            except (CRCValidationError, McapError, zstandard.ZstdError):
+                damaged.append(1)
+
+
 def _read_one(path: Path, warn: Callable[[str], None]) -> Iterator[Recorded]:
     schemas: dict[int, str] = {}
     channels: dict[int, tuple[str, str, str]] = {}
     complete = False
+    damaged: list[int] = []
     try:
         with path.open("rb") as stream:
             start = stream.read(len(MAGIC))
             if not MAGIC.startswith(start):  # an empty file, or its magic cut, is cut short
                 raise InvalidMagic(start)
+            # A closed file lists its schemas and channels at its end: with them, the
+            # messages after a damaged chunk (which may have held their channel) still read.
             stream.seek(0)
-            for record in StreamReader(stream).records:
-                if isinstance(record, Schema):
-                    schemas[record.id] = record.name
-                elif isinstance(record, Channel):
-                    schema = schemas.get(record.schema_id, "")
-                    if schema.startswith("brain.") and schema not in BY_SCHEMA:
-                        raise RecordingError(
-                            f"{path} holds {schema} events ({record.topic}), newer than this "
-                            f"brain reads ({_known(schema)}); upgrade brain to replay it"
-                        )
-                    prefix = record.metadata.get(PREFIX_KEY, record.topic.split("/")[0])
-                    channels[record.id] = (record.topic, schema, prefix)
-                elif isinstance(record, Message):
+            for record in _summary(stream):
+                _learn(record, schemas, channels, path)
+            stream.seek(0)
+            reader = StreamReader(stream, emit_chunks=True, record_size_limit=MAX_CHUNK_BYTES)
+            for record in _records(reader, damaged):
+                if not isinstance(record, Message):
+                    _learn(record, schemas, channels, path)
+                elif record.channel_id in channels:
                     topic, schema, prefix = channels[record.channel_id]
                     yield Recorded(topic, record.data, record.log_time, schema, prefix)
             complete = True
@@ -109,8 +128,41 @@ def _read_one(path: Path, warn: Callable[[str], None]) -> Iterator[Recorded]:
         ) from None
     except Exception:
         pass  # `complete` stays False: said below
+    if damaged:
+        warn(f"{path} has {len(damaged)} damaged chunks (their checksums are wrong): skipped")
     if not complete:
         warn(f"{path} ends early (its recorder stopped without closing it): read up to there")
+
+
+def _summary(stream: IO[bytes]) -> list[McapRecord]:
+    """The schemas and channels a closed file lists at its end; none for a file cut short."""
+    try:
+        summary = make_reader(stream).get_summary()
+    except Exception:  # cut short, or damaged there: the stream says the rest
+        return []
+    if summary is None:
+        return []
+    return [*summary.schemas.values(), *summary.channels.values()]
+
+
+def _learn(
+    record: McapRecord,
+    schemas: dict[int, str],
+    channels: dict[int, tuple[str, str, str]],
+    path: Path,
+) -> None:
+    """Note a schema's name, or a channel's topic, schema and prefix."""
+    if isinstance(record, Schema):
+        schemas[record.id] = record.name
+    elif isinstance(record, Channel):
+        schema = schemas.get(record.schema_id, "")
+        if schema.startswith("brain.") and schema not in BY_SCHEMA:
+            raise RecordingError(
+                f"{path} holds {schema} events ({record.topic}), newer than this "
+                f"brain reads ({_known(schema)}); upgrade brain to replay it"
+            )
+        prefix = record.metadata.get(PREFIX_KEY, record.topic.split("/")[0])
+        channels[record.id] = (record.topic, schema, prefix)
 
 
 def _known(schema: str) -> str:

@@ -73,6 +73,9 @@ class Bus:
         transport: Transport | None = None,
     ) -> None:
         self.node = node
+        #: Whose presence this connection says: the node's, or an instance's
+        #: (``camera/frontdoor``), so that one camera of several that stops is said alone.
+        self.presence = node
         self.url = url or BrokerUrl()
         self.topics = topics or Topics()
         # Figures for the stats topic. Only the transport's callbacks write `_received` and
@@ -116,7 +119,7 @@ class Bus:
         With ``timeout``, wait that long for the first connection and raise
         ``TimeoutError`` if the broker did not answer.
         """
-        will = Will(self.topics.status(self.node), OFFLINE) if self._presence else None
+        will = Will(self.topics.status(self.presence), OFFLINE) if self._presence else None
         callbacks = Callbacks(
             connected=self._connected,
             refused=self._refused,
@@ -140,7 +143,7 @@ class Bus:
                 self.wait_confirmed(self._last_confirmable, flush_timeout)
             if self._presence:
                 info = self._transport.publish(
-                    self.topics.status(self.node), status, qos=1, retain=True
+                    self.topics.status(self.presence), status, qos=1, retain=True
                 )
                 self.wait_confirmed(info, flush_timeout)
         self._transport.stop()
@@ -273,7 +276,7 @@ class Bus:
                 self._transport.subscribe(subscription.topic_filter)
             self.connected.set()
         if self._presence:
-            self._transport.publish(self.topics.status(self.node), ONLINE, qos=1, retain=True)
+            self._transport.publish(self.topics.status(self.presence), ONLINE, qos=1, retain=True)
         log.info("reconnected" if self._was_connected else "connected", broker=str(self.url))
         self._was_connected = True
         for callback in self._when_connected:

@@ -59,6 +59,8 @@ def run_node(
         transport=transport,
     )
     node = node_type(bus=bus, options=options, catalog=catalog)
+    if node.source != node.name:  # one of several (a camera by its name): said alone
+        bus.presence = f"{bus.node}/{node.source}"
     began = time.monotonic()
     inbox = threading.Thread(target=node.inbox.serve, name=f"{node.name}-inbox", daemon=True)
     watcher = threading.Thread(

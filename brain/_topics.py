@@ -75,9 +75,15 @@ class Topics:
             if part.startswith("{")
         }
 
-    def status(self, node: str = ANY) -> str:
-        """Presence, plain text and retained: ``online``, ``offline`` or ``stopped``."""
+    def status(self, node: str = "#") -> str:
+        """Presence, plain text and retained: ``online``, ``offline`` or ``stopped``; a
+        node's, or one instance's (``camera/frontdoor``: each camera of several); every
+        one's by default, a filter."""
         return f"{self.prefix}/status/{node}"
+
+    def status_of(self, topic: str) -> str:
+        """Whose presence a status topic says: ``camera``, or ``camera/frontdoor``."""
+        return topic.removeprefix(f"{self.prefix}/status/")
 
     def everything(self) -> str:
         return f"{self.prefix}/#"

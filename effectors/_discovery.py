@@ -151,8 +151,9 @@ class Discovery:
 
     def running(self, node: str, status_topic: str) -> Config:
         """A binary sensor: brain's node ``node`` is running (from its status topic)."""
+        object_id = "node_" + node.replace("/", "_")  # camera/frontdoor: one of several
         topic, payload = self._entity(
-            "binary_sensor", f"node_{node}", f"Node {node}", self.brain_device(), node
+            "binary_sensor", object_id, f"Node {node}", self.brain_device(), node
         )
         del payload["availability"]  # it says itself whether the node is there
         payload |= {

@@ -199,7 +199,7 @@ class HomeAssistant(Node[HomeAssistantOptions]):
             self._say_config(self._rule_config(rule))
 
     def node_status(self, topic: str, payload: bytes) -> None:
-        node = topic.rsplit("/", 1)[-1]
+        node = self.topics.status_of(topic)
         if payload and node not in self._nodes:
             self._nodes.add(node)
             self._say_config(self._node_config(node))

@@ -85,7 +85,7 @@ class Metrics(Node[MetricsOptions]):
             self._latest[key] = (stats, now)
 
     def node_status(self, topic: str, payload: bytes) -> None:
-        node = topic.rsplit("/", 1)[-1]
+        node = self.topics.status_of(topic)
         with self._lock:
             if not payload:  # a status cleared: the node is gone for good
                 self._up.pop(node, None)

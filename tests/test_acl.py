@@ -30,6 +30,7 @@ JOBS: dict[str, tuple[str, set[str]]] = {
     "Home Assistant's birth": ("homeassistant/status", {"homeassistant", "hass"}),
     "a camera's state in HA": ("brain/state/homeassistant/frontdoor-person", {"homeassistant"}),
     "the alerts' presence": ("brain/status/alerts", {"alerts"}),
+    "a camera's presence": ("brain/status/camera/frontdoor", {"camera"}),
     "the cortex's figures": ("brain/stats/cortex", {"cortex"}),
     "a replay": ("replay/senses/camera/frontdoor/image", {"owner"}),
 }

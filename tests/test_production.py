@@ -79,7 +79,7 @@ def test_the_camera(production_broker: Broker, watch: Recorder, tmp_path: Path) 
     options = {"source": str(tmp_path / "door.jpg"), "name": "frontdoor", "fps": 5}
     with running(Camera, url_of(production_broker, "camera"), options=options):
         watch.wait_for(topic_is("brain/senses/camera/frontdoor/image"))
-        watch.wait_for(lambda t, p: t == "brain/status/camera" and p == b"online")
+        watch.wait_for(lambda t, p: t == "brain/status/camera/frontdoor" and p == b"online")
 
 
 def test_the_cortex_perceives_and_obeys_a_voice(production_broker: Broker, watch: Recorder) -> None:

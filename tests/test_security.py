@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import sqlite3
 import time
@@ -37,7 +38,7 @@ from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
 from schemas import Alert, Clip, Command, Perception, TranscriptEvent
 from tests.production import USERS, publish_as, url_of
-from tests.support import Broker, Recorder, topic_is
+from tests.support import Broker, NodeProcess, Recorder, topic_is
 
 #: Ids that would lead out of a folder, as an attacker would send them.
 PATHS = ("/tmp/brain-attack/pwn", "../../brain-attack/pwn", "..", ".hidden", "a/b", "a\\b")
@@ -293,3 +294,29 @@ def test_a_damaged_chunk_is_skipped_and_a_bomb_never_opened(tmp_path: Path) -> N
     warnings.clear()
     assert list(read([bomb], warn=warnings.append)) == []
     assert any("1 damaged chunks" in warning for warning in warnings), warnings
+
+
+def test_one_camera_of_several_killed_is_said_alone(
+    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
+) -> None:
+    seen = record(mosquitto, "brain/status/#")
+    cameras = {
+        name: brain_process(
+            "--mqtt",
+            mosquitto.url,
+            "--set",
+            f"camera.name={name}",
+            "--set",
+            "camera.fps=1",
+            "node",
+            "camera",
+        )
+        for name in ("frontdoor", "backyard")
+    }
+    for name in cameras:
+        seen.wait_for(lambda t, p, name=name: t == f"brain/status/camera/{name}" and p == b"online")
+    cameras["backyard"].stop(signal.SIGKILL)
+    seen.wait_for(lambda t, p: t == "brain/status/camera/backyard" and p == b"offline", timeout=120)
+    frontdoor = [p for t, p in seen.matching(topic_is("brain/status/camera/frontdoor"))]
+    assert frontdoor[-1] == b"online"
+    assert not seen.matching(topic_is("brain/status/camera"))

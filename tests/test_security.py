@@ -32,11 +32,12 @@ from brain.faces import EMBEDDING, Gallery, GalleryError
 from brain.recording import Events, RollingWriter, read
 from brain.recording._reader import MAGIC
 from brain.testing import MemoryBroker, running
+from brain.testing import record as recording
 from effectors._outbox import Outbox
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
-from schemas import Alert, Clip, Command, Perception, TranscriptEvent
+from schemas import Alert, Clip, Command, Perception, Stats, TranscriptEvent
 from tests.production import USERS, publish_as, url_of
 from tests.support import Broker, NodeProcess, Recorder, topic_is
 
@@ -320,3 +321,14 @@ def test_one_camera_of_several_killed_is_said_alone(
     frontdoor = [p for t, p in seen.matching(topic_is("brain/status/camera/frontdoor"))]
     assert frontdoor[-1] == b"online"
     assert not seen.matching(topic_is("brain/status/camera"))
+
+
+def test_the_alerts_stop_cleanly_with_their_last_figures(tmp_path: Path) -> None:
+    broker = MemoryBroker()
+    options = {"outbox": tmp_path / "outbox.sqlite3", "armed_file": tmp_path / "armed.json"}
+    last = recording(broker, Stats)
+    with structlog.testing.capture_logs() as logs, running(Alerts, broker, options=options):
+        pass
+    assert not [line for line in logs if line["log_level"] in ("error", "critical")], logs
+    [said] = last.wait(1)
+    assert said.node == "alerts" and said.figures["outbox_waiting"] == 0

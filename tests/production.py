@@ -31,31 +31,36 @@ def url_of(broker: Broker, user: str) -> BrokerUrl:
     return BrokerUrl.parse(f"mqtt://{user}:{USERS[user]}@127.0.0.1:{broker.port}")
 
 
-@pytest.fixture
-def production_broker(tmp_path: Path) -> Iterator[Broker]:
-    """Mosquitto with the shipped mosquitto.conf and ACL; only paths and port changed."""
-    passwords = tmp_path / "brain.passwd"
-    for user, secret in USERS.items():
-        create = ["-c"] if not passwords.exists() else []
-        subprocess.run(
-            ["mosquitto_passwd", *create, "-b", str(passwords), user, secret], check=True
-        )
-    port = free_port()
+def production_config(workdir: Path, port: int) -> Path:
+    """The shipped mosquitto.conf and ACL, with a password for every user and this
+    port and folder: what a user sets up, for a broker of the test's own."""
+    passwords = workdir / "brain.passwd"
+    (workdir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in USERS.items()))
+    passwords.write_text((workdir / "passwords").read_text())
+    subprocess.run(["mosquitto_passwd", "-U", str(passwords)], check=True)  # as the README does
     config = (ROOT / "mosquitto" / "mosquitto.conf").read_text()
     for key, value in {
         "password_file": passwords,
         "acl_file": ACL,
-        "persistence_location": f"{tmp_path}/",
+        "persistence_location": f"{workdir}/",
         "listener": f"{port} 127.0.0.1",
     }.items():
         config, replaced = re.subn(rf"^{key} .*$", f"{key} {value}", config, flags=re.M)
         assert replaced == 1, f"mosquitto.conf has no single {key} line"
     # Run as whoever runs the tests (as root Mosquitto would switch to a user that cannot
     # read the test's private files).
-    (tmp_path / "brain.conf").write_text(config + f"user {getpass.getuser()}\n")
-    process = subprocess.Popen(
-        [find_mosquitto(), "-c", str(tmp_path / "brain.conf")], stderr=subprocess.DEVNULL
-    )
+    path = workdir / "brain.conf"
+    path.write_text(config + f"user {getpass.getuser()}\n")
+    return path
+
+
+@pytest.fixture
+def production_broker(tmp_path: Path) -> Iterator[Broker]:
+    """Mosquitto with the shipped mosquitto.conf and ACL; only paths and port changed.
+    ``tmp_path / "passwords"`` is the passwords file a user gives brain."""
+    port = free_port()
+    config = production_config(tmp_path, port)
+    process = subprocess.Popen([find_mosquitto(), "-c", str(config)], stderr=subprocess.DEVNULL)
     wait_until_listening("127.0.0.1", port)
     yield Broker(kind="production", port=port, workdir=tmp_path, process=process)
     process.terminate()

@@ -36,7 +36,7 @@ from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
 from tests.production import USERS, publish_as, url_of
-from tests.support import TEST_PLUGINS, Broker, Recorder, topic_is
+from tests.support import TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
 from tests.test_twitter import MENTIONS, FakeApi, api, page
 
 __all__ = ["api"]  # the twitter test's fixture, used here too
@@ -295,3 +295,29 @@ def _wait(condition: Callable[[], bool], timeout: float = 30) -> bool:
             return True
         done.wait(0.05)
     return False
+
+
+def test_brain_run_logs_each_node_in_as_itself_from_the_passwords_file(
+    production_broker: Broker,
+    watch: Recorder,
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    Image.open(io.BytesIO(jpeg())).save(tmp_path / "door.jpg")
+    run = brain_process(
+        "--mqtt", f"mqtt://127.0.0.1:{production_broker.port}",
+        "--passwords", str(production_broker.workdir / "passwords"),
+        "--plugins-dir", str(TEST_PLUGINS),
+        "--set", "cortex.model=colours", "--set", f'camera.source="{tmp_path / "door.jpg"}"',
+        "--set", f'alerts.outbox="{tmp_path / "outbox.sqlite3"}"',
+        "--set", f'alerts.armed_file="{tmp_path / "armed.json"}"',
+        "--set", 'alerts.rules=[{name = "red", labels = ["red"], window = 1}]',
+        "run", "camera", "cortex", "alerts",
+    )  # fmt: skip
+    watch.wait_for(topic_is("brain/alerts/red"), timeout=120)
+    for node in ("camera", "cortex", "alerts"):
+        assert (f"brain/status/{node}", b"online") in [
+            (t, p) for t, p in watch.matching(topic_is(f"brain/status/{node}"))
+        ]
+    assert "another client" not in run.log()
+    assert not watch.matching(lambda t, p: t.startswith("brain/status/") and p == b"offline")

@@ -5,9 +5,14 @@ its connection over."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import io
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -22,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
 from brain import discover
+from brain._broker import find_mosquitto, wait_until_listening
 from brain.cortex import Cortex
 from brain.recording import Events
 from brain.testing import running
@@ -36,12 +42,13 @@ from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
 from tests.production import USERS, publish_as, url_of
-from tests.support import TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
+from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, Recorder, free_port, topic_is
 from tests.test_twitter import MENTIONS, FakeApi, api, page
 
 __all__ = ["api"]  # the twitter test's fixture, used here too
 
 TOKEN = "production-token-0123"
+README = ROOT / "mosquitto" / "README.md"
 
 
 def jpeg(colour: tuple[int, int, int] = (220, 30, 30)) -> bytes:
@@ -321,3 +328,55 @@ def test_brain_run_logs_each_node_in_as_itself_from_the_passwords_file(
         ]
     assert "another client" not in run.log()
     assert not watch.matching(lambda t, p: t.startswith("brain/status/") and p == b"offline")
+
+
+def test_the_production_recipe_as_written(
+    tmp_path: Path, brain_process: Callable[..., NodeProcess], record: Callable[..., Recorder]
+) -> None:
+    """mosquitto/README.md's set-up, line by line (its /etc and ~ in the test's folder,
+    without sudo and systemctl), gives a broker on which a second camera runs too."""
+    etc, home = tmp_path / "etc", tmp_path / "home"
+    etc.mkdir()
+    home.mkdir()
+    [setup, _run] = re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.S | re.M)
+    lines = [
+        line for line in setup.splitlines() if "apt-get" not in line and "systemctl" not in line
+    ]
+    script = "\n".join(lines).replace("sudo ", "").replace("/etc/mosquitto", str(etc))
+    subprocess.run(["bash", "-euc", script], cwd=ROOT, env={**os.environ, "HOME": str(home)},
+                   check=True)  # fmt: skip
+    passwords = home / ".config" / "brain" / "passwords"
+    assert passwords.stat().st_mode & 0o077 == 0
+    users = dict(line.split(":", 1) for line in passwords.read_text().splitlines())
+    assert set(users) == set(USERS)
+    port = free_port()
+    config = (etc / "mosquitto.conf").read_text().replace("listener 1883", f"listener {port}")
+    config = config.replace("/var/lib/mosquitto/", f"{tmp_path}/").replace(
+        "/etc/mosquitto", str(etc)
+    )
+    config += f"user {getpass.getuser()}\n"
+    (etc / "mosquitto.conf").write_text(config)
+    broker = subprocess.Popen([find_mosquitto(), "-c", str(etc / "mosquitto.conf")])
+    try:
+        wait_until_listening("127.0.0.1", port)
+        seen = record(Broker("production", port, tmp_path), "brain/#", username="watch",
+                      password=users["watch"])  # fmt: skip
+        Image.open(io.BytesIO(jpeg())).save(tmp_path / "door.jpg")
+        camera = ["--set", f'camera.source="{tmp_path / "door.jpg"}"', "--set", "camera.fps=1"]
+        brain_process("--mqtt", f"mqtt://127.0.0.1:{port}", "--passwords", str(passwords),
+                      *camera, "--set", "camera.name=front", "node", "camera")  # fmt: skip
+        # The second camera, as the README says: its own user, the camera's block copied.
+        acl = (etc / "brain.acl").read_text()
+        block = acl[acl.index("user camera\n") : acl.index("user microphone")]
+        (etc / "brain.acl").write_text(acl + block.replace("user camera", "user camera2"))
+        subprocess.run(["mosquitto_passwd", "-b", str(etc / "brain.passwd"), "camera2", "s2"],
+                       check=True)  # fmt: skip
+        broker.send_signal(signal.SIGHUP)  # Mosquitto reads its users and ACL again
+        brain_process("--mqtt", f"mqtt://camera2:s2@127.0.0.1:{port}", *camera,
+                      "--set", "camera.name=back", "node", "camera")  # fmt: skip
+        for name in ("front", "back"):
+            seen.wait_for(topic_is(f"brain/senses/camera/{name}/image"), timeout=60)
+            seen.wait_for(lambda t, p, n=name: t == f"brain/status/camera/{n}" and p == b"online")
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)

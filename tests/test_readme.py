@@ -39,7 +39,10 @@ def command_lines(script: str) -> list[list[str]]:
 
 
 def readme_commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The README's command lines, and the production broker's (mosquitto/README.md)."""
+    text = "\n".join(
+        (ROOT / page).read_text(encoding="utf-8") for page in ("README.md", "mosquitto/README.md")
+    )
     return [words for block in shell_blocks(text) for words in command_lines(block)]
 
 

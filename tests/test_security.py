@@ -39,7 +39,7 @@ from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
 from schemas import Alert, Clip, Command, Perception, Stats, TranscriptEvent
 from tests.production import USERS, publish_as, url_of
-from tests.support import Broker, NodeProcess, Recorder, topic_is
+from tests.support import Broker, NodeProcess, Recorder, publish_many, topic_is
 
 #: Ids that would lead out of a folder, as an attacker would send them.
 PATHS = ("/tmp/brain-attack/pwn", "../../brain-attack/pwn", "..", ".hidden", "a/b", "a\\b")
@@ -332,3 +332,25 @@ def test_the_alerts_stop_cleanly_with_their_last_figures(tmp_path: Path) -> None
     assert not [line for line in logs if line["log_level"] in ("error", "critical")], logs
     [said] = last.wait(1)
     assert said.node == "alerts" and said.figures["outbox_waiting"] == 0
+
+
+def test_brain_record_beside_the_recorder_node_takes_nothing_from_it(
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    record: Callable[..., Recorder],
+    tmp_path: Path,
+) -> None:
+    present = record(mosquitto, "brain/status/#")
+    folder = f'recorder.directory="{tmp_path / "node"}"'
+    node = brain_process("--mqtt", mosquitto.url, "--set", folder, "node", "recorder")
+    alone = brain_process("--mqtt", mosquitto.url, "record", "--out", str(tmp_path / "alone"))
+    for name in ("recorder", "record"):  # online once subscribed
+        present.wait_for(lambda t, p, n=name: t == f"brain/status/{n}" and p == b"online")
+    said = [TranscriptEvent(source="k", text=f"number {n}") for n in range(50)]
+    publish_many(mosquitto, [(Topics().of(event), event.to_json()) for event in said])
+    for process, folder in ((node, "node"), (alone, "alone")):
+        process.stop(signal.SIGTERM)
+        kept = [r for r in read([tmp_path / folder]) if r.schema == "brain.transcript/1"]
+        assert [TranscriptEvent.model_validate_json(r.payload).text for r in kept] == [
+            event.text for event in said
+        ], folder

@@ -14,7 +14,7 @@ import re
 import statistics
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -39,6 +39,8 @@ from schemas import (
     StatValue,
 )
 
+#: Cameras whose recent frames and scores are kept at once.
+_CAMERAS = 64
 #: What a rule's name may hold that an event id may not (a rule may be "front door").
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -102,9 +104,9 @@ class Alerts(Effector[AlertsOptions]):
             after=self.options.clip_after,
             folder=self.options.clips,
         )
-        self._frames: dict[str, deque[ImageEvent]] = defaultdict(
-            lambda: deque(maxlen=self.options.frames)
-        )
+        # Per camera, the most recently seen last: a flood of made-up camera names
+        # (anyone who may publish frames can name any) costs at most _CAMERAS of them.
+        self._frames: dict[str, deque[ImageEvent]] = {}
         self._scores: dict[tuple[str, str], deque[float]] = {}
         self._cooldowns = {rule.name: Cooldown(rule.cooldown) for rule in self.options.rules}
         self.log.info(
@@ -147,7 +149,11 @@ class Alerts(Effector[AlertsOptions]):
 
     @on(ImageEvent, keep=Queue(size=256, dropped="frames_dropped"))
     def remember(self, frame: ImageEvent) -> None:
-        self._frames[frame.source].append(frame)
+        frames = self._frames.pop(frame.source, None) or deque(maxlen=self.options.frames)
+        frames.append(frame)
+        self._frames[frame.source] = frames
+        if len(self._frames) > _CAMERAS:
+            del self._frames[next(iter(self._frames))]  # the one seen longest ago
         self._clips.add(frame)
 
     @on(Perception, keep=Queue(size=1000, before_ack=True))
@@ -160,7 +166,10 @@ class Alerts(Effector[AlertsOptions]):
                 self.wake()
 
     def _fires(self, rule: Rule, perception: Perception) -> bool:
-        scores = self._scores.setdefault((rule.name, perception.source), deque(maxlen=rule.window))
+        scores = self._scores.pop((rule.name, perception.source), deque(maxlen=rule.window))
+        self._scores[(rule.name, perception.source)] = scores  # the newest last
+        if len(self._scores) > _CAMERAS * len(self.options.rules):
+            del self._scores[next(iter(self._scores))]
         scores.append(rule.score(perception))
         return (
             len(scores) == rule.window
@@ -306,4 +315,4 @@ class Alerts(Effector[AlertsOptions]):
         self._outbox.close()
 
     def figures(self) -> dict[str, StatValue]:
-        return {"outbox_waiting": self._outbox.waiting()}
+        return {"outbox_waiting": self._outbox.waiting(), "cameras": len(self._frames)}

@@ -31,13 +31,13 @@ from brain.cli import main
 from brain.faces import EMBEDDING, Gallery, GalleryError
 from brain.recording import Events, RollingWriter, read
 from brain.recording._reader import MAGIC
-from brain.testing import MemoryBroker, running
+from brain.testing import MemoryBroker, running, send
 from brain.testing import record as recording
 from effectors._outbox import Outbox
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
-from schemas import Alert, Clip, Command, Perception, Stats, TranscriptEvent
+from schemas import Alert, Clip, Command, ImageEvent, Perception, Stats, TranscriptEvent
 from tests.production import USERS, publish_as, url_of
 from tests.support import Broker, NodeProcess, Recorder, publish_many, topic_is
 
@@ -354,3 +354,17 @@ def test_brain_record_beside_the_recorder_node_takes_nothing_from_it(
         assert [TranscriptEvent.model_validate_json(r.payload).text for r in kept] == [
             event.text for event in said
         ], folder
+
+
+def test_a_flood_of_made_up_cameras_costs_the_alerts_a_bounded_memory(tmp_path: Path) -> None:
+    broker = MemoryBroker()
+    options = {"outbox": tmp_path / "outbox.sqlite3", "armed_file": tmp_path / "armed.json"}
+    with running(Alerts, broker, options=options) as alerts:
+        for n in range(300):
+            image = ImageEvent(source=f"made-up-{n}", content_type="image/jpeg", data=b"\xff\xd8",
+                               width=1, height=1, seq=0)  # fmt: skip
+            send(broker, image)
+            if n % 50 == 0:
+                alerts.idle()
+        alerts.idle()
+        assert alerts.figures()["cameras"] == 64

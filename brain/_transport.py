@@ -126,6 +126,10 @@ class PahoTransport:
             client_id=client_id,
             protocol=mqtt.MQTTv311,
             clean_session=clean_session,
+            # A QoS 1 message is acknowledged once the bus has it (``_acknowledge``), not
+            # when paho has read it: the PUBACK would leave with whatever is written next,
+            # perhaps before a ``before_ack`` handler has put its result on disk.
+            manual_ack=True,
         )
         if url.username:
             self._client.username_pw_set(url.username, url.password)
@@ -138,6 +142,7 @@ class PahoTransport:
         self._socket_lock = threading.Lock()
         #: What paho had to tell the bus while the lock was held, told once it is not.
         self._news: list[Callable[[], None]] = []
+        self._acks_queued = False
         self._stopping = threading.Event()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
@@ -171,7 +176,7 @@ class PahoTransport:
             news.append(partial(callbacks.disconnected, str(reason)))
 
         def message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-            news.append(partial(callbacks.received, message.topic, message.payload))
+            news.append(partial(self._acknowledge, callbacks.received, message))
 
         client.on_connect = connect
         client.on_disconnect = disconnect
@@ -246,6 +251,18 @@ class PahoTransport:
         with contextlib.suppress(OSError):  # already awake (the pair is full), or stopped
             self._wake_writer.send(b"\0")
 
+    def _acknowledge(
+        self, received: Callable[[str, bytes | bytearray], None], message: mqtt.MQTTMessage
+    ) -> None:
+        """Tell the bus, then acknowledge: the broker forgets a QoS 1 message only once the
+        bus has it (queued in the inbox, or for ``before_ack``, handled)."""
+        try:
+            received(message.topic, message.payload)
+        finally:
+            if message.qos:
+                self._client.ack(message.mid, message.qos)
+                self._acks_queued = True  # written together, after the news (_let_go)
+
     def _let_go(self) -> None:
         """Release the socket, then tell the bus what paho had to tell it meanwhile: so a
         handler that blocks (an inbox full of QoS 1 events holds back the broker) never
@@ -262,6 +279,9 @@ class PahoTransport:
         self._socket_lock.release()
         for tell in news:
             tell()
+        if self._acks_queued:
+            self._acks_queued = False
+            self._write()
 
     # -- the loop's thread -------------------------------------------------------
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from brain import BrokerUrl, Bus
-from schemas import ErrorEvent, TranscriptEvent
+from brain import BrokerUrl, Bus, Topics
+from schemas import ErrorEvent, Perception, TranscriptEvent
 from tests.support import (
     TEST_PLUGINS,
     Broker,
@@ -232,3 +232,23 @@ def test_a_node_restarted_again_and_again_is_never_deaf(
         publish(broker, "brain/senses/microphone/kitchen/transcript", said.to_json())
         heard.wait_for(lambda _t, p, i=said.id: i.encode() in p)
         node.stop(signal.SIGKILL)
+
+
+def test_a_qos1_event_is_acknowledged_only_once_handled(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+) -> None:
+    """The broker forgets a QoS 1 event of a persistent session once it has its PUBACK:
+    a node killed while it handles the event (before_ack) must get it again."""
+    seen = record(mosquitto, "brain/perceptions/#", "brain/status/holder")
+    argv = ("--mqtt", mosquitto.url, "--plugins-dir", str(TEST_PLUGINS), "node", "holder")
+    holder = brain_process(*argv)
+    seen.wait_for(lambda t, p: t == "brain/status/holder" and p == b"online")  # subscribed
+    said = TranscriptEvent(source="kitchen", text="hello")
+    publish(mosquitto, Topics().of(said), said.to_json())
+    seen.wait_for(topic_is("brain/perceptions/microphone/kitchen"))
+    holder.stop(signal.SIGKILL)
+    brain_process(*argv)  # the same persistent session: the broker gives it again
+    again = seen.wait_for(topic_is("brain/perceptions/microphone/kitchen"), count=2)
+    assert [Perception.model_validate_json(p).cause for _, p in again] == [said.id, said.id]

@@ -48,6 +48,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy examples/plugins  # the example plugins, as a plugin author would check theirs
+	$(BIN)/lint-imports  # the layout's walls: pyproject.toml, [tool.importlinter]
 
 test: lint test-system
 	$(BIN)/pytest

@@ -15,8 +15,7 @@ from brain._topics import Topics
 from brain._watch import raw_line, summarize
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
-from schemas import SCHEMA_DIR, render_schema, schema_filename, write_schemas
-from schemas._events import EVENTS
+from schemas import EVENTS, SCHEMA_DIR, render_schema, schema_filename, write_schemas
 
 
 @main.command()

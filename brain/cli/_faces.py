@@ -13,8 +13,16 @@ from brain.cli._group import main
 from brain.cli._options import SharedOptions, shared_options, user_errors, with_shared
 from brain.cortex import CortexOptions
 from brain.cortex.faces import default_gallery
-from brain.faces import Embedder, Face, FaceFinder, Gallery, name_of
-from brain.faces._photos import PhotoError, photos_in, read_photo
+from brain.faces import (
+    Embedder,
+    Face,
+    FaceFinder,
+    Gallery,
+    PhotoError,
+    name_of,
+    photos_in,
+    read_photo,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -46,14 +46,13 @@ def pull(options: SharedOptions, name: str) -> None:
 @with_shared
 def bench_models(options: SharedOptions, name: str) -> None:
     """Images/s and latency of model NAME (or a bundle's path) on each engine and precision."""
-    from brain.cortex import Cortex
-    from brain.cortex._bench import HEADER, bench
+    from brain.cortex import BENCH_HEADER, Cortex, bench
 
     settings = options.settings()
     with user_errors():
         cortex = settings.options_for("cortex", Cortex.Options).model_copy(update={"model": name})
         click.echo(f"{name} on this machine (cortex.weights and the other cortex options apply):")
-        click.echo(HEADER)
+        click.echo(BENCH_HEADER)
         for row in bench(cortex, options.catalog()):  # type: ignore[arg-type]
             click.echo(str(row))
 
@@ -147,7 +146,7 @@ def train_command(
 )
 def export_command(bundle: Path, out: Path, quantize: str, calibration: Path | None) -> None:
     """Write BUNDLE as a TFLite bundle, which a cortex serves without TensorFlow."""
-    from brain.train._export import export
+    from brain.train import export
 
     with user_errors():
         model = export(bundle, out=out, quantize=quantize, calibration=calibration)  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ Besides the node, the cortex's public surface is what training and export
 the engines, the scalings, the weights and the bundle format.
 """
 
+from brain.cortex._bench import HEADER as BENCH_HEADER
+from brain.cortex._bench import bench
 from brain.cortex._engines import ENGINES, images_per_s
 from brain.cortex._graph import compiled
 from brain.cortex._node import Cortex, CortexOptions, load_model
@@ -15,6 +17,7 @@ from brain.cortex._weights import resolve_weights, weights_id
 from brain.cortex.bundle import Bundle, new_bundle, read_bundle, write_description
 
 __all__ = [
+    "BENCH_HEADER",
     "ENGINES",
     "INCEPTION",
     "SCALINGS",
@@ -22,6 +25,7 @@ __all__ = [
     "Cortex",
     "CortexOptions",
     "Images",
+    "bench",
     "calibration_images",
     "compiled",
     "images_per_s",

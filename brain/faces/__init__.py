@@ -10,6 +10,7 @@ from brain.faces._embedding import (
     identity_availability,
 )
 from brain.faces._gallery import STRANGER, Gallery, GalleryError, Match, Person, name_of
+from brain.faces._photos import PhotoError, photos_in, read_photo
 
 __all__ = [
     "EMBEDDING",
@@ -23,6 +24,9 @@ __all__ = [
     "GalleryError",
     "Match",
     "Person",
+    "PhotoError",
     "identity_availability",
     "name_of",
+    "photos_in",
+    "read_photo",
 ]

@@ -2,6 +2,7 @@
 
 from brain.train._bases import BASES, Base
 from brain.train._dataset import Dataset, DatasetError, scan, split_of
+from brain.train._export import export
 from brain.train._fit import Schedule
 from brain.train._report import Report, Scores
 from brain.train._train import TrainOptions, train
@@ -15,6 +16,7 @@ __all__ = [
     "Schedule",
     "Scores",
     "TrainOptions",
+    "export",
     "scan",
     "split_of",
     "train",

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # System packages need root: use sudo when we are not root already.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system test-system demo watch test lint bench clean
+.PHONY: setup system test-system demo watch test test-fast lint bench clean
 
 setup: system $(VENV)/.installed
 
@@ -52,6 +52,11 @@ lint: setup
 
 test: lint test-system
 	$(BIN)/pytest
+
+# What a developer runs after each edit: the tests that start nothing real (see
+# tests/conftest.py); `make test` runs them all, on real brokers, processes and models.
+test-fast: setup
+	$(BIN)/pytest -m "not slow" -q
 
 bench: setup test-system
 	$(BIN)/python -m benchmarks.bus

@@ -10,7 +10,7 @@ in memory, without a broker, for its tests.
 from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection
 from brain._children import die_with_parent
 from brain._config import OptionError, Settings, load_settings, state_dir
-from brain._errors import FatalError
+from brain._errors import BrainError, FatalError
 from brain._files import OutsideFolderError, inside, open_database, remove_oldest, write_whole
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode, image_header
 from brain._inbox import Latest, Queue, option
@@ -35,6 +35,7 @@ __all__ = [
     "ONLINE",
     "RGB",
     "STOPPED",
+    "BrainError",
     "BrokerUrl",
     "BrokerUrlError",
     "Bus",

@@ -15,13 +15,14 @@ from functools import partial
 from pathlib import Path
 
 from brain._bus import DEFAULT_MAX_PAYLOAD
+from brain._errors import BrainError
 from brain._supervisor import ChildSpec
 
 #: Debian installs it outside a normal user's PATH.
 _SEARCH_PATH = "/usr/sbin:/usr/local/sbin:/usr/bin:/usr/local/bin"
 
 
-class BrokerError(RuntimeError):
+class BrokerError(BrainError, RuntimeError):
     """No broker can be had; the message says how to get one."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from brain._errors import BrainError
 from brain._node import NodeOptions
 from brain._url import BrokerUrl, BrokerUrlError
 
@@ -39,7 +40,7 @@ def state_dir() -> Path:
     return Path(state) / "brain"
 
 
-class OptionError(ValueError):
+class OptionError(BrainError, ValueError):
     """A bad option; the message names the key, its origin and the accepted values."""
 
 

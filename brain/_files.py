@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from brain._errors import FatalError
+from brain._errors import BrainError, FatalError
 
 
-class OutsideFolderError(ValueError):
+class OutsideFolderError(BrainError, ValueError):
     """A name that would lead out of its folder (``../x``, ``/tmp/x``, ``a/b``), or hide
     in it (``.x``)."""
 

@@ -15,6 +15,7 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from brain._errors import BrainError
 from brain._model import RGB
 from schemas import ImageEvent
 
@@ -24,7 +25,7 @@ DEFAULT_MAX_PIXELS = 16_777_216
 ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
 
 
-class DecodeError(ValueError):
+class DecodeError(BrainError, ValueError):
     """Why an image event cannot be used, in one sentence."""
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from brain._errors import BrainError
 from brain._model import Model
 from brain._node import Node
 
@@ -24,7 +25,7 @@ NODE_GROUP = "brain.nodes"
 MODEL_GROUP = "brain.models"
 
 
-class PluginError(LookupError):
+class PluginError(BrainError, LookupError):
     """A node or model that cannot be found or loaded; the message says which and why."""
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from brain._errors import BrainError
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
 
 
-class BrokerUrlError(ValueError):
+class BrokerUrlError(BrainError, ValueError):
     """A broker address that cannot be used; the message says how to write one."""
 
 

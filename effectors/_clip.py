@@ -18,14 +18,14 @@ from pathlib import Path
 import av
 import numpy as np
 
-from brain import DecodeError, decode, inside, write_whole
+from brain import BrainError, DecodeError, decode, inside, write_whole
 from schemas import Alert, ImageEvent
 
 #: The longest side of a clip's frames: small enough for a phone, big enough for a face.
 CLIP_SIZE = 640
 
 
-class ClipError(ValueError):
+class ClipError(BrainError, ValueError):
     """No clip can be made of these frames; the message says why."""
 
 

@@ -6,11 +6,11 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-from brain import DEFAULT_MAX_PIXELS, DecodeError, image_header
+from brain import DEFAULT_MAX_PIXELS, BrainError, DecodeError, image_header
 from schemas import ImageEvent, Snapshot
 
 
-class SnapshotError(ValueError):
+class SnapshotError(BrainError, ValueError):
     """A frame that cannot be made into a snapshot; the message says why."""
 
 

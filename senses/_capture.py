@@ -14,12 +14,14 @@ from typing import Protocol
 import cv2
 from cv2.typing import MatLike
 
+from brain import BrainError
+
 #: An image as OpenCV holds it: height x width x 3, BGR.
 Frame = MatLike
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
-class SourceError(Exception):
+class SourceError(BrainError):
     """The camera is not there now (unplugged, stream down, file gone); try again later."""
 
 

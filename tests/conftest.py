@@ -1,5 +1,10 @@
 """Fixtures live beside the helpers they use (tests/support.py, tests/webhook.py);
-pytest finds them here."""
+pytest finds them here. Tests that start a broker, a process, Chromium or a neural
+model are marked ``slow``: ``make test-fast`` runs the others after each edit."""
+
+from __future__ import annotations
+
+import pytest
 
 from tests.production import production_broker
 from tests.support import brain_process, broker, inception_weights, mosquitto, own_home, record
@@ -15,3 +20,18 @@ __all__ = [
     "record",
     "webhook",
 ]
+
+#: Fixtures that start something real: a broker, a process, a server, a browser.
+_SLOW_FIXTURES = {
+    "brain_process", "broker", "inception_weights", "mosquitto", "page", "production_broker",
+    "prometheus", "record", "server", "small_disk", "webhook",
+}  # fmt: skip
+#: Modules whose every test loads TensorFlow, a model or a real photo set.
+_SLOW_MODULES = {"test_engines", "test_faces", "test_models", "test_train", "test_photos"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _SLOW_FIXTURES or item.module.__name__.rsplit(".", 1)[-1] in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import subprocess
 import sys
+
+import brain
 
 
 def test_importing_brain_sets_no_environment_and_loads_no_engine() -> None:
@@ -21,3 +25,20 @@ def test_importing_brain_sets_no_environment_and_loads_no_engine() -> None:
         ).stdout
     )
     assert found == {"changed": [], "loaded": []}
+
+
+def test_every_error_brain_raises_on_purpose_is_a_brain_error() -> None:
+    """One base, so a caller (the command line) catches them all with their sentences."""
+    found = []
+    for package in ("brain", "senses", "effectors"):
+        for module in pkgutil.walk_packages(
+            importlib.import_module(package).__path__, prefix=f"{package}."
+        ):
+            for name, value in vars(importlib.import_module(module.name)).items():
+                defined_here = getattr(value, "__module__", None) == module.name
+                if name.endswith("Error") and isinstance(value, type) and defined_here:
+                    found.append(value)
+    assert len(found) >= 14
+    assert all(issubclass(error, brain.BrainError) for error in found), [
+        error for error in found if not issubclass(error, brain.BrainError)
+    ]

@@ -21,12 +21,10 @@ import click
 import structlog
 
 from brain import _logging
-from brain._broker import BrokerError
 from brain._config import OptionError, Settings, load_settings
-from brain._errors import FatalError
+from brain._errors import BrainError
 from brain._plugins import Catalog, PluginError, discover
 from brain._url import BrokerUrl
-from brain.faces import GalleryError
 
 T = TypeVar("T")
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -170,5 +168,5 @@ def user_errors() -> Iterator[None]:
         yield
     except (OptionError, PluginError) as error:
         raise click.UsageError(str(error)) from None
-    except (BrokerError, TimeoutError, FatalError, GalleryError) as error:
+    except (BrainError, TimeoutError) as error:  # every error of brain's says how to fix it
         raise click.ClickException(str(error)) from None

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from brain._errors import BrainError
 from brain._files import OutsideFolderError, inside, write_whole
 from brain._model import RGB
 from brain.faces._embedding import EMBEDDING, Vector
@@ -37,7 +38,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _THUMBNAIL_PIXELS = 160
 
 
-class GalleryError(ValueError):
+class GalleryError(BrainError, ValueError):
     """A gallery that cannot be used as asked; the message says how to fix it."""
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brain._errors import BrainError
 from brain._images import DecodeError, decode_bytes
 from brain._model import RGB
 
@@ -18,7 +19,7 @@ WORKING_SIDE = 1280
 _EXTENSIONS = {".jpg", ".jpeg", ".png"}
 
 
-class PhotoError(ValueError):
+class PhotoError(BrainError, ValueError):
     """Why a photo cannot be used, in one sentence (the caller names the photo)."""
 
 

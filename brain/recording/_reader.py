@@ -15,6 +15,7 @@ from mcap.reader import make_reader
 from mcap.records import Channel, Chunk, McapRecord, Message, Schema
 from mcap.stream_reader import CRCValidationError, StreamReader, breakup_chunk
 
+from brain._errors import BrainError
 from brain.recording._writer import PREFIX_KEY, SUFFIX, recordings
 from schemas import EVENTS, Event
 
@@ -27,7 +28,7 @@ MAX_CHUNK_BYTES = 16 * 1024 * 1024
 BY_SCHEMA: dict[str, type[Event]] = {kind.schema_name(): kind for kind in EVENTS}
 
 
-class RecordingError(ValueError):
+class RecordingError(BrainError, ValueError):
     """A recording that cannot be read or replayed; the message says why, and what to do."""
 
 

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from brain._errors import BrainError
+
 Split = Literal["train", "validation", "test"]
 #: Fewer images than this in a class: trained anyway, with a warning.
 FEW_IMAGES = 20
 
 
-class DatasetError(ValueError):
+class DatasetError(BrainError, ValueError):
     """Why these images cannot be trained on, in one sentence."""
 
 

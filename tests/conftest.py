@@ -26,8 +26,12 @@ _SLOW_FIXTURES = {
     "brain_process", "broker", "inception_weights", "mosquitto", "page", "production_broker",
     "prometheus", "record", "server", "small_disk", "webhook",
 }  # fmt: skip
-#: Modules whose every test loads TensorFlow, a model or a real photo set.
-_SLOW_MODULES = {"test_engines", "test_faces", "test_models", "test_train", "test_photos"}
+#: Modules whose every test loads TensorFlow, OpenVINO, a model or a real photo set, or
+#: starts brain itself.
+_SLOW_MODULES = {
+    "test_embedded_broker", "test_engines", "test_faces", "test_models", "test_photos",
+    "test_privacy", "test_train",
+}  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,10 +8,12 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
 
+from brain import discover, load_settings
 from brain.cli import main
 from brain.cli._options import shared
 from brain.cli._run import _check_nodes
@@ -38,12 +40,17 @@ def command_lines(script: str) -> list[list[str]]:
     return [command for command in commands if command]
 
 
+#: The pages a user reads: the README, the docs, the production broker's.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "mosquitto/README.md"]
+
+
+def pages_text() -> str:
+    return "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
+
+
 def readme_commands() -> list[list[str]]:
-    """The README's command lines, and the production broker's (mosquitto/README.md)."""
-    text = "\n".join(
-        (ROOT / page).read_text(encoding="utf-8") for page in ("README.md", "mosquitto/README.md")
-    )
-    return [words for block in shell_blocks(text) for words in command_lines(block)]
+    """The command lines of every page a user reads."""
+    return [words for block in shell_blocks(pages_text()) for words in command_lines(block)]
 
 
 def makefile_brain_commands() -> list[list[str]]:
@@ -142,8 +149,8 @@ def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", markdown, flags=re.DOTALL)
 
 
-def test_the_readme_s_node_and_its_test_run_as_written() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_node_and_its_test_run_as_written() -> None:
+    text = (ROOT / "docs" / "writing-a-node.md").read_text(encoding="utf-8")
     blocks = {block.split("\n")[0]: block for block in python_blocks(text)}
     namespace: dict[str, object] = {}
     exec(blocks["from brain import Node, NodeOptions, on"], namespace)  # the Doorbell
@@ -151,3 +158,21 @@ def test_the_readme_s_node_and_its_test_run_as_written() -> None:
     test = namespace["test_the_doorbell_rings"]
     assert callable(test)
     test()
+
+
+def test_the_readme_is_one_page_and_links_only_to_what_exists() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 300
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}"
+
+
+@pytest.mark.parametrize("block", re.findall(r"^```toml\n(.*?)^```", pages_text(), re.S | re.M))
+def test_each_brain_toml_of_the_pages_gives_options_the_nodes_take(
+    block: str, tmp_path: Path
+) -> None:
+    (tmp_path / "brain.toml").write_text(block)
+    settings = load_settings(config=tmp_path / "brain.toml", env={})
+    catalog = discover(plugins_dirs=[ROOT / "examples" / "plugins"])
+    _check_nodes(settings, catalog, sorted(settings.sections()))

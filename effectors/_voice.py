@@ -17,7 +17,7 @@ from typing import Protocol
 
 import structlog
 
-from brain import FatalError, die_with_parent
+from brain import FatalError, die_with_parent, remove_oldest
 
 log = structlog.get_logger()
 
@@ -87,6 +87,10 @@ class Loudspeaker:
         play(self._aplay, self._espeak.to_wav(text))
 
 
+#: The newest WAV files kept in a speaker's output folder, in bytes.
+_WAV_BYTES = 64 * 1024 * 1024
+
+
 class WavDirectory:
     """One WAV file per sentence: for headless machines and tests."""
 
@@ -101,12 +105,18 @@ class WavDirectory:
         self.description = f"WAV files in {directory}"
         self._espeak = espeak
         self._directory = directory
-        self._count = len(list(directory.glob("*.wav")))
+        # Numbered on from the newest there (the oldest may have gone): none is overwritten.
+        numbers = (path.name[:5] for path in directory.glob("*.wav"))
+        self._count = max((int(n) for n in numbers if n.isdigit()), default=0)
 
     def say(self, text: str) -> None:
         self._count += 1
         slug = "-".join(re.findall(r"[a-z0-9]+", text.lower()))[:60] or "sentence"
         self._espeak.to_file(text, self._directory / f"{self._count:05d}-{slug}.wav")
+        # A folder that only grows would fill the disk of a speaker left running.
+        remove_oldest(
+            self._directory.glob("*.wav"), total_bytes=_WAV_BYTES, keep_seconds=float("inf")
+        )
 
 
 class LogOnly:

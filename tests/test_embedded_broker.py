@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.support import EXAMPLES, ROOT
+from tests.support import EXAMPLES, ROOT, Broker
 
 needs_namespaces = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"),
@@ -47,3 +47,13 @@ def test_brain_run_without_a_broker_starts_the_embedded_one() -> None:
     beats = [line for line in result.stdout.splitlines() if "[brain.transcript/1]" in line]
     assert len(beats) == 3, result.stdout
     assert all('text="beat ' in line for line in beats), beats
+
+
+def test_a_busy_port_is_one_sentence(mosquitto: Broker) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "brain", "broker", "--port", str(mosquitto.port)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert f"something already listens on 127.0.0.1:{mosquitto.port}" in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -155,3 +157,22 @@ def test_set_values_reach_the_nodes_out_of_sight_of_ps(
     assert b"--set" not in argv and not [a for a in argv if b"stats_interval" in a]
     environment = Path(f"/proc/{node}/environ").read_bytes().split(b"\0")
     assert b"BRAIN_KEEPER_STATS_INTERVAL=7" in environment
+
+
+def test_nodes_start_from_a_folder_with_brain_and_schemas_folders_in_it(
+    mosquitto: Broker, record: Callable[..., Recorder], tmp_path: Path
+) -> None:
+    for shadow in ("brain", "schemas"):  # `brain schema --out schemas` makes the second
+        (tmp_path / shadow).mkdir()
+        (tmp_path / shadow / "__init__.py").write_text("raise ImportError('the wrong one')\n")
+    seen = record(mosquitto, "brain/status/#")
+    brain = Path(sys.executable).with_name("brain")  # the command a user types
+    run = subprocess.Popen(
+        [str(brain), "--mqtt", mosquitto.url, "--plugins-dir", str(EXAMPLES), "run", "heartbeat"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        seen.wait_for(lambda t, p: t == "brain/status/heartbeat" and p == b"online", timeout=60)
+    finally:
+        run.terminate()
+        run.wait(timeout=30)

@@ -71,7 +71,9 @@ class SharedOptions:
     def child_argv(self, node: str) -> list[str]:
         """``brain ... node NAME`` for a child. The broker URL and the ``--set`` values go
         by environment (``child_environment``), not argv: ``ps`` shows argv to anyone."""
-        argv = [sys.executable, "-m", "brain", "--log-level", self.log_level]
+        # -P: the working folder is not put first on the import path, so a folder there
+        # named brain/ or schemas/ (`brain schema --out schemas`) cannot shadow brain's.
+        argv = [sys.executable, "-P", "-m", "brain", "--log-level", self.log_level]
         if self.config:
             argv += ["--config", str(self.config.resolve())]
         for directory in self.plugins_dirs:

@@ -99,6 +99,10 @@ def run_one(
 @click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
 def broker(host: str, port: int) -> None:
     """Run the embedded broker (Mosquitto) alone, until Ctrl-C."""
+    if is_listening(host, port):
+        raise click.ClickException(
+            f"something already listens on {host}:{port}: stop it, or give another --port"
+        )
     with user_errors(), tempfile.TemporaryDirectory(prefix="brain-") as scratch:
         spec = embedded_broker(host, port, config_dir=Path(scratch), alone=True)
         log.info("embedded broker", address=f"mqtt://{host}:{port}")

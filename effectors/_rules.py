@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import apprise
@@ -89,8 +90,12 @@ def validate_rules(value: Any) -> Any:
 
 
 def _first_problem(error: ValidationError) -> str:
-    problem = error.errors(include_url=False)[0]
+    # An unknown key first: a misspelt one (lables) also makes its right one missing.
+    problems = sorted(error.errors(include_url=False), key=lambda p: p["type"] != "extra_forbidden")
+    problem = problems[0]
     where = ".".join(str(part) for part in problem["loc"])
     if problem["type"] == "extra_forbidden":
-        return f"unknown key {where!r}; accepted: {', '.join(Rule.model_fields)}"
+        close = difflib.get_close_matches(where, Rule.model_fields, n=1)
+        meant = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key {where!r}{meant}; accepted: {', '.join(Rule.model_fields)}"
     return f"{where}: {problem['msg']}"

@@ -20,6 +20,7 @@ from PIL import Image
 
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
+from effectors._rules import validate_rules
 from effectors._snapshot import SnapshotError, downscale
 from effectors.alerts import Alerts
 from schemas import Alert, Clip, Command, ErrorEvent, ImageEvent, Label, Perception, State
@@ -440,3 +441,8 @@ def test_perceptions_published_while_the_alerts_node_is_down_still_fire(
     start_alerts(mosquitto, brain_process, settings)
     [hook] = webhook.wait_for(1, timeout=60)
     assert hook["title"] == "brain: door at frontdoor"
+
+
+def test_a_misspelt_key_is_named_not_the_key_it_left_missing() -> None:
+    with pytest.raises(ValueError, match=r"rule 'x': unknown key 'lables' \(did you mean 'labels'"):
+        validate_rules([{"name": "x", "lables": ["person"]}])

@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -99,15 +100,16 @@ def test_the_committed_json_schema_files_match_the_models() -> None:
         assert committed.read_text() == render_schema(event), f"{committed.name} is stale"
 
 
-def test_brain_schema_writes_one_file_per_event(tmp_path: object) -> None:
+def test_brain_schema_writes_one_file_per_event_in_the_current_folder(tmp_path: Path) -> None:
+    brain = Path(sys.executable).with_name("brain")  # as a user types it, anywhere
     result = subprocess.run(
-        [sys.executable, "-m", "brain", "schema", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
+        [str(brain), "schema"], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     written = result.stdout.split()
     assert len(written) == len(EVENTS)
+    assert sorted(path.name for path in (tmp_path / "schemas").iterdir()) == sorted(
+        Path(path).name for path in written
+    )
     image_schema = json.loads((schemas.SCHEMA_DIR / "brain.image.v1.schema.json").read_text())
     assert image_schema["properties"]["schema"]["const"] == "brain.image/1"
     check = subprocess.run(

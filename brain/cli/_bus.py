@@ -15,7 +15,7 @@ from brain._topics import Topics
 from brain._watch import raw_line, summarize
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
-from schemas import EVENTS, SCHEMA_DIR, render_schema, schema_filename, write_schemas
+from schemas import EVENTS, render_schema, schema_filename, write_schemas
 
 
 @main.command()
@@ -81,9 +81,9 @@ def list_plugins(options: SharedOptions) -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=SCHEMA_DIR,
+    default=Path("schemas"),
     show_default=True,
-    help="Directory to write the JSON Schema files into.",
+    help="Directory to write the JSON Schema files into (in the current folder).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; fail if the files are out of date.")
 def schema(out: Path, check: bool) -> None:

@@ -7,6 +7,7 @@ every frame: an open file that was deleted would otherwise go on playing.
 from __future__ import annotations
 
 import glob
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -138,6 +139,32 @@ def open_capture(source: str, *, loop: bool, timeout_s: float) -> Capture:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return Stills(source, lambda: [path], loop=loop)
     return VideoCapture(source, loop=loop, timeout_s=timeout_s)
+
+
+def missing(source: str) -> str | None:
+    """Why ``source`` cannot be there at all (a device or a file that does not exist, a
+    pattern that matches nothing), in one sentence; None when it may be. A stream may
+    come later, so it is never missing."""
+    if source == "" or "://" in source:
+        return None
+    if source.isdigit():
+        device = Path(f"/dev/video{source}")
+        if sys.platform.startswith("linux") and not device.exists():
+            return (
+                f"there is no camera {source} ({device} does not exist): plug one in, or give "
+                "camera.source a file, a folder or a stream URL (empty: sample photos)"
+            )
+        return None
+    if glob.has_magic(source):
+        if not glob.glob(source):  # noqa: PTH207 - a user pattern, maybe absolute
+            return f"camera.source {source!r} matches no file: check the pattern"
+        return None
+    if not Path(source).exists():
+        return (
+            f"camera.source {source!r} does not exist: give a device number, a file, a folder, "
+            "a pattern or a stream URL (empty: sample photos)"
+        )
+    return None
 
 
 def _images_in(directory: Path) -> list[Path]:

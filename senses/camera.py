@@ -10,9 +10,9 @@ import cv2
 from paho.mqtt.client import MQTT_ERR_SUCCESS
 from pydantic import Field, field_validator
 
-from brain import NodeOptions, Sense, Sent, on, option
+from brain import FatalError, NodeOptions, Sense, Sent, on, option
 from schemas import MAX_IMAGE_BYTES, Command, ImageEvent, StatValue, TopicName
-from senses._capture import Capture, Frame, SourceError, open_capture
+from senses._capture import Capture, Frame, SourceError, missing, open_capture
 from senses._grabber import Grabber
 
 
@@ -52,6 +52,11 @@ class Camera(Sense[CameraOptions]):
         return self.options.name
 
     def start(self) -> None:
+        # A device or file that is not there at start is a sentence and an exit; a
+        # source that goes away later is retried (a stream that drops, a camera unplugged).
+        why = missing(self.options.source)
+        if why is not None:
+            raise FatalError(why)
         self._eye_open = threading.Event()
         self._eye_open.set()
         self._snapshot = threading.Event()

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from brain import EXIT_FATAL
 from brain.testing import MemoryBroker, running, send
 from brain.testing import record as recording
 from schemas import Command, ErrorEvent, ImageEvent
@@ -171,23 +172,34 @@ def test_a_file_that_ends_without_loop_ends_the_node(
     assert "the source has ended" in node.log()
 
 
-@pytest.mark.parametrize("source", ["", "0"])
-def test_sources_that_cannot_open_are_errors_not_crashes(
-    mosquitto: Broker,
-    record: Callable[..., Recorder],
-    brain_process: Callable[..., NodeProcess],
-    source: str,
+def test_no_source_plays_the_sample_photos(
+    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
 ) -> None:
-    seen = record(mosquitto, FRAMES, "brain/errors/camera")
-    node = camera(mosquitto, brain_process, source)
-    if source == "":  # no source: scikit-image's sample photos
-        # Several rounds of the photos: a busy machine makes the camera skip some frames.
-        sizes = {(e.width, e.height) for e in frames_of(seen, 16, timeout=60)}
-        assert sizes >= {(512, 512), (451, 300)}
-    else:  # no webcam on this machine
-        [(_, error)] = seen.wait_for(topic_is("brain/errors/camera"))
-        assert "cannot open device 0" in ErrorEvent.model_validate_json(error).reason
-        assert node.process.poll() is None
+    seen = record(mosquitto, FRAMES)
+    camera(mosquitto, brain_process, "")
+    # Several rounds of the photos: a busy machine makes the camera skip some frames.
+    sizes = {(e.width, e.height) for e in frames_of(seen, 16, timeout=60)}
+    assert sizes >= {(512, 512), (451, 300)}
+
+
+@pytest.mark.parametrize(
+    ("source", "sentence"),
+    [
+        ("0", "there is no camera 0 (/dev/video0 does not exist): plug one in"),
+        ("/nowhere/door.mp4", "camera.source '/nowhere/door.mp4' does not exist"),
+        ("/nowhere/*.jpg", "camera.source '/nowhere/*.jpg' matches no file"),
+    ],
+)
+def test_a_source_that_is_not_there_at_start_is_a_sentence_and_an_exit(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess], source: str, sentence: str
+) -> None:
+    if source == "0" and Path("/dev/video0").exists():
+        pytest.skip("this machine has a camera 0")
+    node = brain_process("--mqtt", mosquitto.url, "--set", f"camera.source={json.dumps(source)}",
+                         "node", "camera")  # fmt: skip
+    assert node.process.wait(timeout=60) == EXIT_FATAL  # not restarted, not retried
+    assert sentence in node.log()
+    assert "Traceback" not in node.log() and "retrying" not in node.log()
 
 
 class MjpegStream:

@@ -68,8 +68,14 @@ class Catalog:
         except KeyError:
             known = ", ".join(self.names(group)) or "none"
             what = "node" if group == NODE_GROUP else "model"
+            # The file that would have defined it may be the one that failed to load.
+            failed = "".join(
+                f"; {broken.origin} failed to load ({broken.reason}): fix it"
+                for broken in self.broken
+                if Path(broken.origin).stem == name
+            )
             raise PluginError(
-                f"there is no {what} called {name!r}; known: {known} (see `brain list`)"
+                f"there is no {what} called {name!r}{failed}; known: {known} (see `brain list`)"
             ) from None
 
     def node(self, name: str) -> type[Node[Any]]:

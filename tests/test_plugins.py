@@ -106,3 +106,12 @@ def test_unknown_nodes_and_options_stop_brain_run_before_anything_starts(
         "heartbeat",
     )
     assert "options are given for 'speakr', which is not a node" in orphan_section.stderr
+
+
+def test_running_a_plugin_that_failed_to_load_says_why(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def oops(:\n")  # a syntax error
+    catalog = discover(plugins_dirs=[tmp_path])
+    with pytest.raises(PluginError) as refused:
+        catalog.node("broken")
+    assert "there is no node called 'broken'" in str(refused.value)
+    assert "broken.py failed to load (SyntaxError" in str(refused.value)

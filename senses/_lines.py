@@ -27,9 +27,15 @@ class LineReader:
         try:
             if self._source == "stdin":
                 self._pump(sys.stdin)
-            else:
-                with Path(self._source).open(encoding="utf-8") as file:  # a FIFO waits here
+                return
+            path = Path(self._source)
+            # A FIFO ends with each writer (`echo hi > /tmp/say`): open it again for the
+            # next one, so the node takes line after line; a file ends once.
+            while True:
+                with path.open(encoding="utf-8") as file:  # a FIFO waits here for a writer
                     self._pump(file)
+                if not path.is_fifo():
+                    return
         finally:
             self._lines.put(_END)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -76,7 +77,11 @@ def test_typed_lines_from_a_fifo_become_transcripts(
     node = microphone(mosquitto, brain_process, fifo)
     with fifo.open("w") as typing:
         typing.write("what do you see\n\nhello brain\n")
-    assert [t.text for t in transcripts(seen, 2)] == ["what do you see", "hello brain"]
+    with fifo.open("w") as typing:  # a second writer, as a second `echo hi > FIFO` is
+        typing.write("and again\n")
+    assert [t.text for t in transcripts(seen, 3)] == ["what do you see", "hello brain", "and again"]
+    assert node.process.poll() is None, "a FIFO waits for the next writer"
+    node.stop(signal.SIGTERM)
     assert node.process.wait(timeout=20) == 0
 
 

@@ -39,6 +39,8 @@ ONLINE, OFFLINE, STOPPED = "online", "offline", "stopped"
 _EXCERPT_CHARS = 200
 #: This many lost connections within ``_TAKEN_OVER_SECONDS`` are said as a takeover.
 _TAKEN_OVER_LOSSES, _TAKEN_OVER_SECONDS = 3, 60.0
+#: Seconds between two reminders that the broker is still out of reach.
+_STILL_UNREACHABLE_EVERY = 60.0
 _NO_CONNECTION = MQTTErrorCode.MQTT_ERR_NO_CONN
 _MAX_CACHED_TOPICS = 4096
 
@@ -84,6 +86,7 @@ class Bus:
         self._received = 0
         self._disconnects = 0
         self._connect_failures = 0
+        self._unreachable_since = self._unreachable_said = 0.0
         self._count_lock = threading.Lock()
         self._published = 0
         self._dropped_offline = 0
@@ -292,8 +295,20 @@ class Bus:
 
     def _unreachable(self) -> None:
         self._connect_failures += 1
+        now = time.monotonic()
         if self._connect_failures == 1:
+            self._unreachable_since = self._unreachable_said = now
             log.warning("cannot reach the broker yet; retrying", broker=str(self.url))
+        elif now - self._unreachable_said >= _STILL_UNREACHABLE_EVERY:
+            # Said again now and then, with what to do: one line at the start scrolls away.
+            self._unreachable_said = now
+            log.warning(
+                "still cannot reach the broker; retrying",
+                broker=str(self.url),
+                for_s=round(now - self._unreachable_since),
+                fix="start one (`brain broker`, or `sudo systemctl start mosquitto`), "
+                "or give its address with --mqtt",
+            )
 
     def _disconnected(self, reason: str) -> None:
         self.connected.clear()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import structlog
 
 from brain import BrokerUrl, Bus, Topics
 from schemas import ErrorEvent, Perception, TranscriptEvent
@@ -18,6 +19,7 @@ from tests.support import (
     NodeProcess,
     Recorder,
     connected_bus,
+    free_port,
     publish,
     topic_is,
 )
@@ -252,3 +254,22 @@ def test_a_qos1_event_is_acknowledged_only_once_handled(
     brain_process(*argv)  # the same persistent session: the broker gives it again
     again = seen.wait_for(topic_is("brain/perceptions/microphone/kitchen"), count=2)
     assert [Perception.model_validate_json(p).cause for _, p in again] == [said.id, said.id]
+
+
+def test_a_broker_still_missing_is_said_again_with_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("brain._bus._STILL_UNREACHABLE_EVERY", 0.5)  # a minute, for users
+    nobody = BrokerUrl.parse(f"mqtt://127.0.0.1:{free_port()}")
+    with structlog.testing.capture_logs() as logs:
+        bus = Bus(node="lonely", url=nobody, presence=False)
+        bus.connect()
+        deadline = time.monotonic() + 60
+        while not [line for line in logs if line["event"].startswith("still cannot reach")]:
+            assert time.monotonic() < deadline, logs
+            time.sleep(0.05)
+        bus.close()
+    first = [line for line in logs if line["event"] == "cannot reach the broker yet; retrying"]
+    again = [line for line in logs if line["event"].startswith("still cannot reach")]
+    assert len(first) == 1
+    assert "brain broker" in again[0]["fix"]

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import multiprocessing.queues
 import pickle
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -263,6 +264,12 @@ def _measure_apart(
     child.join()
     if not errors.empty():
         raise FatalError(errors.get())
+    if child.exitcode is not None and child.exitcode < 0:  # stopped by a signal: Ctrl-C
+        stopped_by = signal.Signals(-child.exitcode).name
+        raise FatalError(
+            f"stopped ({stopped_by}) while measuring the engines; nothing is wrong, and the "
+            "next start measures them again"
+        )
     if child.exitcode != 0 or not _speeds_file(folder, precision).is_file():
         raise FatalError(
             f"measuring the engines stopped (exit status {child.exitcode}); its log says "

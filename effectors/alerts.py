@@ -116,12 +116,14 @@ class Alerts(Effector[AlertsOptions]):
         )
 
     def connected(self) -> None:
-        """Say each rule's state (retained), and clear those of rules no longer configured."""
+        """Say each rule's state (retained), and that a rule no longer configured is gone:
+        retained too, so a node that shows a switch for it (Home Assistant's) hears it
+        whenever it starts, before or after this one. An empty retained state would be
+        a payload its templates cannot read."""
         for rule, value in self._arming.states().items():
             self.publish(State(source=self.name, node=self.name, name=rule, value=value))
-        for rule in self._arming.forgotten:  # said once, for whoever shows a switch for it
+        for rule in self._arming.forgotten:
             self.publish(State(source=self.name, node=self.name, name=rule, value=REMOVED))
-            self.bus.clear_retained(State, node=self.name, name=rule)
         self._arming.forgotten = []
         self._arming.save()  # the rules there are now: a later start knows which went
 

@@ -247,7 +247,8 @@ def test_arming_a_rule_it_does_not_have_is_an_error_and_a_removed_rule_is_forgot
     assert "not 'open' for 'door'" in second.reason
     with judging(tmp_path, broker, name="garden") as (_, node):  # "door" left the config
         node.idle()
-        assert broker.retained("brain/state/alerts/door") is None
+        gone = broker.retained("brain/state/alerts/door")  # said, and kept for who comes
+        assert gone is not None and State.model_validate_json(gone).value == "removed"
         assert broker.retained("brain/state/alerts/garden") is not None
 
 

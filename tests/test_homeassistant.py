@@ -226,3 +226,24 @@ def test_after_a_broker_restart_the_entities_come_back(
     for topic, payload in said:  # the camera's four, and the homeassistant node's own
         check_schema(topic.split("/")[1], json.loads(payload))
     assert node.process.poll() is None
+
+
+def test_a_rule_removed_before_home_assistant_s_node_starts_loses_its_switch(
+    tmp_path: Path,
+) -> None:
+    """Order must not decide: the alerts node said the rule went while nobody showed it."""
+    broker = MemoryBroker()
+    stale = "homeassistant/switch/brain_brain/rule_door_armed/config"
+    with home(tmp_path, broker) as (_, shown):  # a switch for "door" is shown...
+        send(broker, State(source="alerts", node="alerts", name="door", value="armed"))
+        shown.idle()
+        assert broker.retained(stale)
+    alerts = {"outbox": tmp_path / "o.sqlite3", "armed_file": tmp_path / "armed.json"}
+    with running(Alerts, broker, options={**alerts, "rules": [{"name": "door", "labels": ["x"]}]}):
+        pass
+    with running(Alerts, broker, options={**alerts, "rules": [{"name": "gate", "labels": ["x"]}]}):
+        pass  # ... "door" left the config while Home Assistant's node was not running
+    with home(tmp_path, broker) as (_, node):
+        node.idle()
+        assert not broker.retained(stale)  # gone, and no empty state for templates to read
+        assert json.loads(broker.retained("brain/state/alerts/door") or b"{}")["value"] == "removed"

@@ -36,6 +36,7 @@ def test_a_drop_in_plugin_is_found_and_runs(
     beats = transcripts.wait_for(topic_is("brain/senses/microphone/heart/transcript"), count=3)
     assert b'"text":"beat 1"' in beats[0][1]
     assert run.stop() == 0
+    assert '"event": "beat"' in run.log(), "the user sees it beat"
 
 
 def test_a_broken_plugin_is_reported_and_the_others_still_load(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ import json
 from collections.abc import Callable
 
 from brain._watch import raw_line, summarize
-from schemas import ImageEvent, TranscriptEvent
+from schemas import ImageEvent, Stats, TranscriptEvent
 from tests.support import Broker, NodeProcess, publish, publish_many
 
 
@@ -39,7 +39,7 @@ def test_json_lines_keep_the_payload_whole() -> None:
 def test_brain_watch_prints_what_arrives(
     mosquitto: Broker, brain_process: Callable[..., NodeProcess]
 ) -> None:
-    watch = brain_process("--mqtt", mosquitto.url, "watch", "--count", "2")
+    watch = brain_process("--mqtt", mosquitto.url, "watch", "--all", "--count", "2")
     watch.wait_for_log("connected")
     publish(
         mosquitto,
@@ -68,3 +68,20 @@ def test_brain_watch_stops_at_its_count_even_in_a_burst(
     assert watch.process.wait(timeout=30) == 0
     shown = [line for line in watch.log().splitlines() if "brain/senses/microphone" in line]
     assert len(shown) == 5, shown
+
+
+def test_brain_watch_shows_what_happens_and_leaves_frames_and_figures_out(
+    mosquitto: Broker, brain_process: Callable[..., NodeProcess]
+) -> None:
+    watch = brain_process("--mqtt", mosquitto.url, "watch", "--count", "2")
+    watch.wait_for_log("connected")
+    said = TranscriptEvent(source="kitchen", text="what do you see")
+    publish_many(mosquitto, [
+        ("brain/senses/camera/frontdoor/image", frame().to_json()),
+        ("brain/stats/camera", Stats(source="frontdoor", node="camera", uptime_s=1).to_json()),
+        ("brain/senses/microphone/kitchen/transcript", said.to_json()),
+        ("brain/status/camera", b"online"),
+    ])  # fmt: skip
+    assert watch.process.wait(timeout=15) == 0
+    assert 'text="what do you see"' in watch.log() and "brain/status/camera  online" in watch.log()
+    assert "brain.image/1" not in watch.log() and "brain.stats/1" not in watch.log()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import paho.mqtt.client as mqtt
 
 from brain._bus import Bus
 from brain._node import Node
@@ -15,16 +16,20 @@ from brain._topics import Topics
 from brain._watch import raw_line, summarize
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
-from schemas import EVENTS, render_schema, schema_filename, write_schemas
+from schemas import EVENTS, Stats, render_schema, schema_filename, write_schemas
 
 
 @main.command()
 @click.argument("topic_filter", default="", metavar="[FILTER]")
 @click.option("--json", "as_json", is_flag=True, help="Print one raw JSON line per message.")
 @click.option("--count", type=click.IntRange(min=1), help="Exit after this many messages.")
+@click.option("--all", "everything", is_flag=True, help="Frames and figures too.")
 @with_shared
-def watch(options: SharedOptions, topic_filter: str, as_json: bool, count: int | None) -> None:
-    """Print the events on the bus as they arrive (default filter: PREFIX/#)."""
+def watch(
+    options: SharedOptions, topic_filter: str, as_json: bool, count: int | None, everything: bool
+) -> None:
+    """Print the events on the bus as they arrive (default filter: PREFIX/#): what a
+    person wants to see, without the frames and the figures unless --all or a FILTER."""
     settings = options.settings()
     topics = Topics(settings.prefix)
     bus = Bus(node="watch", url=options.login("watch"), topics=topics, presence=False)
@@ -32,10 +37,15 @@ def watch(options: SharedOptions, topic_filter: str, as_json: bool, count: int |
     seen = 0
     render = raw_line if as_json else summarize
 
+    quiet = not (topic_filter or everything)
+    stats = topics.matching(Stats)
+
     def show(topic: str, payload: bytes) -> None:
         nonlocal seen
         if done.is_set():  # more may arrive between the last one and the disconnect
             return
+        if quiet and (topic.endswith("/image") or mqtt.topic_matches_sub(stats, topic)):
+            return  # two frames a second and long figures drown what happens
         click.echo(render(topic, payload))
         seen += 1
         if count is not None and seen >= count:

@@ -33,3 +33,4 @@ class Heartbeat(Sense[HeartbeatOptions]):
             beat += 1
             self.emit(TranscriptEvent(source=self.options.source, text=f"beat {beat}"))
             self.stats.add("beats")  # a count: Prometheus sees brain_beats_total
+            self.log.info("beat", beat=beat)  # what `brain run heartbeat` shows

@@ -114,6 +114,7 @@ class Recorder(Node[RecorderOptions]):
         try:
             self._writer.write(topic, payload)
         except OSError as error:
+            self.stats.add("unwritten")
             self._pause(error.strerror or str(error))
             return
         self.stats.add("recorded")
@@ -133,7 +134,6 @@ class Recorder(Node[RecorderOptions]):
             self._index(*self._unindexed.popleft())
 
     def _pause(self, reason: str) -> None:
-        self.stats.add("unwritten")
         self._next_check = time.monotonic() + CHECK_SECONDS
         if self._paused:
             return  # said once for the whole spell

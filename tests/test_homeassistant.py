@@ -239,10 +239,11 @@ def test_a_rule_removed_before_home_assistant_s_node_starts_loses_its_switch(
         shown.idle()
         assert broker.retained(stale)
     alerts = {"outbox": tmp_path / "o.sqlite3", "armed_file": tmp_path / "armed.json"}
+    said = recording(broker, State, node="alerts", name="door")
     with running(Alerts, broker, options={**alerts, "rules": [{"name": "door", "labels": ["x"]}]}):
-        pass
+        said.wait(1)  # armed
     with running(Alerts, broker, options={**alerts, "rules": [{"name": "gate", "labels": ["x"]}]}):
-        pass  # ... "door" left the config while Home Assistant's node was not running
+        said.wait(2)  # ... "door" left the config while Home Assistant's node was not running
     with home(tmp_path, broker) as (_, node):
         node.idle()
         assert not broker.retained(stale)  # gone, and no empty state for templates to read

@@ -37,7 +37,16 @@ from effectors._outbox import Outbox
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.recorder import Recorder as RecorderNode
-from schemas import Alert, Clip, Command, ImageEvent, Perception, Stats, TranscriptEvent
+from schemas import (
+    Alert,
+    Clip,
+    Command,
+    ImageEvent,
+    Perception,
+    State,
+    Stats,
+    TranscriptEvent,
+)
 from tests.production import USERS, publish_as, url_of
 from tests.support import Broker, NodeProcess, Recorder, publish_many, topic_is
 
@@ -186,8 +195,11 @@ def test_a_replay_stays_out_of_the_live_house_unless_asked(
 def test_what_brain_keeps_is_the_users_alone(tmp_path: Path) -> None:
     alerts = tmp_path / "alerts"
     options = {"outbox": alerts / "outbox.sqlite3", "armed_file": alerts / "armed.json"}
-    with running(Alerts, MemoryBroker(), options=options):
-        pass
+    broker = MemoryBroker()
+    said = recording(broker, State, node="alerts")
+    with running(Alerts, broker, options=options) as node:
+        said.wait(1)  # its rules' states, said on the inbox thread...
+        node.idle()  # ... where the armed file is written right after
     store = tmp_path / "recordings"
     writer = RollingWriter(store, topics=Topics())
     event = Perception.model_validate_json(perception_json("p1"))

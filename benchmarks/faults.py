@@ -46,7 +46,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
 from benchmarks._stream import percentile
@@ -54,7 +53,7 @@ from benchmarks._support import ROOT, free_port
 from brain._broker import find_mosquitto, wait_until_listening
 from brain.recording import Events
 from schemas import Clip, ImageEvent, Label, Perception, TranscriptEvent
-from tests.production import USERS, production_config
+from tests.production import client_of, production_config, publish_as, tampered
 from tests.shapes import bomb_jpeg
 from tests.webhook import Webhook
 
@@ -129,24 +128,6 @@ def _first_after(moment: float, times: Callable[[], list[float]], timeout: float
     raise TimeoutError(f"nothing within {timeout} s of the fault")
 
 
-def client_of(user: str, client_id: str = "") -> mqtt.Client:
-    """A plain paho client that logs in as ``user`` of the production broker."""
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.username_pw_set(user, USERS[user])
-    return client
-
-
-def publish_as(port: int, user: str, messages: list[tuple[str, bytes]]) -> None:
-    """Publish at QoS 1 as ``user``; return once the broker has them all."""
-    sender = client_of(user)
-    sender.connect("127.0.0.1", port)
-    sender.loop_start()
-    for topic, payload in messages:
-        sender.publish(topic, payload, qos=1).wait_for_publish(10)
-    sender.disconnect()
-    sender.loop_stop()
-
-
 def children(supervisor: subprocess.Popen[str], log: list[str]) -> dict[str, int]:
     """Node name -> pid of its latest start, from the supervisor's log."""
     pids: dict[str, int] = {}
@@ -204,14 +185,10 @@ def path_attacks(port: int, target: Path, count: int) -> None:
     clips, perceptions = [], []
     for n in range(count):
         name = str(target / f"pwn{n}") if n % 2 else f"{'../' * 12}{target}/pwn{n}"
-        clips.append(("brain/clips/red", _with(clip, alert=name)))
-        perceptions.append(("brain/perceptions/camera/door", _with(seen, id=name)))
+        clips.append(("brain/clips/red", tampered(clip, alert=name)))
+        perceptions.append(("brain/perceptions/camera/door", tampered(seen, id=name)))
     publish_as(port, "alerts", clips)  # the users that may publish there
     publish_as(port, "cortex", perceptions)
-
-
-def _with(event: Clip | Perception, **fields: str) -> bytes:
-    return json.dumps({**json.loads(event.to_json()), **fields}).encode()
 
 
 def takeovers(port: int, count: int) -> None:

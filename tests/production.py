@@ -4,10 +4,11 @@ password for every user the ACL names, on a free port (see mosquitto/README.md).
 from __future__ import annotations
 
 import getpass
+import json
 import re
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -17,6 +18,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from brain import BrokerUrl
 from brain._broker import find_mosquitto, wait_until_listening
+from schemas import Event
 from tests.support import ROOT, Broker, free_port
 
 ACL = ROOT / "mosquitto" / "acl"
@@ -67,15 +69,20 @@ def production_broker(tmp_path: Path) -> Iterator[Broker]:
     process.wait(timeout=10)
 
 
+def client_of(user: str, client_id: str = "") -> mqtt.Client:
+    """A plain paho client that logs in as ``user`` (MQTT 5: a refused publish says so)."""
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+    )
+    client.username_pw_set(user, USERS[user])
+    return client
+
+
 def publish_as(
-    broker: Broker,
-    user: str,
-    topics: list[str],
-    payload: bytes = b'{"probe": true}',
-    *,
-    retain: bool = False,
+    port: int, user: str, messages: Sequence[tuple[str, bytes]], *, retain: bool = False
 ) -> list[ReasonCode]:
-    """Publish on each topic at QoS 1 as ``user``; the broker's PUBACK reasons, in order."""
+    """Publish each (topic, payload) at QoS 1 as ``user``; the broker's PUBACK reasons,
+    in order, once it has answered them all."""
     reasons: dict[int, ReasonCode] = {}
     done = threading.Condition()
 
@@ -84,14 +91,18 @@ def publish_as(
             reasons[mid] = reason
             done.notify_all()
 
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.username_pw_set(user, USERS[user])
+    client = client_of(user)
     client.on_publish = acked
-    client.connect("127.0.0.1", broker.port)
+    client.connect("127.0.0.1", port)
     client.loop_start()
-    mids = [client.publish(topic, payload, qos=1, retain=retain).mid for topic in topics]
+    mids = [client.publish(topic, payload, qos=1, retain=retain).mid for topic, payload in messages]
     with done:
         assert done.wait_for(lambda: len(reasons) == len(mids), 30), "no PUBACK"
     client.disconnect()
     client.loop_stop()
     return [reasons[mid] for mid in mids]
+
+
+def tampered(event: Event, **fields: str) -> bytes:
+    """``event`` as JSON with ``fields`` set past its validation, as an attacker sends it."""
+    return json.dumps({**json.loads(event.to_json()), **fields}).encode()

@@ -14,6 +14,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from tests.production import USERS, publish_as
 from tests.support import Broker, Recorder, topic_is
 
+#: What a job's message holds: the ACL judges the topic alone.
+PROBE = b'{"probe": true}'
 #: A topic for each job on the bus, and the users who may do it (all others may not).
 JOBS: dict[str, tuple[str, set[str]]] = {
     "a frame": ("brain/senses/camera/frontdoor/image", {"camera", "browser"}),
@@ -38,8 +40,9 @@ JOBS: dict[str, tuple[str, set[str]]] = {
 
 @pytest.mark.parametrize("user", sorted(USERS))
 def test_each_user_may_do_its_jobs_and_no_other(production_broker: Broker, user: str) -> None:
-    topics = [topic for topic, _ in JOBS.values()]
-    answers = publish_as(production_broker, user, topics)
+    answers = publish_as(
+        production_broker.port, user, [(topic, PROBE) for topic, _ in JOBS.values()]
+    )
     allowed = {job for job, answer in zip(JOBS, answers, strict=True) if not answer.is_failure}
     assert allowed == {job for job, (_, users) in JOBS.items() if user in users}
 
@@ -49,9 +52,12 @@ def test_a_refused_message_reaches_nobody(
 ) -> None:
     seen = record(production_broker, "brain/#", username="watch", password=USERS["watch"])
     refused, allowed = publish_as(
-        production_broker,
+        production_broker.port,
         "camera",
-        ["brain/perceptions/camera/frontdoor", "brain/senses/camera/frontdoor/image"],
+        [
+            ("brain/perceptions/camera/frontdoor", PROBE),
+            ("brain/senses/camera/frontdoor/image", PROBE),
+        ],
     )
     assert refused.getName() == "Not authorized"
     assert not allowed.is_failure

@@ -23,7 +23,6 @@ import aiohttp
 import paho.mqtt.client as mqtt
 import pytest
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
 from brain import discover
@@ -41,7 +40,7 @@ from schemas import Alert, Command, ImageEvent, Perception, State, Stats, Transc
 from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
-from tests.production import USERS, publish_as, url_of
+from tests.production import USERS, client_of, publish_as, url_of
 from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, Recorder, free_port, topic_is
 from tests.test_twitter import MENTIONS, FakeApi, api, page
 
@@ -77,7 +76,7 @@ def watch(production_broker: Broker, record: Callable[..., Recorder]) -> Recorde
 
 
 def as_user(broker: Broker, user: str, topic: str, payload: bytes, *, retain: bool = False) -> None:
-    [answer] = publish_as(broker, user, [topic], payload, retain=retain)
+    [answer] = publish_as(broker.port, user, [(topic, payload)], retain=retain)
     assert not answer.is_failure, f"{user} may not publish on {topic}: {answer}"
 
 
@@ -249,8 +248,7 @@ def test_the_browser_page_sends_frames_names_faces_and_arms_rules(
 
 
 def connect_as(broker: Broker, user: str, client_id: str) -> mqtt.Client:
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.username_pw_set(user, USERS[user])
+    client = client_of(user, client_id)
     answered = threading.Event()
     client.on_connect = lambda *_args: answered.set()
     client.connect("127.0.0.1", broker.port)

@@ -47,9 +47,11 @@ from schemas import (
     Stats,
     TranscriptEvent,
 )
-from tests.production import USERS, publish_as, url_of
+from tests.production import USERS, publish_as, tampered, url_of
 from tests.support import Broker, NodeProcess, Recorder, publish_many, topic_is
 
+#: Where the cortex publishes the frontdoor's perceptions.
+PERCEPTIONS = "brain/perceptions/camera/frontdoor"
 #: Ids that would lead out of a folder, as an attacker would send them.
 PATHS = ("/tmp/brain-attack/pwn", "../../brain-attack/pwn", "..", ".hidden", "a/b", "a\\b")
 
@@ -59,7 +61,7 @@ def clip_json(alert: str) -> bytes:
         source="frontdoor", alert="x", rule="person", data=b"\0" * 64, seconds=1, frames=1,
         width=8, height=8,
     )  # fmt: skip
-    return json.dumps({**json.loads(clip.to_json()), "alert": alert}).encode()
+    return tampered(clip, alert=alert)
 
 
 def perception_json(event_id: str) -> bytes:
@@ -67,7 +69,7 @@ def perception_json(event_id: str) -> bytes:
         source="frontdoor", cause="frame1", sense="camera", kind="vision", text="I see a person.",
         labels=[{"label": "person", "score": 0.99}],
     )  # fmt: skip
-    return json.dumps({**json.loads(perception.to_json()), "id": event_id}).encode()
+    return tampered(perception, id=event_id)
 
 
 @pytest.mark.parametrize("name", PATHS)
@@ -84,7 +86,7 @@ def test_a_clip_for_a_path_is_refused_by_the_recorder(
     store = tmp_path / "recordings"
     with running(RecorderNode, url_of(production_broker, "recorder"), options={"directory": store}):
         for alert in PATHS:  # the alerts' user is the one that may publish clips
-            publish_as(production_broker, "alerts", ["brain/clips/person"], clip_json(alert))
+            publish_as(production_broker.port, "alerts", [("brain/clips/person", clip_json(alert))])
         refused = errors.wait_for(topic_is("brain/errors/recorder"), count=len(PATHS))
     assert all(b"alert" in payload for _, payload in refused)
     assert not Path("/tmp/brain-attack").exists()
@@ -102,11 +104,9 @@ def test_a_perception_whose_id_is_a_path_raises_no_alert(
     }  # fmt: skip
     with running(Alerts, url_of(production_broker, "alerts"), options=options):
         for event_id in PATHS:
-            publish_as(production_broker, "cortex", ["brain/perceptions/camera/frontdoor"],
-                       perception_json(event_id))  # fmt: skip
+            publish_as(production_broker.port, "cortex", [(PERCEPTIONS, perception_json(event_id))])
         seen.wait_for(topic_is("brain/errors/alerts"), count=len(PATHS))
-        publish_as(production_broker, "cortex", ["brain/perceptions/camera/frontdoor"],
-                   perception_json("good-1"))  # fmt: skip
+        publish_as(production_broker.port, "cortex", [(PERCEPTIONS, perception_json("good-1"))])
         [(_, alert)] = seen.wait_for(topic_is("brain/alerts/person"))
     assert Alert.model_validate_json(alert).perception.id == "good-1"
     assert len(seen.matching(topic_is("brain/alerts/#"))) == 1

@@ -15,7 +15,9 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, field_validator
 
@@ -39,6 +41,8 @@ from schemas import (
     StatValue,
 )
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 #: Cameras whose recent frames and scores are kept at once.
 _CAMERAS = 64
 #: What a rule's name may hold that an event id may not (a rule may be "front door").
@@ -151,11 +155,10 @@ class Alerts(Effector[AlertsOptions]):
 
     @on(ImageEvent, keep=Queue(size=256, dropped="frames_dropped"))
     def remember(self, frame: ImageEvent) -> None:
-        frames = self._frames.pop(frame.source, None) or deque(maxlen=self.options.frames)
+        frames = _newest(
+            self._frames, frame.source, lambda: deque(maxlen=self.options.frames), _CAMERAS
+        )
         frames.append(frame)
-        self._frames[frame.source] = frames
-        if len(self._frames) > _CAMERAS:
-            del self._frames[next(iter(self._frames))]  # the one seen longest ago
         self._clips.add(frame)
 
     @on(Perception, keep=Queue(size=1000, before_ack=True))
@@ -168,10 +171,12 @@ class Alerts(Effector[AlertsOptions]):
                 self.wake()
 
     def _fires(self, rule: Rule, perception: Perception) -> bool:
-        scores = self._scores.pop((rule.name, perception.source), deque(maxlen=rule.window))
-        self._scores[(rule.name, perception.source)] = scores  # the newest last
-        if len(self._scores) > _CAMERAS * len(self.options.rules):
-            del self._scores[next(iter(self._scores))]
+        scores = _newest(
+            self._scores,
+            (rule.name, perception.source),
+            lambda: deque(maxlen=rule.window),
+            _CAMERAS * len(self.options.rules),
+        )
         scores.append(rule.score(perception))
         return (
             len(scores) == rule.window
@@ -318,3 +323,13 @@ class Alerts(Effector[AlertsOptions]):
 
     def figures(self) -> dict[str, StatValue]:
         return {"outbox_waiting": self._outbox.waiting(), "cameras": len(self._frames)}
+
+
+def _newest(recent: dict[K, V], key: K, new: Callable[[], V], most: int) -> V:
+    """``recent[key]`` (made with ``new`` the first time), moved to the newest end; past
+    ``most`` keys, the one used longest ago goes (a dict keeps its keys in order)."""
+    value = recent.pop(key) if key in recent else new()
+    recent[key] = value
+    if len(recent) > most:
+        del recent[next(iter(recent))]
+    return value

@@ -126,11 +126,8 @@ class Clips:
             try:
                 video = encode_clip(clip.frames)
                 write_whole(inside(self._folder, clip.alert.id, ".mp4"), video.data)
-            except (
-                OSError,
-                ValueError,
-                av.error.FFmpegError,
-            ) as error:  # ClipError, OutsideFolderError
+            # ValueError: a ClipError, or an OutsideFolderError (an id that is no file name).
+            except (OSError, ValueError, av.error.FFmpegError) as error:
                 yield clip.alert, ClipError(str(error))
                 continue
             yield clip.alert, video

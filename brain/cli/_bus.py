@@ -16,7 +16,7 @@ from brain._topics import Topics
 from brain._watch import raw_line, summarize
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
-from schemas import EVENTS, Stats, render_schema, schema_filename, write_schemas
+from schemas import EVENTS, ImageEvent, Stats, render_schema, schema_filename, write_schemas
 
 
 @main.command()
@@ -37,15 +37,15 @@ def watch(
     seen = 0
     render = raw_line if as_json else summarize
 
-    quiet = not (topic_filter or everything)
-    stats = topics.matching(Stats)
+    # Left out unless asked: frames (two a second a camera) and figures.
+    noisy = [] if topic_filter or everything else [topics.matching(k) for k in (ImageEvent, Stats)]
 
     def show(topic: str, payload: bytes) -> None:
         nonlocal seen
         if done.is_set():  # more may arrive between the last one and the disconnect
             return
-        if quiet and (topic.endswith("/image") or mqtt.topic_matches_sub(stats, topic)):
-            return  # two frames a second and long figures drown what happens
+        if any(mqtt.topic_matches_sub(kind, topic) for kind in noisy):
+            return
         click.echo(render(topic, payload))
         seen += 1
         if count is not None and seen >= count:

@@ -94,7 +94,6 @@ def replay_command(
             f"the prefix {live!r} is the live house's: its alerts and speakers would act on "
             "the replay; give --into-live to mean it, or another --prefix"
         )
-    settings = dataclasses.replace(options, prefix=target).settings()
     with user_errors(), _recording_errors():
         files = files_of(paths)
         first = next(iter(read(files)), None)
@@ -102,7 +101,7 @@ def replay_command(
         start_ns = moment(start, first_ns=first_ns) if start else None
         end_ns = moment(end, first_ns=first_ns) if end else None
         bus = Bus(
-            node="replay", url=options.login("owner"), topics=Topics(settings.prefix),
+            node="replay", url=options.login("owner"), topics=Topics(target),
             presence=False,
         )  # fmt: skip
         bus.connect(timeout=10)
@@ -118,7 +117,7 @@ def replay_command(
                 f"; {done.commands_skipped} commands left out (--commands replays them)"
                 if done.commands_skipped else ""
             )  # fmt: skip
-            click.echo(f"replayed {done.events} events under {settings.prefix}/ "
+            click.echo(f"replayed {done.events} events under {target}/ "
                        f"(p99 {p99:.1f} ms late){left_out}")  # fmt: skip
             if not loop or not done.events:
                 break

@@ -6,6 +6,7 @@ stop when it is told to (``interrupt``).
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -29,13 +30,14 @@ class LineReader:
                 self._pump(sys.stdin)
                 return
             path = Path(self._source)
-            # A FIFO ends with each writer (`echo hi > /tmp/say`): open it again for the
-            # next one, so the node takes line after line; a file ends once.
-            while True:
-                with path.open(encoding="utf-8") as file:  # a FIFO waits here for a writer
+            if not path.is_fifo():
+                with path.open(encoding="utf-8") as file:
                     self._pump(file)
-                if not path.is_fifo():
-                    return
+                return
+            # Opened for writing too, a FIFO never ends between two writers (`echo hi >
+            # /tmp/say`, then another), and no writer finds it closed: line after line.
+            with open(os.open(path, os.O_RDWR), encoding="utf-8") as file:  # noqa: PTH123
+                self._pump(file)
         finally:
             self._lines.put(_END)
 

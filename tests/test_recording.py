@@ -274,6 +274,12 @@ def test_a_full_disk_pauses_the_recorder_once_and_loses_no_alert(
     filler.unlink()  # room again: it writes again at its next look, in a new file
     until_logged('"event": "writing again"', paused_at + 100)
     publisher.wait_confirmed(publisher.publish(said(0).model_copy(update={"id": "last"})), 30)
+    index = Events(small_disk / "rec")
+    deadline = time.monotonic() + 120
+    while len(index.list()) < len(alerts):  # all indexed before it is stopped
+        assert time.monotonic() < deadline, "the recorder did not index every alert"
+        time.sleep(0.1)
+    index.close()
     recorder.stop(signal.SIGTERM)
     publisher.close()
     warnings: list[str] = []

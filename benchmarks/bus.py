@@ -54,8 +54,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks._support import cpu_seconds, start_mosquitto
-from brain import BrokerUrl, Bus, Topics
 from brain._logging import configure
+from brain.bus import BrokerUrl, Bus, Topics
 from schemas import ImageEvent
 
 TOPIC = "brain/senses/camera/bench/image"

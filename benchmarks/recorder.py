@@ -34,7 +34,7 @@ from PIL import Image
 from skimage import data
 
 from benchmarks._support import cpu_seconds, start_mosquitto, start_node
-from brain import BrokerUrl, Bus, Topics
+from brain.bus import BrokerUrl, Bus, Topics
 from brain.recording import RollingWriter, read, recordings, replay
 from schemas import ImageEvent, TranscriptEvent
 

@@ -81,7 +81,7 @@ class Bus:
         self.url = url or BrokerUrl()
         self.topics = topics or Topics()
         # Figures for the stats topic. Only the transport's callbacks write `_received` and
-        # the connection figures, one at a time for each, so they need no lock; publishing
+        # the connection stats, one at a time for each, so they need no lock; publishing
         # may happen on any thread.
         self._received = 0
         self._disconnects = 0
@@ -159,7 +159,7 @@ class Bus:
             info.wait_for_publish(timeout=timeout)
         return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS and info.is_published()
 
-    def counters(self) -> dict[str, int]:
+    def stats(self) -> dict[str, int]:
         """What went through this connection, for the stats topic (all only grow)."""
         with self._count_lock:
             return {

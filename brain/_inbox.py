@@ -93,8 +93,8 @@ class _Mailbox:
         self.dropped = dropped
         self.name = ""  # the handler's, for error reports
 
-    def counters(self) -> tuple[str, ...]:
-        """The names of the figures it counts drops in."""
+    def stat_names(self) -> tuple[str, ...]:
+        """The names of the stats it counts drops in."""
         return (self.dropped,)
 
     def put(self, seq: int, now: float, event: Any) -> tuple[bool, threading.Event | None]:
@@ -160,7 +160,7 @@ class _QueueMailbox(_Mailbox):
         self._size = size
         self._taken: threading.Event | None = None  # of the event being handled
 
-    def counters(self) -> tuple[str, ...]:
+    def stat_names(self) -> tuple[str, ...]:
         return (self.dropped, STALE) if self._max_age is not None else (self.dropped,)
 
     def put(self, seq: int, now: float, event: Any) -> tuple[bool, threading.Event | None]:
@@ -228,7 +228,7 @@ class Inbox:
         box = keep.mailbox(options)
         box.name = name or getattr(handler, "__name__", "handler")
         self._boxes.append((box, handler))
-        for counter in box.counters():  # figures from the start, not from the first drop
+        for counter in box.stat_names():  # stats from the start, not from the first drop
             self._stats.add(counter, 0)
 
         def post(event: Any) -> None:

@@ -4,7 +4,7 @@
 loop) until ``stop`` is set, ``close`` lets go of what ``start`` took. What a node
 reads is declared on its handlers with ``@on``: the base class subscribes them and
 runs them on the node's inbox thread. The runner calls all of this in order, and
-publishes the node's figures every ``stats_interval``.
+publishes the node's stats every ``stats_interval``.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Node(Generic[O]):
         #: The plugins found for this run, for nodes that load plugins of their own.
         self.catalog = catalog
         self.topics = bus.topics
-        #: The node's own figures; the runner publishes them with the bus's.
+        #: The node's own counts; the runner publishes them with the bus's.
         self.stats = Counters()
         self.log = structlog.get_logger().bind(node=self.name)
         self.inbox = Inbox(stats=self.stats, on_error=self._handler_failed)
@@ -85,7 +85,7 @@ class Node(Generic[O]):
 
     @property
     def source(self) -> str:
-        """Whose figures its stats are (the ``source`` of its stats): a camera's name."""
+        """Whose stats these are (the ``source`` of its stats): a camera's name."""
         return self.name
 
     # -- lifecycle (the runner calls these) --------------------------------------
@@ -101,8 +101,8 @@ class Node(Generic[O]):
         """Release what ``start`` opened; called once after a ``start`` that returned, even
         after an error. (A ``start`` that raises closes what it opened itself.)"""
 
-    def figures(self) -> dict[str, StatValue]:
-        """Node-specific figures (fps, outbox...) added to each stats message."""
+    def current_stats(self) -> dict[str, StatValue]:
+        """The node's readings now (fps, outbox...), added to its counts in each stats message."""
         return {}
 
     def connected(self) -> None:

@@ -44,7 +44,7 @@ def run_node(
 
     ``transport``: what carries the bus (default: MQTT at ``url``); ``brain.testing``
     gives one in memory, and ``ready``, called with the node once it is online.
-    ``as_name``: its name on the bus (presence, figures) when it is not the node itself
+    ``as_name``: its name on the bus (presence, stats) when it is not the node itself
     (``brain record`` is a recorder beside the recorder node): then it keeps no
     persistent session, which is the node's own.
     """
@@ -92,7 +92,7 @@ def run_node(
         node.inbox.close(drain=DRAIN_SECONDS)
         if inbox.is_alive():  # a handler may be running: it finishes before `close`
             inbox.join(timeout=DRAIN_SECONDS + 10)
-        if watcher.ident is not None:  # it started, and so did the node: say its last figures
+        if watcher.ident is not None:  # it started, and so did the node: say its last stats
             watcher.join(timeout=2)  # while what they are read from is still open
             _publish_stats_once(node, began)
         if started:
@@ -121,7 +121,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _watch(node: Node[Any], stop: threading.Event, started: float) -> None:
-    """Publish the node's figures until ``stop``; then tell the node, whose ``run`` may be
+    """Publish the node's stats until ``stop``; then tell the node, whose ``run`` may be
     waiting on something of its own (``Node.sleep``, a device) rather than on ``stop``."""
     while not stop.wait(node.options.stats_interval):
         _publish_stats_once(node, started)
@@ -133,17 +133,17 @@ def _publish_stats_once(node: Node[Any], started: float) -> None:
 
 
 def stats_of(node: Node[Any], *, uptime_s: float) -> Stats:
-    """The node's figures now: its counts and the bus's, and its readings."""
-    counters = {**node.bus.counters(), **node.stats.snapshot()}
+    """The node's stats now: its counts and the bus's, and its readings."""
+    counters = {**node.bus.stats(), **node.stats.snapshot()}
     figures: dict[str, StatValue] = {
         **counters,
         "connected": node.bus.connected.is_set(),
         "queue_depth": node.inbox.depth(),
     }
     try:
-        figures.update(node.figures())
-    except Exception:  # a node's figures are a convenience, never a reason to stop
-        log.exception("figures failed")
+        figures.update(node.current_stats())
+    except Exception:  # a node's stats are a convenience, never a reason to stop
+        log.exception("current_stats failed")
     return Stats(
         source=node.source,
         node=node.bus.node,

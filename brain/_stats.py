@@ -1,4 +1,4 @@
-"""Thread-safe counters and figures that a node publishes on ``{prefix}/stats/{node}``."""
+"""Thread-safe counts that a node publishes on ``{prefix}/stats/{node}``."""
 
 from __future__ import annotations
 

@@ -7,11 +7,13 @@ node's inbox when it starts: nothing else subscribes.
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from brain._inbox import Keep, Option, Queue, _resolve
+from brain._inbox import Keep, Latest, Option, Queue, _resolve
 from brain._topics import Topics
 from schemas import Event
 
@@ -75,10 +77,39 @@ def on(
 
     def mark(method: F) -> F:
         declared = On(event, method.__name__, keep or Queue(), dict(keys), shared, with_keys)
+        _check_signature(method, declared)
         setattr(method, _MARK, declared)
         return method
 
     return mark
+
+
+def _check_signature(method: Callable[..., Any], declared: On) -> None:
+    """Refuse, when the class is defined, a handler whose shape does not fit its
+    declaration: a wrong one would fail only when its first event arrives."""
+    where = f"{method.__qualname__} (@on({declared.event.__name__}))"
+    parameters = list(inspect.signature(method).parameters.values())[1:]  # self
+    wanted = 2 if declared.with_keys else 1
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) != wanted and not any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        shape = "(self, event, keys)" if declared.with_keys else "(self, event)"
+        raise TypeError(f"{where} takes {len(positional)} arguments: make it {shape}")
+    if not positional:
+        return
+    batch = isinstance(declared.keep, Latest) and declared.keep.batch is not None
+    annotation = positional[0].annotation
+    if annotation is inspect.Parameter.empty:
+        return
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    listed = re.fullmatch(r"(?:list|Sequence|collections\.abc\.Sequence)\[(.+)\]", text)
+    if batch and not listed:
+        raise TypeError(f"{where} gets a list (keep=Latest(batch=...)): annotate list[...]")
+    if not batch and listed:
+        raise TypeError(f"{where} gets one event: annotate it {declared.event.__name__}")
+    name = listed.group(1) if listed else text
+    accepted = {klass.__name__ for klass in declared.event.__mro__} | {"Any", ""}
+    if re.fullmatch(r"[A-Za-z_]\w*", name) and name not in accepted:
+        raise TypeError(f"{where} is annotated {name}: it gets {declared.event.__name__}")
 
 
 def declared(cls: type) -> tuple[On, ...]:

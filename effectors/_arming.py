@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from brain import FatalError, write_whole
+from brain import FatalError
+from brain.files import write_whole
 
 ARMED, DISARMED, REMOVED = "armed", "disarmed", "removed"
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from brain import BrainError, DecodeError, decode, inside, write_whole
+from brain import BrainError
+from brain.files import inside, write_whole
+from brain.images import DecodeError, decode
 from schemas import Alert, ImageEvent
 
 #: The longest side of a clip's frames: small enough for a phone, big enough for a face.

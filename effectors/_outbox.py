@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from brain import open_database
+from brain.files import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (

@@ -6,7 +6,8 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-from brain import DEFAULT_MAX_PIXELS, BrainError, DecodeError, image_header
+from brain import BrainError
+from brain.images import DEFAULT_MAX_PIXELS, DecodeError, image_header
 from schemas import ImageEvent, Snapshot
 
 

@@ -17,7 +17,9 @@ from typing import Protocol
 
 import structlog
 
-from brain import FatalError, die_with_parent, remove_oldest
+from brain import FatalError
+from brain.files import remove_oldest
+from brain.processes import die_with_parent
 
 log = structlog.get_logger()
 

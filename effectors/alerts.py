@@ -21,7 +21,8 @@ from typing import TypeVar
 
 from pydantic import Field, field_validator
 
-from brain import Effector, NodeOptions, Queue, on, remove_oldest, state_dir
+from brain import Effector, NodeOptions, Queue, on, state_dir
+from brain.files import remove_oldest
 from effectors._arming import ARMED, DISARMED, REMOVED, Arming
 from effectors._clip import ClipError, Clips
 from effectors._cooldown import Cooldown
@@ -321,7 +322,7 @@ class Alerts(Effector[AlertsOptions]):
     def close(self) -> None:
         self._outbox.close()
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {"outbox_waiting": self._outbox.waiting(), "cameras": len(self._frames)}
 
 

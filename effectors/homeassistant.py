@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from brain import Latest, Node, NodeOptions, on, state_dir, write_whole
+from brain import Latest, Node, NodeOptions, on, state_dir
+from brain.files import write_whole
 from effectors._discovery import OFF, ON, Config, Discovery
 from schemas import Alert, Command, Perception, State, StatValue, TopicName
 
@@ -249,5 +250,5 @@ class HomeAssistant(Node[HomeAssistantOptions]):
     def _remember(self) -> None:
         write_whole(self.options.memory, json.dumps({"cameras": self._seen}).encode())
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {"cameras": len(self._seen), "rules": len(self._rules), "nodes": len(self._nodes)}

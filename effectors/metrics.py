@@ -75,7 +75,7 @@ class Metrics(Node[MetricsOptions]):
         self._server.server_close()
 
     @on(Stats)
-    def figures_came(self, stats: Stats) -> None:
+    def stats_came(self, stats: Stats) -> None:
         key, now = (stats.node, stats.source), time.monotonic()
         with self._lock:
             self._forget(now)

@@ -21,7 +21,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from pydantic import Field, ValidationError
 
-from brain import Node, NodeOptions, Queue, describe_rejection
+from brain import Node, NodeOptions, Queue
+from brain.bus import describe_rejection
 from brain.recording import (
     Events,
     Limits,
@@ -183,5 +184,5 @@ class Recorder(Node[RecorderOptions]):
         self._writer.close()
         self._events.close()
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {"file": str(self._writer.path) if self._writer.path else None}

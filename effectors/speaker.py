@@ -82,5 +82,5 @@ class Speaker(Effector[SpeakerOptions]):
             return
         self.stats.add("spoken")
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {"speaks_to": self._mouth.description}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
@@ -51,6 +52,18 @@ class TranscriptEvent(SenseEvent):
     final: bool = True
     confidence: float | None = Field(default=None, ge=0, le=1)
     lang: str = "en"
+
+    def voice_command(self) -> CommandName | None:
+        """The camera command this asks for, if any: the one its microphone heard with its
+        grammar, else a phrase of ``VOICE_COMMANDS`` in it ("please, what do you see?",
+        typed on the page)."""
+        if self.command is not None:
+            return self.command
+        words = " ".join(re.findall(r"[a-z']+", self.text.lower()))
+        for phrase, command in VOICE_COMMANDS.items():
+            if phrase in words:
+                return command
+        return None
 
 
 class MentionEvent(SenseEvent):

@@ -10,7 +10,8 @@ import cv2
 from paho.mqtt.client import MQTT_ERR_SUCCESS
 from pydantic import Field, field_validator
 
-from brain import FatalError, NodeOptions, Sense, Sent, on, option
+from brain import FatalError, NodeOptions, Sense, on, option
+from brain.bus import Sent
 from schemas import MAX_IMAGE_BYTES, Command, ImageEvent, StatValue, TopicName
 from senses._capture import Capture, Frame, SourceError, missing, open_capture
 from senses._grabber import Grabber
@@ -181,7 +182,7 @@ class Camera(Sense[CameraOptions]):
     def close(self) -> None:
         self._let_go()
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         began, frames_then = self._rate
         now, frames = time.monotonic(), int(self.stats.get("frames") or 0)
         self._rate = (now, frames)

@@ -186,7 +186,7 @@ class Twitter(Sense[TwitterOptions]):
         partial.replace(self._state)  # atomic: a crash leaves the old or the new, never half
         self._since_id = tweet_id
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {"since_id": self._since_id}
 
 

@@ -16,8 +16,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from brain import BrokerUrl
 from brain._broker import find_mosquitto, wait_until_listening
+from brain.bus import BrokerUrl
 from schemas import Event
 from tests.support import ROOT, Broker, free_port
 

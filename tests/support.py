@@ -18,8 +18,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from brain import BrokerUrl, Bus
 from brain._broker import embedded_config, find_mosquitto, wait_until_listening
+from brain.bus import BrokerUrl, Bus
 from tests.home import home_environment
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -163,7 +163,7 @@ def test_one_odd_frame_does_not_fire_and_a_cat_is_not_a_person(tmp_path: Path) -
         perceived(broker, *(("person", s) for s in (0.1, 0.97, 0.2, 0.1, 0.3)), image=image)
         perceived(broker, ("cat", 0.9), ("cat", 0.9), ("cat", 0.9), image=image)
         node.idle()
-        assert node.figures().get("fired", 0) == 0
+        assert node.stats().get("fired", 0) == 0
     assert fired.events == []
 
 
@@ -209,7 +209,7 @@ def test_a_disarmed_rule_publishes_what_it_saw_delivers_nothing_and_stays_disarm
         send(broker, image)
         perceived(broker, ("person", 0.9), image=image)
         node.idle()
-        assert node.figures()["outbox_waiting"] == 0 and node.figures()["fired_disarmed"] == 1
+        assert node.stats()["outbox_waiting"] == 0 and node.stats()["fired_disarmed"] == 1
     [alert] = fired.events
     assert not alert.armed and alert.rule == "door"
     assert (armed.value, states.events[1].value, states.events[1].cause) == (
@@ -227,7 +227,7 @@ def test_a_disarmed_rule_publishes_what_it_saw_delivers_nothing_and_stays_disarm
         send(broker, image)
         perceived(broker, ("person", 0.9), image=image)
         node.idle()
-        assert node.figures()["fired"] == 1
+        assert node.stats()["fired"] == 1
     assert state.value == "disarmed"
 
 
@@ -274,7 +274,7 @@ def test_an_alert_gets_a_clip_of_the_frames_around_it_and_says_when_it_has_none(
         ghost = frame().model_copy(update={"source": "garden", "id": "ghost"})
         perceived(broker, ("person", 0.9), image=ghost)
         deadline = time.monotonic() + 60
-        while node.figures().get("clips_missing", 0) < 1:
+        while node.stats().get("clips_missing", 0) < 1:
             assert time.monotonic() < deadline, "no word about the missing clip"
             time.sleep(0.05)
     assert (clip.rule, clip.source, clip.frames) == ("door", "frontdoor", 4)

@@ -24,8 +24,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from brain import EXIT_FATAL
 from brain.faces import Gallery, identity_availability
+from brain.processes import EXIT_FATAL
 from schemas import Alert, Clip, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
 from tests.people import camera_sized, people_photos

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 import structlog
 
-from brain import BrokerUrl, Bus, Topics
+from brain.bus import BrokerUrl, Bus, Topics
 from schemas import ErrorEvent, Perception, TranscriptEvent
 from tests.support import (
     TEST_PLUGINS,
@@ -91,7 +91,7 @@ def test_bad_payloads_become_error_events_and_the_node_goes_on(
     while not good and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [event.text for event in good] == ["still here"]
-    assert bus.counters()["errors"] == 3
+    assert bus.stats()["errors"] == 3
     bus.close()
 
 
@@ -167,7 +167,7 @@ def test_stats_are_published_and_retained(
 def test_qos0_frames_published_while_offline_are_counted_as_dropped(broker: Broker) -> None:
     bus = Bus(node="camera", url=BrokerUrl.parse(broker.url))
     bus.publish_raw("brain/senses/camera/x/image", b"{}", qos=0)
-    assert bus.counters()["dropped_offline"] == 1
+    assert bus.stats()["dropped_offline"] == 1
 
 
 @pytest.mark.parametrize("broker", ["mosquitto"], indirect=True)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from brain import EXIT_FATAL
+from brain.processes import EXIT_FATAL
 from brain.testing import MemoryBroker, running, send
 from brain.testing import record as recording
 from schemas import Command, ErrorEvent, ImageEvent
@@ -306,7 +306,7 @@ def test_a_camera_obeys_the_commands_for_its_own_name_only(tmp_path: Path) -> No
         frames.wait(1)
         send(broker, Command(source="test", command="close"), node="camera", target="garden")
         node.idle()
-        assert node.figures()["eye"] == "open"
+        assert node.stats()["eye"] == "open"
         send(broker, Command(source="test", command="close"), node="camera", target="door")
         node.idle()
-        assert node.figures()["eye"] == "closed"
+        assert node.stats()["eye"] == "closed"

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from pydantic import Field
 
-from brain import NodeOptions, OptionError, load_settings
+from brain import NodeOptions
 from brain._config import set_environment
 from brain._url import BrokerUrl
+from brain.config import OptionError, load_settings
 
 
 class CameraOptions(NodeOptions):

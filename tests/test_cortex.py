@@ -12,8 +12,8 @@ from typing import Any
 
 from PIL import Image
 
-from brain import discover
 from brain.cortex import Cortex
+from brain.plugins import discover
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from schemas import Box, Command, ErrorEvent, ImageEvent, MentionEvent, Perception, TranscriptEvent
@@ -176,7 +176,7 @@ def test_latest_frame_wins_while_the_model_is_busy() -> None:
         for image in burst:
             send(broker, image)
         node.idle()
-        figures = node.figures()
+        figures = node.stats()
     causes = [perception.cause for perception in seen.events]
     assert len(causes) <= 3, "a backlog was worked through"
     assert causes[-1] == burst[-1].id, "the newest frame was not classified"
@@ -197,7 +197,7 @@ def test_what_is_heard_and_read_becomes_perceptions_and_voice_commands() -> None
         "@alice mentioned you: hello brain",
     ]
     assert [(o.command, o.source) for o in orders.events] == [("snapshot", "kitchen")]
-    assert node.figures()["commands_for_no_camera"] == 1
+    assert node.stats()["commands_for_no_camera"] == 1
 
 
 def test_enrol_needs_a_name_a_recent_frame_and_a_model_that_tells_faces_apart() -> None:

@@ -178,10 +178,10 @@ def test_a_person_goes_off_after_the_quiet_time(tmp_path: Path) -> None:
 def test_configs_are_said_again_when_home_assistant_comes_back(tmp_path: Path) -> None:
     with home(tmp_path, cameras=["door"]) as (broker, node):
         node.idle()
-        said = node.figures()["configs"]
+        said = node.stats()["configs"]
         broker.publish("homeassistant/status", "online")
         node.idle()
-        assert node.figures()["configs"] == 2 * said
+        assert node.stats()["configs"] == 2 * said
 
 
 def test_a_camera_taken_out_of_the_list_loses_its_entities(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from brain import Counters, Latest, Queue, option
+from brain import Latest, Queue, option
 from brain._inbox import Inbox
+from brain._stats import Counters
 
 WAIT = 30  # seconds: room for a busy machine; the tests wait on events, not on this
 

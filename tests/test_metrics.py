@@ -202,7 +202,7 @@ def test_made_up_sources_and_names_cannot_blow_up_or_break_the_scrape(
         assert isinstance(node.node, Metrics)
         with urllib.request.urlopen(node.node.address, timeout=30) as response:
             text = response.read()
-        assert node.figures()["sources_refused"] == 80 - 50
+        assert node.stats()["sources_refused"] == 80 - 50
         now[0] += 601  # ten minutes without figures: every source is forgotten
         send(broker, Stats(source="new", node="camera", uptime_s=1.0, figures={"frames": 1},
                            counters=["frames"]))  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from brain import NODE_GROUP, PluginError, discover
+from brain.plugins import NODE_GROUP, PluginError, discover
 from tests.support import EXAMPLES, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
 
 

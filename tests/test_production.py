@@ -25,9 +25,9 @@ import pytest
 import structlog
 from PIL import Image
 
-from brain import discover
 from brain._broker import find_mosquitto, wait_until_listening
 from brain.cortex import Cortex
+from brain.plugins import discover
 from brain.recording import Events
 from brain.testing import running
 from effectors.alerts import Alerts
@@ -270,7 +270,7 @@ def test_no_other_user_can_take_over_a_nodes_connection(
         as_user(production_broker, "cortex", "brain/perceptions/camera/frontdoor",
                 perception().to_json())  # fmt: skip
         watch.wait_for(topic_is("brain/alerts/person"))
-        assert alerts.node.bus.counters()["disconnects"] == 0
+        assert alerts.node.bus.stats()["disconnects"] == 0
 
 
 def test_a_node_taken_over_again_and_again_says_so_once(
@@ -287,7 +287,7 @@ def test_a_node_taken_over_again_and_again_says_so_once(
             thief = connect_as(production_broker, "speaker", "anything")
             thief.disconnect()
             thief.loop_stop()
-            assert _wait(lambda: bus.counters()["disconnects"] > 0)
+            assert _wait(lambda: bus.stats()["disconnects"] > 0)
     said = [line for line in logs if "another client" in str(line.get("event"))]
     assert len(said) == 1, logs
     assert said[0]["fix"] == "give each process a user of its own (mosquitto/README.md)"

@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 import pytest
 
-from brain import discover, load_settings
 from brain.cli import main
 from brain.cli._options import shared
 from brain.cli._run import _check_nodes
+from brain.config import load_settings
+from brain.plugins import discover
 from tests.support import ROOT
 
 _OPERATORS = {"&&", "||", ";", "|", "&"}

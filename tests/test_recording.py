@@ -18,7 +18,8 @@ from mcap.reader import make_reader
 from mcap.writer import Writer
 from PIL import Image
 
-from brain import BrokerUrl, Bus, FatalError, Topics
+from brain import FatalError
+from brain.bus import BrokerUrl, Bus, Topics
 from brain.cli import main
 from brain.recording import (
     Events,

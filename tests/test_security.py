@@ -26,9 +26,10 @@ from mcap.reader import make_reader
 from mcap.records import Chunk, Header
 from mcap.writer import Writer
 
-from brain import OutsideFolderError, Topics, inside
+from brain.bus import Topics
 from brain.cli import main
 from brain.faces import EMBEDDING, Gallery, GalleryError
+from brain.files import OutsideFolderError, inside
 from brain.recording import Events, RollingWriter, read
 from brain.recording._reader import MAGIC
 from brain.testing import MemoryBroker, running, send
@@ -241,7 +242,7 @@ def test_the_alerts_keep_their_clips_and_outbox_within_bounds(tmp_path: Path) ->
                "clips": clips, "keep_days": 7, "clips_mb": 1.5}  # fmt: skip
     with running(Alerts, MemoryBroker(), options=options) as alerts:
         alerts.idle()
-        assert alerts.figures()["outbox_waiting"] == 1
+        assert alerts.stats()["outbox_waiting"] == 1
     assert [clip.name for clip in clips.iterdir()] == ["a2.mp4"]
     left = sqlite3.connect(tmp_path / "outbox.sqlite3").execute("SELECT alert_id FROM outbox")
     assert [row[0] for row in left] == ["a1"]
@@ -379,4 +380,4 @@ def test_a_flood_of_made_up_cameras_costs_the_alerts_a_bounded_memory(tmp_path: 
             if n % 50 == 0:
                 alerts.idle()
         alerts.idle()
-        assert alerts.figures()["cameras"] == 64
+        assert alerts.stats()["cameras"] == 64

@@ -120,7 +120,7 @@ def test_the_same_sentence_or_label_is_not_said_twice_within_the_cooldown(tmp_pa
         said(broker, cat, cat, seen("I see a tabby cat again", "tabby cat"))  # same top label
         said(broker, seen("I see a person", "person"))
         node.idle()
-        assert node.figures()["repeats_skipped"] == 2
+        assert node.stats()["repeats_skipped"] == 2
     assert spoken(tmp_path) == ["00001-i-see-a-cat.wav", "00002-i-see-a-person.wav"]
 
 
@@ -144,7 +144,7 @@ def test_when_speech_lags_stale_sentences_are_dropped_not_queued(tmp_path: Path)
             *(seen(f"I see a very slowly spoken number {n}", f"label {n}") for n in range(count)),
         )
         node.idle()
-        figures = node.figures()
+        figures = node.stats()
     names = spoken(tmp_path)
     assert 0 < len(names) < count
     assert names[-1].endswith(f"number-{count - 1}.wav"), "the newest sentence was not said"
@@ -155,7 +155,7 @@ def test_a_huge_text_is_cut_to_a_sentence_before_it_is_spoken(tmp_path: Path) ->
     with speaking(tmp_path, max_chars=60) as (broker, node):
         said(broker, seen("I see " + "a very long line of words " * 400))  # 10,000 characters
         node.idle()
-        assert node.figures()["cut_short"] == 1
+        assert node.stats()["cut_short"] == 1
     [wav] = tmp_path.glob("*.wav")
     _, seconds = loudness_and_seconds(wav)
     assert seconds < 15, f"{seconds:.0f} s of speech: the text was not cut"

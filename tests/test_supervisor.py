@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from brain import RestartPolicy
+from brain.processes import RestartPolicy
 from tests.support import EXAMPLES, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
 
 

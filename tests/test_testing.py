@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from brain import Bus, Topics
+from brain.bus import Bus, Topics
 from brain.testing import MemoryBroker, record, send
 from schemas import TranscriptEvent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from brain import Topics
+from brain.bus import Topics
 from schemas import (
     EVENTS,
     Alert,

@@ -9,8 +9,8 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 
-from brain import BrokerUrl, Bus, PahoTransport, Sent
 from brain._buffered import BufferedSocket
+from brain.bus import BrokerUrl, Bus, PahoTransport, Sent
 from schemas import MAX_IMAGE_BYTES, Event, ImageEvent, TranscriptEvent
 from tests.support import Broker, Recorder, connected_bus, topic_is
 

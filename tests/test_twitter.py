@@ -19,7 +19,8 @@ import pytest
 import responses
 import structlog
 
-from brain import EXIT_FATAL, BrokerUrl, Topics, run_node
+from brain.bus import BrokerUrl, Topics
+from brain.processes import EXIT_FATAL, run_node
 from schemas import MentionEvent
 from senses.twitter import Twitter, TwitterOptions
 from tests.support import Broker, Recorder, topic_is
@@ -204,7 +205,7 @@ def test_a_refused_token_ends_the_node_with_one_clear_sentence(
 
 
 def test_the_token_comes_from_the_environment_and_is_never_shown() -> None:
-    from brain import load_settings
+    from brain.config import load_settings
 
     settings = load_settings(
         env={"BRAIN_TWITTER_BEARER_TOKEN": "s3cret", "BRAIN_TWITTER_USER": "x"}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from brain import NODE_GROUP, Effector, Latest, Node, NodeOptions, discover, on
+from brain import Effector, Latest, Node, NodeOptions, on
 from brain.cli import main
+from brain.plugins import NODE_GROUP, discover
 from brain.testing import MemoryBroker, record, running, send
-from schemas import Alert, ErrorEvent, Perception, TranscriptEvent
+from schemas import Alert, ErrorEvent, Event, ImageEvent, Perception, TranscriptEvent
 
 PERCEPTION = Perception(source="door", cause="c", sense="camera", kind="vision", text="I see.")
 
@@ -75,7 +76,7 @@ def test_every_built_in_node_declares_what_it_reads_and_writes() -> None:
             {("Perception", "perceived"), ("Alert", "alerted"), ("State", "rule_state")},
             {"State"},
         ),
-        "metrics": ({("Stats", "figures_came")}, set()),
+        "metrics": ({("Stats", "stats_came")}, set()),
         "recorder": (set(), set()),  # it hears every topic as bytes (`Node.listen`)
     }
 
@@ -122,3 +123,42 @@ def test_keys_of_the_topic_need_a_queue() -> None:
         class _Bad(Node[NodeOptions]):
             @on(TranscriptEvent, with_keys=True, keep=Latest())
             def hear(self, transcript: TranscriptEvent, keys: dict[str, str]) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("declaration", "parameters", "message"),
+    [
+        ("TranscriptEvent", "a: TranscriptEvent, b: int", "make it"),
+        ("TranscriptEvent, with_keys=True", "a: TranscriptEvent", "keys"),
+        ("TranscriptEvent", "a: Perception", "gets TranscriptEvent"),
+        ("TranscriptEvent", "a: list[TranscriptEvent]", "one event"),
+        ("ImageEvent, keep=Latest(batch=4)", "a: ImageEvent", "list"),
+    ],
+)
+def test_a_handler_that_does_not_fit_its_declaration_is_refused_when_its_class_is_defined(
+    declaration: str, parameters: str, message: str
+) -> None:
+    source = (
+        "from __future__ import annotations\n"
+        "class Bad(Node[NodeOptions]):\n"
+        f"    @on({declaration})\n"
+        f"    def handle(self, {parameters}) -> None: ...\n"
+    )
+    names = {"Node": Node, "NodeOptions": NodeOptions, "on": on, "Latest": Latest}
+    names |= {event.__name__: event for event in (TranscriptEvent, Perception, ImageEvent)}
+    with pytest.raises(TypeError, match=message):
+        exec(source, names)
+
+
+def test_a_handler_that_fits_is_accepted_with_or_without_annotations() -> None:
+    class _Fine(Node[NodeOptions]):
+        @on(ImageEvent, keep=Latest(batch=4))
+        def see(self, frames: list[ImageEvent]) -> None: ...
+
+        @on(TranscriptEvent, with_keys=True)
+        def hear(self, transcript, keys): ...  # type: ignore[no-untyped-def]
+
+        @on(Perception)
+        def perceive(self, perception: Event) -> None: ...
+
+    assert [d.method for d in _Fine.subscribes] == ["see", "hear", "perceive"]

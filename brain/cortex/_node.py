@@ -18,7 +18,6 @@ from brain._inbox import Latest, option
 from brain._model import Model
 from brain._node import Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
-from brain._voice import voice_command
 from brain._wiring import on
 from brain.cortex import _language as language
 from brain.cortex._engines import BATCH, Precision, RuntimeName
@@ -125,7 +124,7 @@ class Cortex(Node[CortexOptions]):
     @on(TranscriptEvent, shared=option("group"))
     def hear(self, transcript: TranscriptEvent) -> None:
         self._perceived(language.heard(transcript))
-        command = voice_command(transcript)
+        command = transcript.voice_command()
         if command is None:
             return
         # Only where the user said: anyone allowed to publish a transcript could otherwise
@@ -220,7 +219,7 @@ class Cortex(Node[CortexOptions]):
         while len(self._with_faces) > FRAMES_WITH_FACES:
             self._with_faces.popitem(last=False)
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {
             "model": self.model.name,
             "batch_size": self._last_batch,

@@ -77,8 +77,8 @@ class Running:
         if not (drained(timeout) and inbox.wait_idle(timeout) and drained(timeout)):
             raise AssertionError(f"{self.node.name} was still busy after {timeout:g} s")
 
-    def figures(self) -> dict[str, StatValue]:
-        """The node's figures now, as its next stats message would say them."""
+    def stats(self) -> dict[str, StatValue]:
+        """The node's stats now, as its next stats message would say them."""
         return stats_of(self.node, uptime_s=0.0).figures
 
     def stop(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:

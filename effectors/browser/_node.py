@@ -20,18 +20,10 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import Field, ValidationError
 
-from brain import (
-    DecodeError,
-    FatalError,
-    Node,
-    NodeOptions,
-    describe_rejection,
-    image_header,
-    on,
-    state_dir,
-    voice_command,
-)
+from brain import FatalError, Node, NodeOptions, on, state_dir
+from brain.bus import describe_rejection
 from brain.faces import name_of
+from brain.images import DecodeError, image_header
 from brain.recording import default_folder
 from effectors.browser._gate import Gate, lasting_token
 from effectors.browser._pages import Page, Pages
@@ -225,7 +217,7 @@ class Browser(Node[BrowserOptions]):
             return
         self.stats.add("transcripts")
         self.publish(transcript)
-        command = voice_command(transcript)
+        command = transcript.voice_command()
         if command is not None:  # the page is its own camera: it obeys its own voice
             self._pages.deliver(page.source, {"type": "command", "command": command})
 
@@ -279,7 +271,7 @@ class Browser(Node[BrowserOptions]):
     def alerted(self, alert: Alert) -> None:
         self._pages.deliver(None, {"type": "alert", "alert": alert.model_dump(mode="json")})
 
-    def figures(self) -> dict[str, StatValue]:
+    def current_stats(self) -> dict[str, StatValue]:
         return {"pages": len(self._pages), "url": self.address.split("?")[0]}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import threading
 
-from brain import Node, NodeOptions, die_with_parent
+from brain import Node, NodeOptions
+from brain.processes import die_with_parent
 
 
 class Keeper(Node[NodeOptions]):

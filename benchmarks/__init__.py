@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tests.home import home_environment
+from brain.testing import home_environment
 
 _home = Path(tempfile.mkdtemp(prefix="brain-bench-home-"))
 atexit.register(shutil.rmtree, _home, ignore_errors=True)

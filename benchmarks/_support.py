@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from brain._broker import embedded_config, find_mosquitto, wait_until_listening
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from brain.testing import Mosquitto
 
 
 def start_mosquitto(workdir: Path, *, extra: str = "") -> tuple[int, subprocess.Popen[bytes]]:
     """A Mosquitto on a free port of 127.0.0.1; returns the port and the process."""
-    port = free_port()
-    config = workdir / "mosquitto.conf"
-    config.write_text(embedded_config("127.0.0.1", port) + extra)
-    process = subprocess.Popen([find_mosquitto(), "-c", str(config)], stderr=subprocess.DEVNULL)
-    wait_until_listening("127.0.0.1", port)
-    return port, process
+    broker = Mosquitto(workdir, extra=extra)
+    broker.start()
+    assert broker.process is not None
+    return broker.port, broker.process
 
 
 ROOT = Path(__file__).resolve().parent.parent

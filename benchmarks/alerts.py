@@ -31,7 +31,9 @@ from apprise.attachment.memory import AttachMemory
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
-from benchmarks._support import free_port, start_mosquitto, start_node
+from benchmarks._support import start_mosquitto, start_node
+from brain import testing
+from brain.testing import free_port
 from schemas import ImageEvent, Label, Perception
 
 
@@ -70,16 +72,7 @@ def webhook(port: int, arrivals: Arrivals) -> ThreadingHTTPServer:
 
 
 def jpeg_frame() -> ImageEvent:
-    encoded = io.BytesIO()
-    Image.new("RGB", (640, 480), (90, 140, 200)).save(encoded, format="JPEG")
-    return ImageEvent(
-        source="door",
-        content_type="image/jpeg",
-        data=encoded.getvalue(),
-        width=640,
-        height=480,
-        seq=0,
-    )
+    return testing.frame((90, 140, 200), size=(640, 480))
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

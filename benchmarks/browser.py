@@ -25,8 +25,9 @@ from aiohttp import WSMsgType, web
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks._support import cpu_seconds, free_port, start_mosquitto, start_node
-from effectors.browser._server import STATIC
+from benchmarks._support import cpu_seconds, start_mosquitto, start_node
+from brain.testing import free_port
+from effectors.browser import STATIC
 from schemas import Label, Perception
 from tests.chromium import blue_frames, launch, write_y4m
 

@@ -54,8 +54,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks._support import cpu_seconds, start_mosquitto
-from brain._logging import configure
 from brain.bus import BrokerUrl, Bus, Topics
+from brain.processes import configure_logging
 from schemas import ImageEvent
 
 TOPIC = "brain/senses/camera/bench/image"
@@ -95,7 +95,7 @@ def pin(core: int) -> None:
 
 def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: Any) -> None:
     """Counts arrivals; puts their count, the last one's time and the CPU it took."""
-    configure(node="bench-sub")  # logs to stderr: stdout is the JSON
+    configure_logging(node="bench-sub")  # logs to stderr: stdout is the JSON
     pin(1)
     times: list[float] = []
     done = threading.Event()
@@ -124,7 +124,7 @@ def subscribe(kind: str, url: BrokerUrl, messages: int, ready: EventType, out: A
 
 def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
     """Sends the messages; puts the time it started, then the CPU sending took."""
-    configure(node="bench-pub")
+    configure_logging(node="bench-pub")
     pin(0)
     # Both sides start from the same messages in memory: raw paho from the bytes of
     # these events, brain from the events themselves. Built before timing, then

@@ -36,7 +36,7 @@ from PIL import Image
 
 from benchmarks._stream import Watcher, frames, paced, percentile, rss_mb, streamed
 from benchmarks._support import start_mosquitto, start_node
-from brain._images import decode
+from brain.images import decode
 from schemas import ImageEvent
 
 

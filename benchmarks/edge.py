@@ -31,11 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from benchmarks._stream import Watcher, paced, percentile, rss_mb, streamed
 from benchmarks._support import ROOT, start_mosquitto, start_node
-from brain._images import decode_bytes
 from brain.cortex import read_bundle, scaled
+from brain.images import decode_bytes
+from brain.testing import frame
 from brain.train import BASES, scan
 from schemas import ImageEvent
-from tests.shapes import base_weights, image_event, make_dataset
+from tests.shapes import base_weights, make_dataset
 
 
 def brain(*args: object) -> float:
@@ -52,7 +53,7 @@ def brain(*args: object) -> float:
 
 
 def cameras(images: list[Path]) -> list[list[ImageEvent]]:
-    events = [image_event(path, source=f"cam{n % 8}", seq=n) for n, path in enumerate(images)]
+    events = [frame(path, source=f"cam{n % 8}", seq=n) for n, path in enumerate(images)]
     return [events[n::8] for n in range(8)]
 
 

@@ -49,35 +49,15 @@ import paho.mqtt.client as mqtt
 from PIL import Image
 
 from benchmarks._stream import percentile
-from benchmarks._support import ROOT, free_port
-from brain._broker import find_mosquitto, wait_until_listening
+from benchmarks._support import ROOT
 from brain.recording import Events
+from brain.testing import Mosquitto
 from schemas import Clip, ImageEvent, Label, Perception, TranscriptEvent
 from tests.production import client_of, production_config, publish_as, tampered
 from tests.shapes import bomb_jpeg
 from tests.webhook import Webhook
 
 PLUGINS = ROOT / "tests" / "plugins"
-
-
-class Broker:
-    """The production broker: the shipped config and ACL, a password for every user."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.config = production_config(workdir, self.port)
-        self.passwords = workdir / "passwords"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = [find_mosquitto(), "-c", str(self.config)]
-        self.process = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
-        wait_until_listening("127.0.0.1", self.port)
-
-    def stop(self, signum: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(signum)
-        self.process.wait()
 
 
 class Watch:
@@ -243,7 +223,7 @@ def main() -> None:
     recordings = (disk or workdir) / "recordings"
     hook = Webhook(delay=1.5)
     hook.up()
-    broker = Broker(workdir)
+    broker = Mosquitto(workdir, config=production_config(workdir))
     broker.start()
     (workdir / "brain.toml").write_text(
         f'[camera]\nsource = "{frames}"\nname = "door"\nfps = 2\n'
@@ -258,7 +238,7 @@ def main() -> None:
     log: list[str] = []
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "brain", "--mqtt", f"mqtt://127.0.0.1:{broker.port}",
-         "--passwords", str(broker.passwords), "--config", str(workdir / "brain.toml"),
+         "--passwords", str(workdir / "passwords"), "--config", str(workdir / "brain.toml"),
          "--plugins-dir", str(PLUGINS), "run", "camera", "cortex", "alerts", "recorder"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -31,8 +31,8 @@ from PIL import Image
 
 from benchmarks._stream import Watcher, rss_mb, streamed
 from benchmarks._support import start_mosquitto, start_node
-from brain._images import decode
 from brain.faces import THRESHOLD
+from brain.images import decode
 from schemas import ImageEvent
 from tests.people import OBAMA, OTHERS, people_photos
 

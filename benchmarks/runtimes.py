@@ -45,10 +45,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from benchmarks.edge import Served, brain, cameras, serve
-from brain._files import write_whole
-from brain._images import decode_bytes
-from brain._logging import configure
-from brain._privacy import no_telemetry
 from brain.cortex import (
     ENGINES,
     INCEPTION,
@@ -57,6 +53,9 @@ from brain.cortex import (
     tflite_bytes,
     tflite_forward,
 )
+from brain.files import write_whole
+from brain.images import decode_bytes
+from brain.processes import configure_logging, no_telemetry
 from brain.train import scan
 from tests.shapes import base_weights, make_dataset
 
@@ -193,7 +192,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    configure(node="bench-runtimes")  # the cortex loaded here logs to stderr: stdout is the JSON
+    configure_logging(
+        node="bench-runtimes"
+    )  # the cortex loaded here logs to stderr: stdout is the JSON
     workdir = Path(tempfile.mkdtemp(prefix="brain-bench-runtimes-"))
     os.environ["XDG_STATE_HOME"] = str(workdir / "state")  # converted from scratch
 

@@ -16,10 +16,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from brain._broker import find_mosquitto, wait_until_listening
 from brain.bus import BrokerUrl
 from schemas import Event
-from tests.support import ROOT, Broker, free_port
+from tests.support import ROOT, Broker
 
 ACL = ROOT / "mosquitto" / "acl"
 #: Every user the shipped ACL names, and the password the tests give each.
@@ -33,9 +32,10 @@ def url_of(broker: Broker, user: str) -> BrokerUrl:
     return BrokerUrl.parse(f"mqtt://{user}:{USERS[user]}@127.0.0.1:{broker.port}")
 
 
-def production_config(workdir: Path, port: int) -> Path:
-    """The shipped mosquitto.conf and ACL, with a password for every user and this
-    port and folder: what a user sets up, for a broker of the test's own."""
+def production_config(workdir: Path) -> str:
+    """The shipped mosquitto.conf and ACL, with a password for every user and a folder
+    of the test's own: what a user sets up (``listener {port}``, for ``Mosquitto``).
+    ``workdir / "passwords"`` is the passwords file a user gives brain."""
     passwords = workdir / "brain.passwd"
     (workdir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in USERS.items()))
     passwords.write_text((workdir / "passwords").read_text())
@@ -45,28 +45,21 @@ def production_config(workdir: Path, port: int) -> Path:
         "password_file": passwords,
         "acl_file": ACL,
         "persistence_location": f"{workdir}/",
-        "listener": f"{port} 127.0.0.1",
+        "listener": "{port} 127.0.0.1",
     }.items():
         config, replaced = re.subn(rf"^{key} .*$", f"{key} {value}", config, flags=re.M)
         assert replaced == 1, f"mosquitto.conf has no single {key} line"
     # Run as whoever runs the tests (as root Mosquitto would switch to a user that cannot
     # read the test's private files).
-    path = workdir / "brain.conf"
-    path.write_text(config + f"user {getpass.getuser()}\n")
-    return path
+    return config + f"user {getpass.getuser()}\n"
 
 
 @pytest.fixture
 def production_broker(tmp_path: Path) -> Iterator[Broker]:
     """Mosquitto with the shipped mosquitto.conf and ACL; only paths and port changed.
     ``tmp_path / "passwords"`` is the passwords file a user gives brain."""
-    port = free_port()
-    config = production_config(tmp_path, port)
-    process = subprocess.Popen([find_mosquitto(), "-c", str(config)], stderr=subprocess.DEVNULL)
-    wait_until_listening("127.0.0.1", port)
-    yield Broker(kind="production", port=port, workdir=tmp_path, process=process)
-    process.terminate()
-    process.wait(timeout=10)
+    with Broker("production", tmp_path, config=production_config(tmp_path)) as broker:
+        yield broker
 
 
 def client_of(user: str, client_id: str = "") -> mqtt.Client:

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from schemas import ImageEvent
-
 #: Class name -> (fill colour, shape).
 CLASSES = {
     "red_circles": ((210, 40, 40), "ellipse"),
@@ -32,20 +30,6 @@ def picture(colour: tuple[int, int, int], shape: str, rng: np.random.Generator) 
     else:
         getattr(draw, shape)([x, y, x + size, y + size], fill=shade)
     return image
-
-
-def image_event(path: Path, *, source: str, seq: int) -> ImageEvent:
-    """A photo of the dataset as a camera would send it."""
-    with Image.open(path) as image:
-        width, height = image.size
-    return ImageEvent(
-        source=source,
-        content_type="image/jpeg",
-        data=path.read_bytes(),
-        width=width,
-        height=height,
-        seq=seq,
-    )
 
 
 def make_dataset(folder: Path, *, per_class: int = 80, seed: int = 0) -> Path:

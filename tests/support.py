@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,48 +17,31 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from brain._broker import embedded_config, find_mosquitto, wait_until_listening
+from brain._broker import wait_until_listening
 from brain.bus import BrokerUrl, Bus
-from tests.home import home_environment
+from brain.testing import Mosquitto, home_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "plugins"
 TEST_PLUGINS = Path(__file__).resolve().parent / "plugins"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class Broker(Mosquitto):
+    """A broker process on 127.0.0.1 that a test may kill and start again: Mosquitto
+    (``config``: a mosquitto.conf of the test's own), or brain's embedded broker as
+    ``brain broker`` runs it."""
 
-
-@dataclass
-class Broker:
-    """A broker process on 127.0.0.1:port that a test may kill and start again."""
-
-    kind: str
-    port: int
-    workdir: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+    def __init__(self, kind: str, workdir: Path, *, config: str | None = None) -> None:
+        super().__init__(workdir, config=config)
+        self.kind, self.workdir = kind, workdir
 
     def start(self) -> None:
-        if self.kind == "mosquitto":
-            config = self.workdir / "mosquitto.conf"
-            config.write_text(embedded_config("127.0.0.1", self.port))
-            argv = [find_mosquitto(), "-c", str(config)]
-        else:  # the embedded broker, as `brain broker` runs it
-            argv = [sys.executable, "-m", "brain", "broker", "--port", str(self.port)]
+        if self.kind != "embedded":
+            super().start()
+            return
+        argv = [sys.executable, "-m", "brain", "broker", "--port", str(self.port)]
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until_listening("127.0.0.1", self.port)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=10)
 
 
 def connected_bus(broker: Broker, node: str, **options: object) -> Bus:
@@ -72,19 +54,15 @@ def connected_bus(broker: Broker, node: str, **options: object) -> Bus:
 @pytest.fixture(params=["mosquitto", "embedded"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     """A real Mosquitto started by the test, and brain's own embedded broker."""
-    running = Broker(kind=request.param, port=free_port(), workdir=tmp_path)
-    running.start()
-    yield running
-    running.stop()
+    with Broker(request.param, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Broker]:
     """A plain Mosquitto, for tests that do not need to run on both brokers."""
-    running = Broker(kind="mosquitto", port=free_port(), workdir=tmp_path)
-    running.start()
-    yield running
-    running.stop()
+    with Broker("mosquitto", tmp_path) as running:
+        yield running
 
 
 @dataclass

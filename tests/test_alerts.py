@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from brain import testing
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from effectors._rules import validate_rules
@@ -60,17 +61,7 @@ def start_alerts(
 
 
 def frame(seq: int = 0) -> ImageEvent:
-    picture = Image.new("RGB", (640, 480), (200, 120, 40))
-    encoded = io.BytesIO()
-    picture.save(encoded, format="JPEG")
-    return ImageEvent(
-        source="frontdoor",
-        content_type="image/jpeg",
-        data=encoded.getvalue(),
-        width=640,
-        height=480,
-        seq=seq,
-    )
+    return testing.frame((200, 120, 40), source="frontdoor", seq=seq, size=(640, 480))
 
 
 def see(broker: Broker, *scores: float, label: str = "person") -> ImageEvent:

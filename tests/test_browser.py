@@ -24,8 +24,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from brain import testing
 from brain.faces import Gallery, identity_availability
 from brain.processes import EXIT_FATAL
+from brain.testing import free_port
 from schemas import Alert, Clip, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
 from tests.people import camera_sized, people_photos
@@ -36,7 +38,6 @@ from tests.support import (
     NodeProcess,
     Recorder,
     cortex,
-    free_port,
     publish,
     topic_is,
     wait_until_serving,
@@ -432,11 +433,7 @@ def test_a_stranger_in_an_alert_is_named_on_the_page_and_known_from_then_on(
     seen = record(mosquitto, "brain/perceptions/#", "brain/commands/cortex/#")
     page.goto(server.page_url(source="hall", eye="closed"))
     page.wait_for_function("document.getElementById('state').textContent === 'connected'")
-    hopper = camera_sized(photos / "hopper.jpg", tmp_path / "hopper.jpg").read_bytes()
-    width, height = Image.open(io.BytesIO(hopper)).size
-    frame = ImageEvent(
-        source="door", content_type="image/jpeg", data=hopper, width=width, height=height, seq=1
-    )
+    frame = testing.frame(camera_sized(photos / "hopper.jpg", tmp_path / "hopper.jpg"), seq=1)
 
     time.sleep(0.5)  # subscribed
     publish(mosquitto, "brain/senses/camera/door/image", frame.to_json(), qos=1)

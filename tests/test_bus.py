@@ -12,6 +12,7 @@ import pytest
 import structlog
 
 from brain.bus import BrokerUrl, Bus, Topics
+from brain.testing import free_port
 from schemas import ErrorEvent, Perception, TranscriptEvent
 from tests.support import (
     TEST_PLUGINS,
@@ -19,7 +20,6 @@ from tests.support import (
     NodeProcess,
     Recorder,
     connected_bus,
-    free_port,
     publish,
     topic_is,
 )

@@ -18,7 +18,7 @@ from brain.testing import MemoryBroker, running, send
 from brain.testing import record as recording
 from schemas import Command, ErrorEvent, ImageEvent
 from senses.camera import Camera
-from tests.support import Broker, NodeProcess, Recorder, free_port, publish, topic_is
+from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
 
 FRAMES = "brain/senses/camera/door/image"
 
@@ -276,7 +276,7 @@ def test_a_stream_that_stalls_counts_as_gone_and_is_picked_up_again(
 def test_a_camera_started_before_its_broker_waits_for_it(
     tmp_path: Path, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
 ) -> None:
-    broker = Broker(kind="mosquitto", port=free_port(), workdir=tmp_path)
+    broker = Broker("mosquitto", tmp_path)
     node = brain_process(
         "--mqtt",
         broker.url,

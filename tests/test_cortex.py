@@ -4,14 +4,12 @@ process on a broker in memory, and as processes on a real broker."""
 from __future__ import annotations
 
 import contextlib
-import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
+from brain import testing
 from brain.cortex import Cortex
 from brain.plugins import discover
 from brain.testing import MemoryBroker, Running, running, send
@@ -47,16 +45,7 @@ def frame(
     size: tuple[int, int] = (64, 48),
     kind: str = "JPEG",
 ) -> ImageEvent:
-    encoded = io.BytesIO()
-    Image.new("RGB", size, COLOURS[colour]).save(encoded, format=kind)
-    return ImageEvent(
-        source=source,
-        content_type="image/png" if kind == "PNG" else "image/jpeg",
-        data=encoded.getvalue(),
-        width=size[0],
-        height=size[1],
-        seq=seq,
-    )
+    return testing.frame(COLOURS[colour], source=source, seq=seq, size=size, kind=kind)
 
 
 def show(broker: Broker, *frames: ImageEvent) -> None:

@@ -17,8 +17,9 @@ import pytest
 from PIL import Image
 
 from brain._broker import embedded_config, find_mosquitto
+from brain.testing import free_port
 from schemas import Perception
-from tests.support import TEST_PLUGINS, NodeProcess, free_port
+from tests.support import TEST_PLUGINS, NodeProcess
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None,

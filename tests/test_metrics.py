@@ -16,18 +16,11 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from brain.testing import MemoryBroker, running, send
+from brain.testing import MemoryBroker, free_port, running, send
 from effectors import metrics as metrics_module
 from effectors.metrics import Metrics
 from schemas import Stats
-from tests.support import (
-    ROOT,
-    TEST_PLUGINS,
-    Broker,
-    NodeProcess,
-    free_port,
-    wait_until_serving,
-)
+from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, wait_until_serving
 from tests.test_cortex import frame, show
 
 PROMETHEUS = shutil.which("prometheus")

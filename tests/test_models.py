@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from brain import testing
 from brain._images import decode
 from schemas import ImageEvent, Perception
 from tests.support import (
@@ -31,17 +30,7 @@ skimage_data = pytest.importorskip("skimage.data")
 
 
 def photo(pixels: np.ndarray, source: str = "door") -> ImageEvent:
-    encoded = io.BytesIO()
-    Image.fromarray(pixels).save(encoded, format="JPEG", quality=90)
-    height, width = pixels.shape[:2]
-    return ImageEvent(
-        source=source,
-        content_type="image/jpeg",
-        data=encoded.getvalue(),
-        width=width,
-        height=height,
-        seq=0,
-    )
+    return testing.frame(pixels, source=source)
 
 
 def cortex(broker: Broker, start: Callable[..., NodeProcess], *sets: str) -> NodeProcess:

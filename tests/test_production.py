@@ -25,7 +25,7 @@ import pytest
 import structlog
 from PIL import Image
 
-from brain._broker import find_mosquitto, wait_until_listening
+from brain import testing
 from brain.cortex import Cortex
 from brain.plugins import discover
 from brain.recording import Events
@@ -41,7 +41,7 @@ from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
 from tests.production import USERS, client_of, publish_as, url_of
-from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, Recorder, free_port, topic_is
+from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
 from tests.test_twitter import MENTIONS, FakeApi, api, page
 
 __all__ = ["api"]  # the twitter test's fixture, used here too
@@ -57,9 +57,7 @@ def jpeg(colour: tuple[int, int, int] = (220, 30, 30)) -> bytes:
 
 
 def frame() -> ImageEvent:
-    return ImageEvent(
-        source="frontdoor", content_type="image/jpeg", data=jpeg(), width=64, height=48, seq=0
-    )
+    return testing.frame(jpeg(), source="frontdoor")
 
 
 def perception(label: str = "person") -> Perception:
@@ -347,18 +345,14 @@ def test_the_production_recipe_as_written(
     assert passwords.stat().st_mode & 0o077 == 0
     users = dict(line.split(":", 1) for line in passwords.read_text().splitlines())
     assert set(users) == set(USERS)
-    port = free_port()
-    config = (etc / "mosquitto.conf").read_text().replace("listener 1883", f"listener {port}")
+    config = (etc / "mosquitto.conf").read_text().replace("listener 1883", "listener {port}")
     config = config.replace("/var/lib/mosquitto/", f"{tmp_path}/").replace(
         "/etc/mosquitto", str(etc)
     )
     config += f"user {getpass.getuser()}\n"
-    (etc / "mosquitto.conf").write_text(config)
-    broker = subprocess.Popen([find_mosquitto(), "-c", str(etc / "mosquitto.conf")])
-    try:
-        wait_until_listening("127.0.0.1", port)
-        seen = record(Broker("production", port, tmp_path), "brain/#", username="watch",
-                      password=users["watch"])  # fmt: skip
+    with Broker("production", etc, config=config) as broker:
+        port = broker.port
+        seen = record(broker, "brain/#", username="watch", password=users["watch"])
         Image.open(io.BytesIO(jpeg())).save(tmp_path / "door.jpg")
         camera = ["--set", f'camera.source="{tmp_path / "door.jpg"}"', "--set", "camera.fps=1"]
         brain_process("--mqtt", f"mqtt://127.0.0.1:{port}", "--passwords", str(passwords),
@@ -369,12 +363,10 @@ def test_the_production_recipe_as_written(
         (etc / "brain.acl").write_text(acl + block.replace("user camera", "user camera2"))
         subprocess.run(["mosquitto_passwd", "-b", str(etc / "brain.passwd"), "camera2", "s2"],
                        check=True)  # fmt: skip
-        broker.send_signal(signal.SIGHUP)  # Mosquitto reads its users and ACL again
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGHUP)  # Mosquitto reads its users and ACL again
         brain_process("--mqtt", f"mqtt://camera2:s2@127.0.0.1:{port}", *camera,
                       "--set", "camera.name=back", "node", "camera")  # fmt: skip
         for name in ("front", "back"):
             seen.wait_for(topic_is(f"brain/senses/camera/{name}/image"), timeout=60)
             seen.wait_for(lambda t, p, n=name: t == f"brain/status/camera/{n}" and p == b"online")
-    finally:
-        broker.terminate()
-        broker.wait(timeout=10)

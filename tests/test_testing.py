@@ -1,11 +1,16 @@
-"""brain.testing: the broker in memory behaves as Mosquitto does where nodes rely on it."""
+"""brain.testing: the broker in memory behaves as Mosquitto does where nodes rely on it;
+frames are built as a camera sends them."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+
+import numpy as np
 
 from brain.bus import Bus, Topics
-from brain.testing import MemoryBroker, record, send
+from brain.images import decode
+from brain.testing import MemoryBroker, frame, record, send
 from schemas import TranscriptEvent
 
 WAIT = 30
@@ -48,3 +53,22 @@ def test_a_retained_message_reaches_a_later_subscriber_and_a_will_is_said() -> N
     assert got.wait(WAIT) and seen == [b"online"]
     transport.vanish()
     assert broker.retained(status) == b"offline"
+
+
+def test_a_frame_is_built_from_a_colour_pixels_or_a_photo_as_a_camera_sends_it(
+    tmp_path: Path,
+) -> None:
+    red = frame((255, 0, 0), source="hall", seq=3, size=(32, 24), kind="PNG")
+    assert (red.source, red.seq, red.content_type, red.width, red.height) == (
+        "hall", 3, "image/png", 32, 24,
+    )  # fmt: skip
+    assert decode(red)[0, 0].tolist() == [255, 0, 0]
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    dark = frame(pixels)
+    assert (dark.content_type, dark.width, dark.height) == (
+        "image/jpeg",
+        30,
+        20,
+    )
+    (tmp_path / "photo.jpg").write_bytes(dark.data)
+    assert frame(tmp_path / "photo.jpg").data == dark.data

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from brain import state_dir
+from brain import state_dir, testing
 from brain._images import decode_bytes
 from brain.cortex.bundle import Bundle
 from brain.train import scan
 from schemas import ImageEvent, Perception
-from tests.shapes import CLASSES, base_weights, image_event, make_dataset
+from tests.shapes import CLASSES, base_weights, make_dataset
 from tests.support import CONVERTING, ROOT, Broker, NodeProcess, Recorder, cortex, publish_many
 
 pytest.importorskip("tensorflow")
@@ -109,7 +109,7 @@ def test_the_split_is_stable_and_does_not_move_when_photos_are_added(trained: Tr
 
 
 def frames_of(held_out: list[tuple[Path, str]]) -> list[ImageEvent]:
-    return [image_event(path, source="door", seq=n) for n, (path, _) in enumerate(held_out)]
+    return [testing.frame(path, seq=n) for n, (path, _) in enumerate(held_out)]
 
 
 @CONVERTING

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import free_port
+from brain.testing import free_port
 
 
 class Webhook:

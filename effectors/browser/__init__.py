@@ -1,5 +1,6 @@
 """The browser node: a web page that sees through the webcam, speaks and listens."""
 
 from effectors.browser._node import Browser, BrowserOptions
+from effectors.browser._server import STATIC
 
-__all__ = ["Browser", "BrowserOptions"]
+__all__ = ["STATIC", "Browser", "BrowserOptions"]

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
 from brain._broker import wait_until_listening
 from brain.bus import BrokerUrl, Bus
+from brain.cli import main
 from brain.testing import Mosquitto, home_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,15 @@ class Broker(Mosquitto):
         argv = [sys.executable, "-m", "brain", "broker", "--port", str(self.port)]
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until_listening("127.0.0.1", self.port)
+
+
+def brain_command(*args: object) -> subprocess.CompletedProcess[str]:
+    """A ``brain ...`` command line as a user types it, run in this process (a command
+    that loads a model loads it once a session, not once a command); its exit code,
+    standard output and standard error, as a process would give them."""
+    argv = [str(arg) for arg in args]
+    result = CliRunner().invoke(main, argv, catch_exceptions=False)
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 def connected_bus(broker: Broker, node: str, **options: object) -> Bus:

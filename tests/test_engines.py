@@ -2,13 +2,14 @@
 measures them once and keeps its choice, and a choice that cannot work is one sentence.
 
 Parity is shown on a small network (converting it takes seconds); InceptionV3 is
-converted once per test session, by the `inception_on_auto` fixture, and kept in the
-session's state folder for every later test."""
+converted once per test session, by its first start (the `first_start` fixture, a
+process of its own), and kept in the session's state folder for every later test."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -37,10 +38,46 @@ def photos(size: int) -> np.ndarray:
     return np.stack(frames).astype(np.float32) / 127.5 - 1.0
 
 
+FIRST_START = """
+import json, resource, sys
+from pathlib import Path
+from brain.cortex import CortexOptions
+from brain.cortex.inception import Inception
+if __name__ == "__main__":
+    model = Inception.load(CortexOptions(weights=Path(sys.argv[1]), runtime="auto"))
+    print(json.dumps({
+        "on": model.describe().rsplit(" ", 1)[-1].rstrip(")"),
+        "tensorflow": "tensorflow" in sys.modules,
+        "child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+    }))
+"""
+
+
 @pytest.fixture(scope="session")
-def inception_on_auto(inception_weights: tuple[object, Path]) -> Inception:
-    """InceptionV3 as the cortex loads it by default: converted to every engine here and
-    measured, once a session."""
+def first_start(
+    inception_weights: tuple[object, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
+    """InceptionV3's first start on ``auto``, in a process of its own with nothing
+    converted yet: it converts and measures every engine (in a child), then serves.
+    What it converted is kept in the session's state folder, as a next start finds it."""
+    folder = tmp_path_factory.mktemp("first-start")
+    (folder / "first_start.py").write_text(FIRST_START)
+    env = {**os.environ, "XDG_STATE_HOME": str(folder / "state")}
+    done = subprocess.run(
+        [sys.executable, str(folder / "first_start.py"), str(inception_weights[1])],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    shutil.copytree(folder / "state" / "brain", state_dir(), dirs_exist_ok=True)
+    found: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return {**found, "output": done.stdout + done.stderr}
+
+
+@pytest.fixture(scope="session")
+def inception_on_auto(
+    inception_weights: tuple[object, Path], first_start: dict[str, object]
+) -> Inception:
+    """InceptionV3 as the cortex loads it by default, once its first start measured it."""
     return Inception.load(options(inception_weights[1], "auto"))
 
 
@@ -109,32 +146,11 @@ def test_an_engine_that_cannot_do_a_precision_says_so(
         Inception.load(options(weights, "keras", "int8"))
 
 
-@pytest.mark.timeout(900)  # one more conversion of InceptionV3 to every engine
-def test_a_first_start_measures_in_a_child_and_serves_lean(
-    inception_weights: tuple[object, Path], tmp_path: Path
-) -> None:
+@pytest.mark.timeout(900)  # the session's one conversion of InceptionV3 to every engine
+def test_a_first_start_measures_in_a_child_and_serves_lean(first_start: dict[str, object]) -> None:
     """The serving process loads TensorFlow only to serve on Keras; the measuring of every
     engine (1.7 GB with Inception) happens in a child that is gone by then."""
-    probe = (
-        "import json, resource, sys\n"
-        "from pathlib import Path\n"
-        "from brain.cortex import CortexOptions\n"
-        "from brain.cortex.inception import Inception\n"
-        "if __name__ == '__main__':\n"
-        f"    model = Inception.load(CortexOptions(weights=Path({str(inception_weights[1])!r}),"
-        " runtime='auto'))\n"
-        "    print(json.dumps({'on': model.describe().rsplit(' ', 1)[-1].rstrip(')'),"
-        " 'tensorflow': 'tensorflow' in sys.modules,"
-        " 'child_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024}))\n"
-    )
-    script = tmp_path / "first_start.py"
-    script.write_text(probe)
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}  # nothing converted yet
-    done = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    found = json.loads(done.stdout.splitlines()[-1])
-    assert found["on"] in ENGINES and found["tensorflow"] == (found["on"] == "keras")
-    assert found["child_mb"] > 0, "nothing was measured in a child process"
-    assert "measuring every engine in a child process" in done.stdout + done.stderr
+    assert first_start["on"] in ENGINES
+    assert first_start["tensorflow"] == (first_start["on"] == "keras")
+    assert first_start["child_mb"] > 0, "nothing was measured in a child process"  # type: ignore[operator]
+    assert "measuring every engine in a child process" in str(first_start["output"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from brain.faces import EMBEDDING, THRESHOLD, Gallery, GalleryError, name_of
 from effectors._rules import Rule
 from schemas import Alert, Label, Perception
 from tests.people import OBAMA, OTHERS, camera_sized, people_photos, side_by_side
-from tests.support import ROOT, Broker, NodeProcess, Recorder, topic_is
+from tests.support import Broker, NodeProcess, Recorder, brain_command, topic_is
 from tests.webhook import Webhook
 
 pytest.importorskip("dlib")
@@ -35,13 +34,7 @@ def photos() -> Path:
 
 
 def faces(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "brain", "faces", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return brain_command("faces", *args)
 
 
 def who(gallery: Path, *photos: Path) -> dict[str, list[dict[str, object]]]:

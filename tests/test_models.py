@@ -197,7 +197,7 @@ def test_a_keras_model_is_served_without_keras_plots_and_scikit_learn(tmp_path: 
     served = f"""
 import sys
 import numpy as np
-from brain import discover
+from brain.plugins import discover
 from brain.cortex import CortexOptions, load_model
 model = load_model(CortexOptions(model={str(bundle)!r}, runtime="keras"), discover())
 red = np.zeros((32, 32, 3), np.uint8)

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import subprocess
-import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,19 +23,17 @@ from brain.cortex.bundle import Bundle
 from brain.train import scan
 from schemas import ImageEvent, Perception
 from tests.shapes import CLASSES, base_weights, make_dataset
-from tests.support import CONVERTING, ROOT, Broker, NodeProcess, Recorder, cortex, publish_many
+from tests.support import (
+    CONVERTING,
+    Broker,
+    NodeProcess,
+    Recorder,
+    brain_command,
+    cortex,
+    publish_many,
+)
 
 pytest.importorskip("tensorflow")
-
-
-def brain(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "brain", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class Trained:
     first_output: str = ""
 
     def train(self, *args: object) -> subprocess.CompletedProcess[str]:
-        return brain(
+        return brain_command(
             "train",
             *args,
             "--base",
@@ -149,7 +146,7 @@ def test_the_int8_export_agrees_with_the_bundle_and_is_small(
     trained: Trained, tmp_path: Path
 ) -> None:
     out = tmp_path / "small"
-    exported = brain("export", trained.bundle, "--quantize", "int8", "--out", out)
+    exported = brain_command("export", trained.bundle, "--quantize", "int8", "--out", out)
     assert exported.returncode == 0, exported.stderr
     assert "serve it with" in exported.stdout
     size = (out / "model.tflite").stat().st_size

@@ -94,7 +94,7 @@ class MemoryBroker:
 
 
 class MemoryTransport:
-    """One client of a ``MemoryBroker``; a ``brain.Transport``."""
+    """One client of a ``MemoryBroker``; a ``brain.bus.Transport``."""
 
     def __init__(self, broker: MemoryBroker) -> None:
         self._broker = broker

@@ -50,8 +50,10 @@ lint: setup
 	$(BIN)/mypy examples/plugins  # the example plugins, as a plugin author would check theirs
 	$(BIN)/lint-imports  # the layout's walls: pyproject.toml, [tool.importlinter]
 
+# Two workers, a test file each at a time: while one waits on a broker, a process or
+# Chromium, the other computes. More would only add memory (each loads TensorFlow).
 test: lint test-system
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # What a developer runs after each edit: the tests that start nothing real (see
 # tests/conftest.py); `make test` runs them all, on real brokers, processes and models.

@@ -395,14 +395,14 @@ def test_a_snapshot_of_too_many_pixels_is_refused_from_its_header() -> None:
 def test_alerts_fired_behind_a_slow_target_survive_kills(
     mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
 ) -> None:
-    slow = Webhook(delay=1.5)
+    slow = Webhook(delay=0.5)
     slow.up()
     settings = config(tmp_path, slow, window=1, cooldown=0)
     node = start_alerts(mosquitto, brain_process, settings)
     kills, fired = 3, 0
     for _ in range(kills):
         for _ in range(4):
-            see(mosquitto, 0.9)  # one alert each; each delivery takes 1.5 s
+            see(mosquitto, 0.9)  # one alert each; each delivery takes 0.5 s
         fired += 4
         node.stop(signal.SIGKILL)  # at once: some perceptions are not even read yet
         node = start_alerts(mosquitto, brain_process, settings)

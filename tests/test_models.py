@@ -20,6 +20,7 @@ from tests.support import (
     Broker,
     NodeProcess,
     Recorder,
+    brain_command,
     publish,
     topic_is,
     wait_until_serving,
@@ -118,22 +119,20 @@ def test_faces_see_a_person_and_not_the_cat(
     assert not seen.matching(topic_is("brain/perceptions/camera/cup"))
 
 
-def test_brain_models_says_which_can_run_and_how_to_get_weights(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KERAS_HOME": str(tmp_path)}
-    brain = [sys.executable, "-m", "brain", "--plugins-dir", str(ROOT / "tests" / "plugins")]
-    listing = subprocess.run(
-        [*brain, "models"], capture_output=True, text=True, env=env, timeout=120, check=True
-    ).stdout
-    assert "colours        ready" in listing
-    assert "inception      not ready  no weights yet: `brain models pull inception`" in listing
-    assert "faces          ready      weights in the mtcnn package" in listing
-    pulled = subprocess.run(
-        [*brain, "models", "pull", "inception"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+def test_brain_models_says_which_can_run_and_how_to_get_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    plugins = ("--plugins-dir", ROOT / "tests" / "plugins")
+    listing = brain_command(*plugins, "models")
+    assert listing.returncode == 0, listing.stderr
+    assert "colours        ready" in listing.stdout
+    assert (
+        "inception      not ready  no weights yet: `brain models pull inception`" in listing.stdout
     )
+    assert "faces          ready      weights in the mtcnn package" in listing.stdout
+    pulled = brain_command(*plugins, "models", "pull", "inception")
     assert pulled.returncode == 1
     assert "could not download https://storage.googleapis.com/" in pulled.stderr
 

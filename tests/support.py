@@ -174,6 +174,31 @@ class NodeProcess:
     def log(self) -> str:
         return "".join(self.output)
 
+    def wait_online(
+        self, on: Broker, presence: str, *, prefix: str = "brain", timeout: float = 60
+    ) -> None:
+        """Wait until the node says ``online`` on its status topic (``presence``: its name,
+        or ``camera/door``): it says so once its handlers are subscribed."""
+        topic, online = f"{prefix}/status/{presence}", threading.Event()
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+
+        def heard(_client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+            if message.payload == b"online":
+                online.set()
+
+        client.on_message = heard
+        client.on_connect = lambda c, *_args: c.subscribe(topic, qos=1)
+        client.connect("127.0.0.1", on.port)
+        client.loop_start()
+        try:
+            deadline = time.monotonic() + timeout
+            while not online.wait(0.2):
+                assert self.process.poll() is None, f"it exited before {topic}:\n{self.log()}"
+                assert time.monotonic() < deadline, f"no online on {topic} in:\n{self.log()}"
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
     def wait_for_log(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
         """Wait until ``text`` appears ``count`` times in the output; fail after ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -227,12 +252,18 @@ def brain_process() -> Iterator[Callable[..., NodeProcess]]:
 
 
 def cortex(
-    broker: Broker, start: Callable[..., NodeProcess], *sets: str, model: str = "colours"
+    broker: Broker,
+    start: Callable[..., NodeProcess],
+    *sets: str,
+    model: str = "colours",
+    prefix: str = "brain",
 ) -> NodeProcess:
     """A cortex with a test model (by default ``colours``), connected and subscribed."""
     node = start(
         "--mqtt",
         broker.url,
+        "--prefix",
+        prefix,
         "--plugins-dir",
         str(TEST_PLUGINS),
         "--set",
@@ -241,8 +272,7 @@ def cortex(
         "node",
         "cortex",
     )
-    wait_until_serving(node)
-    time.sleep(0.3)  # subscribed
+    wait_until_serving(node, broker, prefix=prefix)
     return node
 
 
@@ -250,10 +280,10 @@ def cortex(
 CONVERTING = pytest.mark.timeout(900)
 
 
-def wait_until_serving(cortex: NodeProcess) -> None:
-    """Wait until a cortex has its model; it subscribes next. A first start may convert
+def wait_until_serving(cortex: NodeProcess, on: Broker, *, prefix: str = "brain") -> None:
+    """Wait until a cortex has its model and is subscribed. A first start may convert
     the model and measure every engine: minutes on a busy machine."""
-    cortex.wait_for_log('"event": "model ready"', timeout=600)
+    cortex.wait_online(on, "cortex", prefix=prefix, timeout=600)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -55,8 +55,7 @@ def start_alerts(
     broker: Broker, start: Callable[..., NodeProcess], config_file: Path
 ) -> NodeProcess:
     node = start("--mqtt", broker.url, "--config", str(config_file), "node", "alerts")
-    node.wait_for_log('"event": "watching"')
-    time.sleep(0.3)  # subscribed
+    node.wait_online(broker, "alerts")
     return node
 
 

@@ -80,7 +80,7 @@ def start_browser_node(
         "browser",
         env={"XDG_STATE_HOME": str(tmp_path / "state")},
     )
-    node.wait_for_log('"event": "open the page"')
+    node.wait_online(broker, "browser")  # its page is served before it connects
     return Server(node, port)
 
 
@@ -117,7 +117,7 @@ def alerts_node(
         f"[[alerts.rules]]\n{rule}\n"
     )
     node = start("--mqtt", broker.url, "--config", str(config), "node", "alerts")
-    node.wait_for_log('"event": "watching"')
+    node.wait_online(broker, "alerts")
     return node
 
 
@@ -427,7 +427,7 @@ def test_a_stranger_in_an_alert_is_named_on_the_page_and_known_from_then_on(
         "node",
         "cortex",
     )
-    wait_until_serving(node)
+    wait_until_serving(node, mosquitto)
     rule = 'name = "stranger"\nlabels = ["stranger"]\nwindow = 1\ncooldown = 0'
     alerts_node(mosquitto, brain_process, tmp_path, rule)
     seen = record(mosquitto, "brain/perceptions/#", "brain/commands/cortex/#")
@@ -541,9 +541,9 @@ def test_the_review_shows_an_alert_with_its_snapshot_and_its_clip_playing(
     clips = record(mosquitto, "brain/clips/#")
     config = ("--mqtt", mosquitto.url, "--config", str(tmp_path / "brain.toml"))
     recorder = brain_process(*config, "node", "recorder")
-    recorder.wait_for_log('"event": "recording"')
+    recorder.wait_online(mosquitto, "recorder")
     alerts = brain_process(*config, "node", "alerts")
-    alerts.wait_for_log('"event": "watching"')
+    alerts.wait_online(mosquitto, "alerts")
     cortex(mosquitto, brain_process, "--config", str(tmp_path / "brain.toml"))
     brain_process(*config, "node", "camera")
     [(_, payload)] = clips.wait_for(topic_is("brain/clips/red"), timeout=120)

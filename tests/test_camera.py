@@ -45,7 +45,7 @@ def camera(
         "node",
         "camera",
     )
-    node.wait_for_log('"event": "connected"')
+    node.wait_online(broker, "camera/door")
     return node
 
 

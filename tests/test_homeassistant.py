@@ -213,7 +213,7 @@ def test_after_a_broker_restart_the_entities_come_back(
         "node",
         "homeassistant",
     )
-    node.wait_for_log('"event": "connected"')
+    node.wait_online(mosquitto, "homeassistant")
     first = record(mosquitto, config)
     first.wait_for(topic_is(config))
     mosquitto.stop()  # it keeps nothing: every retained config is gone

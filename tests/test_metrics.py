@@ -120,7 +120,7 @@ def test_prometheus_scrapes_and_stores_a_figure_the_test_caused(
     metrics = brain_process(
         "--mqtt", mosquitto.url, "--set", f"metrics.port={port}", "node", "metrics"
     )
-    metrics.wait_for_log('"event": "serving"')
+    metrics.wait_online(mosquitto, "metrics")  # it serves before it connects
     server = prometheus(f"127.0.0.1:{port}")
     cortex = brain_process(
         "--mqtt",
@@ -134,8 +134,7 @@ def test_prometheus_scrapes_and_stores_a_figure_the_test_caused(
         "node",
         "cortex",
     )
-    wait_until_serving(cortex)
-    time.sleep(0.3)  # subscribed
+    wait_until_serving(cortex, mosquitto)
     good = frame("green")
     broken = [
         good.model_copy(update={"data": b"not an image", "id": f"bad{n}", "source": f"b{n}"})

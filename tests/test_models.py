@@ -36,8 +36,7 @@ def photo(pixels: np.ndarray, source: str = "door") -> ImageEvent:
 
 def cortex(broker: Broker, start: Callable[..., NodeProcess], *sets: str) -> NodeProcess:
     node = start("--mqtt", broker.url, *sets, "node", "cortex")
-    wait_until_serving(node)
-    node.wait_for_log('"event": "connected"')
+    wait_until_serving(node, broker)
     return node
 
 

@@ -202,8 +202,8 @@ def test_a_session_replayed_gives_what_another_rule_makes_of_the_same_frames(
     brain_process(
         "--mqtt", mosquitto.url, "--prefix", "replay", "--config", str(tmp_path / "rule.toml"),
         "node", "alerts",
-    ).wait_for_log('"event": "watching"')  # fmt: skip
-    cortex(mosquitto, brain_process, "--prefix", "replay")
+    ).wait_online(mosquitto, "alerts", prefix="replay")  # fmt: skip
+    cortex(mosquitto, brain_process, prefix="replay")
     result = subprocess.run(
         [sys.executable, "-m", "brain", "--mqtt", mosquitto.url, "--prefix", "replay", "replay",
          str(store), "--topics", "brain/senses/camera/#", "--rate", "2"],
@@ -243,7 +243,7 @@ def test_a_full_disk_pauses_the_recorder_once_and_loses_no_alert(
         "--mqtt", mosquitto.url, "--set", f'recorder.directory="{small_disk / "rec"}"',
         "--set", "recorder.min_free_mb=1", "node", "recorder",
     )  # fmt: skip
-    recorder.wait_for_log('"event": "recording"')
+    recorder.wait_online(mosquitto, "recorder")
     publisher = Bus(node="test", url=BrokerUrl.parse(mosquitto.url), presence=False)
     publisher.connect(timeout=30)
     alerts: list[Alert] = []
@@ -301,7 +301,7 @@ def test_a_recorder_killed_leaves_a_readable_file_and_goes_on_in_a_new_one(
 ) -> None:
     store = ("--set", f'recorder.directory="{tmp_path / "rec"}"')
     recorder = brain_process("--mqtt", mosquitto.url, *store, "node", "recorder")
-    recorder.wait_for_log('"event": "recording"')
+    recorder.wait_online(mosquitto, "recorder")
     publisher = Bus(node="test", url=BrokerUrl.parse(mosquitto.url), presence=False)
     publisher.connect(timeout=30)
     for n in range(6000):  # several chunks' worth

@@ -58,8 +58,7 @@ def speaker(
         "node",
         "speaker",
     )
-    node.wait_for_log('"event": "speaking"')
-    time.sleep(0.3)  # subscribed
+    node.wait_online(broker, "speaker")
     return node
 
 
@@ -170,8 +169,7 @@ def test_without_a_sound_card_it_says_so_once_and_logs_the_sentences(
     if Path("/dev/snd").exists():
         pytest.skip("this machine has a sound card")
     node = brain_process("--mqtt", mosquitto.url, "node", "speaker")
-    node.wait_for_log('"event": "speaking"')
-    time.sleep(0.3)
+    node.wait_online(mosquitto, "speaker")
     say(
         mosquitto,
         perception("I see a lighthouse", "lighthouse"),

@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 # model works offline; drop the --set once `brain models pull inception` has run.
 # Watch with `make watch`.
 demo: setup
-	$(BIN)/brain --set cortex.model=faces run camera cortex speaker
+	$(BIN)/brain --log-format console --set cortex.model=faces run camera cortex speaker
 
 watch: setup
 	$(BIN)/brain watch

@@ -10,16 +10,27 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from typing import Any, TextIO
 
 import structlog
 
-#: Set by the supervisor for its children: "json" forces JSON lines.
+#: "json" or "console" (``--log-format``); the supervisor sets "json" for its children.
 LOG_FORMAT_ENV = "BRAIN_LOG_FORMAT"
 
 _write_lock = threading.Lock()
+#: This process's level (``configure``): the relay shows library noise only at debug.
+_level = {"min": logging.INFO}
+
+#: What TensorFlow writes to standard error on every start, before any logging is set up
+#: and whatever TF_CPP_MIN_LOG_LEVEL says: said by a node that loads it, it is noise.
+LIBRARY_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|I\d{4} .*\] (oneDNN custom operations are on|This TensorFlow binary is optimized)"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+)
 
 
 def wants_json(stream: TextIO) -> bool:
@@ -38,6 +49,7 @@ def _renderer(json_lines: bool) -> Any:
 def configure(*, node: str, level: str = "info", stream: TextIO | None = None) -> None:
     """Configure structlog for this process; ``node`` is stamped on every line."""
     out = stream or sys.stderr
+    _level["min"] = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -47,7 +59,7 @@ def configure(*, node: str, level: str = "info", stream: TextIO | None = None) -
             structlog.processors.format_exc_info,
             _renderer(wants_json(out)),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(_level["min"]),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
@@ -79,7 +91,9 @@ class LineRelay:
             event_dict = None
         if not isinstance(event_dict, dict) or "event" not in event_dict:
             # Output that did not come through structlog (a C library, a crash):
-            # still one whole line with its node.
+            # still one whole line with its node; a library's known chatter only at debug.
+            if LIBRARY_NOISE.match(line) and _level["min"] > logging.DEBUG:
+                return None
             event_dict = {"event": line, "level": "info", "output": "raw"}
         event_dict.setdefault("node", node)
         rendered = self._render(None, event_dict.get("level", "info"), event_dict)

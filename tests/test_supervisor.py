@@ -45,7 +45,8 @@ def is_alive(pid: int) -> bool:
 def test_a_crashing_node_is_restarted_then_given_up_on(
     mosquitto: Broker, brain_process: Callable[..., NodeProcess]
 ) -> None:
-    run = run_nodes(mosquitto, brain_process, "run", "crashy", "heartbeat")
+    console = ("--log-format", "console")
+    run = run_nodes(mosquitto, brain_process, *console, "run", "crashy", "heartbeat")
     run.wait_for_log("crashed; restarting", count=2)
     run.wait_for_log("restarted", count=2)
     # five crashes in a minute: it gives up; the other node keeps running meanwhile.
@@ -53,6 +54,9 @@ def test_a_crashing_node_is_restarted_then_given_up_on(
     assert run.process.poll() is None, "the supervisor left while heartbeat still runs"
     assert "RuntimeError: crashed on purpose" in run.log()
     assert run.stop(signal.SIGINT) == 1, "a node that failed for good makes the exit non-zero"
+    # One readable line an event, though its output is a pipe: the nodes' lines too.
+    assert "node=heartbeat" in run.log() and "node=crashy" in run.log()
+    assert not [line for line in run.output if line.startswith("{")]
 
 
 def test_backoff_doubles_up_to_its_limit() -> None:

@@ -10,6 +10,7 @@ winning for single values and adding to the repeatable ones.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ class SharedOptions:
     plugins_dirs: tuple[Path, ...] = ()
     prefix: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
+    log_format: str | None = None
 
     def settings(self) -> Settings:
         with user_errors():
@@ -134,6 +136,12 @@ _OPTIONS = (
         type=click.Choice(["debug", "info", "warning", "error"]),
         help=f"[default: {DEFAULT_LOG_LEVEL}]",
     ),
+    _option(
+        "--log-format",
+        type=click.Choice(["console", "json"]),
+        help="One readable line an event, or JSON lines [default: console on a terminal, "
+        "else json; env: BRAIN_LOG_FORMAT].",
+    ),
 )
 
 
@@ -149,6 +157,8 @@ def shared() -> SharedOptions:
     is configured by them."""
     given = click.get_current_context().meta.get(_META, {})
     options = SharedOptions(**given)
+    if options.log_format:  # for this process; `brain run` gives its nodes JSON to relay
+        os.environ[_logging.LOG_FORMAT_ENV] = options.log_format
     _logging.configure(node="brain", level=options.log_level)
     return options
 

@@ -66,7 +66,11 @@ class Speaker(Effector[SpeakerOptions]):
             return
         keys: list[tuple[str, str]] = [("sentence", perception.text)]
         if perception.labels:
-            keys.append(("label", perception.labels[0].label))
+            # Who, when faces were told apart (each is a "person" first): the family and
+            # then a stranger at the door are two things to say, not one.
+            labels = perception.labels
+            told = sorted({label.label for label in labels if label.distance is not None})
+            keys.append(("label", ",".join(told) or labels[0].label))
         if not self._cooldown.acquire(*keys):
             self.stats.add("repeats_skipped")
             return

@@ -123,6 +123,23 @@ def test_the_same_sentence_or_label_is_not_said_twice_within_the_cooldown(tmp_pa
     assert spoken(tmp_path) == ["00001-i-see-a-cat.wav", "00002-i-see-a-person.wav"]
 
 
+def test_the_family_and_then_a_stranger_are_both_said_though_each_is_a_person(
+    tmp_path: Path,
+) -> None:
+    def faces(text: str, *names: str) -> Perception:
+        person = Label(label="person", score=0.99)
+        told = [Label(label=name, score=0.99, distance=0.3) for name in names]
+        return Perception(source="door", cause="c", sense="camera", kind="vision",
+                          labels=[person, *told], text=text)  # fmt: skip
+
+    with speaking(tmp_path, cooldown=30, queue=10) as (broker, node):
+        eileen = faces("I see Eileen Collins.", "eileen-collins")
+        said(broker, eileen, faces("I see a stranger.", "stranger"), eileen)
+        node.idle()
+        assert node.stats()["repeats_skipped"] == 1
+    assert spoken(tmp_path) == ["00001-i-see-eileen-collins.wav", "00002-i-see-a-stranger.wav"]
+
+
 def test_low_scores_and_other_kinds_are_not_said(tmp_path: Path) -> None:
     with speaking(tmp_path, min_score=0.5) as (broker, node):
         speech = Perception(

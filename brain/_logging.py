@@ -21,8 +21,10 @@ import structlog
 LOG_FORMAT_ENV = "BRAIN_LOG_FORMAT"
 
 _write_lock = threading.Lock()
-#: This process's level (``configure``): the relay shows library noise only at debug.
-_level = {"min": logging.INFO}
+#: This process's choices (``configure``): its level (the relay shows a library's noise
+#: only at debug) and its format (``--log-format``; None: by the environment, then the
+#: stream). Module state, not the environment, so a node started from here has its own.
+_chosen: dict[str, Any] = {"level": logging.INFO, "format": None}
 
 #: What TensorFlow writes to standard error on every start, before any logging is set up
 #: and whatever TF_CPP_MIN_LOG_LEVEL says: said by a node that loads it, it is noise.
@@ -34,7 +36,7 @@ LIBRARY_NOISE = re.compile(
 
 
 def wants_json(stream: TextIO) -> bool:
-    forced = os.environ.get(LOG_FORMAT_ENV, "").lower()
+    forced = (_chosen["format"] or os.environ.get(LOG_FORMAT_ENV, "")).lower()
     if forced in ("json", "console"):
         return forced == "json"
     return not stream.isatty()
@@ -46,10 +48,18 @@ def _renderer(json_lines: bool) -> Any:
     return structlog.dev.ConsoleRenderer(colors=False, pad_event_to=30)
 
 
-def configure(*, node: str, level: str = "info", stream: TextIO | None = None) -> None:
-    """Configure structlog for this process; ``node`` is stamped on every line."""
+def configure(
+    *,
+    node: str,
+    level: str = "info",
+    log_format: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Configure structlog for this process; ``node`` is stamped on every line.
+    ``log_format``: "console" or "json" (default: as ``BRAIN_LOG_FORMAT`` says, else
+    console on a terminal and JSON lines otherwise)."""
     out = stream or sys.stderr
-    _level["min"] = logging.getLevelName(level.upper())
+    _chosen.update(level=logging.getLevelName(level.upper()), format=log_format)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -59,7 +69,7 @@ def configure(*, node: str, level: str = "info", stream: TextIO | None = None) -
             structlog.processors.format_exc_info,
             _renderer(wants_json(out)),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(_level["min"]),
+        wrapper_class=structlog.make_filtering_bound_logger(_chosen["level"]),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
@@ -92,7 +102,7 @@ class LineRelay:
         if not isinstance(event_dict, dict) or "event" not in event_dict:
             # Output that did not come through structlog (a C library, a crash):
             # still one whole line with its node; a library's known chatter only at debug.
-            if LIBRARY_NOISE.match(line) and _level["min"] > logging.DEBUG:
+            if LIBRARY_NOISE.match(line) and _chosen["level"] > logging.DEBUG:
                 return None
             event_dict = {"event": line, "level": "info", "output": "raw"}
         event_dict.setdefault("node", node)

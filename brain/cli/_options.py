@@ -10,7 +10,6 @@ winning for single values and adding to the repeatable ones.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,14 +151,21 @@ def shared_options(command: FC) -> FC:
     return command
 
 
+def remember_sets(ctx: click.Context, *sets: str, first: bool = False) -> None:
+    """Add ``--set`` values as if given on the command line; ``first``: before the
+    user's, which then win."""
+    given: dict[str, Any] = ctx.meta.setdefault(_META, {})
+    before = given.get("sets", ())
+    given["sets"] = (*sets, *before) if first else (*before, *sets)
+
+
 def shared() -> SharedOptions:
     """The shared options given so far, at every level of the command line; logging
     is configured by them."""
     given = click.get_current_context().meta.get(_META, {})
     options = SharedOptions(**given)
-    if options.log_format:  # for this process; `brain run` gives its nodes JSON to relay
-        os.environ[_logging.LOG_FORMAT_ENV] = options.log_format
-    _logging.configure(node="brain", level=options.log_level)
+    # For this process only: `brain run` gives its nodes JSON, which it relays in this format.
+    _logging.configure(node="brain", level=options.log_level, log_format=options.log_format)
     return options
 
 

@@ -72,7 +72,7 @@ def run_one(
     """Run node ``name`` in this process until it stops, then exit with its status;
     ``as_name`` on the bus (``run_node``), logged in as ``user`` (default: the node's
     name) when there is a passwords file."""
-    _logging.configure(node=as_name or name, level=options.log_level)
+    _logging.configure(node=as_name or name, level=options.log_level, log_format=options.log_format)
     settings = options.settings()
     catalog = options.catalog()
     with user_errors():

@@ -33,12 +33,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[cortex,faces,edge,openvino,dev]'
 	touch $@
 
-# The main job: the camera (sample photos when there is no webcam), the cortex and
-# the speaker, supervised, with the embedded broker when none runs. The `faces`
-# model works offline; drop the --set once `brain models pull inception` has run.
-# Watch with `make watch`.
+# The main job in small (`brain demo`): a family member enrolled from a sample photo,
+# the camera playing photos of her and of a stranger, the cortex telling them apart,
+# the speaker saying so; the embedded broker when none runs. Watch with `make watch`.
 demo: setup
-	$(BIN)/brain --log-format console --set cortex.model=faces run camera cortex speaker
+	$(BIN)/brain --log-format console demo
 
 watch: setup
 	$(BIN)/brain watch

@@ -208,17 +208,17 @@ class NodeProcess:
 
 
 def start_brain(
-    *args: str, env: dict[str, str] | None = None, host: str | None = None
+    *args: str, env: dict[str, str] | None = None, host: str | None = None, cwd: Path = ROOT
 ) -> NodeProcess:
-    """Start ``python -m brain ARGS`` and keep its output; on ``host``, a network
-    namespace, when given."""
+    """Start ``python -m brain ARGS`` in ``cwd`` and keep its output; on ``host``, a
+    network namespace, when given."""
     inside = ["ip", "netns", "exec", host] if host else []
     process = subprocess.Popen(
         [*inside, sys.executable, "-m", "brain", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
     )
     node = NodeProcess(process)
@@ -238,9 +238,9 @@ def brain_process() -> Iterator[Callable[..., NodeProcess]]:
     started: list[NodeProcess] = []
 
     def start(
-        *args: str, env: dict[str, str] | None = None, host: str | None = None
+        *args: str, env: dict[str, str] | None = None, host: str | None = None, cwd: Path = ROOT
     ) -> NodeProcess:
-        node = start_brain(*args, env=env, host=host)
+        node = start_brain(*args, env=env, host=host, cwd=cwd)
         started.append(node)
         return node
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -18,7 +20,8 @@ from brain.cli._options import shared
 from brain.cli._run import _check_nodes
 from brain.config import load_settings
 from brain.plugins import discover
-from tests.support import ROOT
+from brain.testing import free_port
+from tests.support import ROOT, Broker, NodeProcess
 
 _OPERATORS = {"&&", "||", ";", "|", "&"}
 
@@ -177,3 +180,39 @@ def test_each_brain_toml_of_the_pages_gives_options_the_nodes_take(
     settings = load_settings(config=tmp_path / "brain.toml", env={})
     catalog = discover(plugins_dirs=[ROOT / "examples" / "plugins"])
     _check_nodes(settings, catalog, sorted(settings.sections()))
+
+
+def readme_lines() -> list[list[str]]:
+    blocks = shell_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    return [words for block in blocks for words in command_lines(block)]
+
+
+def readme_run_lines() -> list[list[str]]:
+    """The README's `brain ... run NODES` lines on a broker of their own (the production
+    broker's line is run by tests/test_production.py)."""
+    lines = readme_lines()
+    return [w for w in lines if w[0] == "brain" and "run" in w and "--passwords" not in w]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("words", readme_run_lines(), ids=shlex.join)
+def test_each_run_line_of_the_readme_runs_every_node_it_names_offline(
+    words: list[str],
+    mosquitto: Broker,
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    """As a new user on a machine with no internet: every node comes online, and Ctrl-C
+    stops them all cleanly."""
+    if any("cert.pem" in word for word in words):  # made by the README's openssl line
+        [openssl] = [w for w in readme_lines() if w[0] == "openssl"]
+        subprocess.run(openssl, cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    nodes = words[words.index("run") + 1 :]
+    nodes = nodes[: next((n for n, word in enumerate(nodes) if word.startswith("-")), None)]
+    here = ["--mqtt", mosquitto.url, "--set", f"browser.port={free_port()}"]
+    plugins = [str(ROOT / word) if word.startswith("examples/") else word for word in words[1:]]
+    run = brain_process(*here, *plugins, cwd=tmp_path)
+    for node in nodes:
+        run.wait_online(mosquitto, node, timeout=300)
+    assert run.stop(signal.SIGINT, timeout=30) == 0, run.log()
+    assert "Traceback" not in run.log()

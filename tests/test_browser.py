@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from brain import testing
 from brain.faces import Gallery, identity_availability
 from brain.processes import EXIT_FATAL
 from brain.testing import free_port
+from effectors.browser._node import _shown_host
 from schemas import Alert, Clip, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
 from tests.people import camera_sized, people_photos
@@ -584,3 +586,12 @@ def test_the_review_shows_an_alert_with_its_snapshot_and_its_clip_playing(
     page.select_option("#review-rule", "red")
     page.click("#review-filters button")
     page.locator(f"#review-{clip.alert}").wait_for()
+
+
+def test_listening_on_every_address_shows_an_address_a_phone_can_type() -> None:
+    shown = _shown_host("0.0.0.0")
+    if shown == socket.getfqdn():
+        pytest.skip("this machine has no network but its loopback")
+    with socket.socket() as sock:
+        sock.bind((shown, 0))  # one of this machine's own addresses
+    assert not shown.startswith("127.")

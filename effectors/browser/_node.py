@@ -310,10 +310,23 @@ def _is_loopback(host: str) -> bool:
 
 
 def _shown_host(host: str) -> str:
-    """An address a phone on the same network can type, when listening on every address."""
+    """An address a phone on the same network can type, when listening on every address:
+    this machine's own on that network (a phone seldom resolves its name)."""
     if host not in {"0.0.0.0", "::", ""}:
         return f"[{host}]" if ":" in host else host
-    return socket.getfqdn()
+    return _network_address() or socket.getfqdn()
+
+
+def _network_address() -> str | None:
+    """The address this machine's default route leaves from; None without a network.
+    Connecting a UDP socket only looks the route up: no packet is sent."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1 (RFC 5737): never a real host
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:

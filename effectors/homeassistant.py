@@ -71,6 +71,7 @@ class HomeAssistant(Node[HomeAssistantOptions]):
         self._remember_at = time.monotonic() + _REMEMBER_EVERY
         self._on_until: dict[tuple[str, str], float] = {}  # (camera, what): when it goes off
         self._said: dict[str, str] = {}  # the last value of each state said
+        self._snapshots: dict[str, bytes] = {}  # each camera's last alert's, said again
         self._rules: set[str] = set()
         self._nodes: set[str] = set()
         self.listen(f"{options.discovery_prefix}/status", self.home_assistant_status)
@@ -96,6 +97,10 @@ class HomeAssistant(Node[HomeAssistantOptions]):
             cameras = sorted(self._seen)
         for camera in cameras:
             self._announce_camera(camera)
+            with self._lock:
+                snapshot = self._snapshots.get(camera)
+            if snapshot is not None:  # a broker that restarted lost the retained image
+                self._publish_snapshot(camera, snapshot)
         for rule in sorted(self._rules):
             self._say_config(self._rule_config(rule))
         for node in sorted(self._nodes):
@@ -127,10 +132,14 @@ class HomeAssistant(Node[HomeAssistantOptions]):
 
     @on(Alert)
     def alerted(self, alert: Alert) -> None:
-        if alert.snapshot is not None and alert.source in self._seen:
-            self.bus.publish_raw(
-                self._snapshot_topic(alert.source), alert.snapshot.data, qos=1, retain=True
-            )
+        with self._lock:
+            if alert.snapshot is None or alert.source not in self._seen:
+                return
+            self._snapshots[alert.source] = alert.snapshot.data
+        self._publish_snapshot(alert.source, alert.snapshot.data)
+
+    def _publish_snapshot(self, camera: str, data: bytes) -> None:
+        self.bus.publish_raw(self._snapshot_topic(camera), data, qos=1, retain=True)
 
     def run(self, stop: threading.Event) -> None:
         """Turn presences off after the quiet time, and forget cameras long unseen."""
@@ -181,7 +190,8 @@ class HomeAssistant(Node[HomeAssistantOptions]):
         for name in (*(f"{camera}-{what}" for what in _PRESENCES), f"{camera}-seen"):
             self.bus.clear_retained(State, node=self.name, name=name)
             self._said.pop(name, None)
-        self.bus.publish_raw(self._snapshot_topic(camera), b"", qos=1, retain=True)
+        self._publish_snapshot(camera, b"")
+        self._snapshots.pop(camera, None)
         self._seen.pop(camera, None)
         self._remember()
         self.log.info("camera removed", camera=camera)

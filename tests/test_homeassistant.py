@@ -13,12 +13,13 @@ from typing import Any
 import jinja2
 from PIL import Image
 
+from brain import testing
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from effectors.alerts import Alerts
 from effectors.homeassistant import HomeAssistant
 from schemas import Alert, Label, Perception, Snapshot, State
-from tests.support import Broker, NodeProcess, Recorder, topic_is
+from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
 
 #: What Home Assistant's MQTT platforms require and accept, from its documentation
 #: (home-assistant.io/integrations/{component}.mqtt) and the DISCOVERY_SCHEMA of
@@ -214,8 +215,14 @@ def test_after_a_broker_restart_the_entities_come_back(
         "homeassistant",
     )
     node.wait_online(mosquitto, "homeassistant")
-    first = record(mosquitto, config)
+    first = record(mosquitto, config, "brain/snapshots/door")
     first.wait_for(topic_is(config))
+    person = perception("door", "person", text="I see a person.")
+    snapshot = Snapshot(content_type="image/jpeg", data=testing.frame((9, 9, 9)).data, width=64,
+                        height=48)  # fmt: skip
+    publish(mosquitto, "brain/alerts/door", Alert(source="door", rule="door", perception=person,
+            snapshot=snapshot).to_json())  # fmt: skip
+    first.wait_for(topic_is("brain/snapshots/door"))
     mosquitto.stop()  # it keeps nothing: every retained config is gone
     mosquitto.start()
     node.wait_for_log('"event": "reconnected"')
@@ -225,6 +232,9 @@ def test_after_a_broker_restart_the_entities_come_back(
     assert components == ["binary_sensor", "binary_sensor", "binary_sensor", "image", "sensor"]
     for topic, payload in said:  # the camera's four, and the homeassistant node's own
         check_schema(topic.split("/")[1], json.loads(payload))
+    # The last alert's picture too: the broker lost it with the rest.
+    [(_, picture)] = record(mosquitto, "brain/snapshots/door").wait_for(topic_is("#"))
+    assert picture == snapshot.data
     assert node.process.poll() is None
 
 

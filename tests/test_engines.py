@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from skimage import data as skimage_data
 from brain import FatalError, state_dir
 from brain.cortex._engines import ENGINES
 from brain.cortex.inception import Inception, imagenet_classes
+from brain.processes import EXIT_FATAL
 
 pytest.importorskip("tensorflow")
 
@@ -154,3 +157,30 @@ def test_a_first_start_measures_in_a_child_and_serves_lean(first_start: dict[str
     assert first_start["tensorflow"] == (first_start["on"] == "keras")
     assert first_start["child_mb"] > 0, "nothing was measured in a child process"  # type: ignore[operator]
     assert "measuring every engine in a child process" in str(first_start["output"])
+
+
+@pytest.mark.timeout(600)
+def test_ctrl_c_while_measuring_says_nothing_is_wrong(
+    inception_weights: tuple[object, Path], tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the whole foreground group, the measuring child with the cortex: the
+    cortex says that the next start measures again, not that something failed."""
+    node = subprocess.Popen(
+        [sys.executable, "-m", "brain", "--mqtt", "mqtt://127.0.0.1:9", "--set",
+         f'cortex.weights="{inception_weights[1]}"', "node", "cortex"],
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "BRAIN_LOG_FORMAT": "json"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert node.stdout is not None
+    said = []
+    for line in node.stdout:
+        said.append(line)
+        if "measuring every engine in a child process" in line:
+            break
+    time.sleep(2)  # the child has started measuring (a signal before it would end it early)
+    os.killpg(node.pid, signal.SIGINT)
+    said += node.stdout.readlines()
+    assert node.wait(timeout=120) == EXIT_FATAL
+    told = "".join(said)
+    assert "nothing is wrong, and the next start measures them again" in told
+    assert "choose an engine" not in told and "Traceback" not in told

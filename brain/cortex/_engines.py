@@ -286,6 +286,9 @@ def _measure_reporting(
 ) -> None:
     from brain._logging import configure
 
+    # Ctrl-C reaches this child with the cortex: it ends it by the signal, not by a
+    # KeyboardInterrupt's traceback and status 1, so the cortex can tell it was stopped.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     configure(node="cortex")  # its lines are the cortex's, measuring
     try:
         _measure(network, images, folder, precision)

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import structlog.testing
 
 from brain.processes import EXIT_FATAL
 from brain.testing import MemoryBroker, running, send
@@ -86,17 +87,21 @@ def test_a_video_file_becomes_image_events_at_the_requested_rate(
     assert 2.5 <= fps <= 10, f"asked for 5 fps, made {fps}"  # loose: a behaviour, not a speed
 
 
-def test_an_image_directory_is_shown_in_turn(
-    mosquitto: Broker,
-    record: Callable[..., Recorder],
-    brain_process: Callable[..., NodeProcess],
-    tmp_path: Path,
-) -> None:
+# -- the camera's logic, in this process on a broker in memory ----------------------
+
+
+def frames_from(source: Path | str, count: int, **options: object) -> list[ImageEvent]:
+    """The first ``count`` frames a camera named door makes of ``source``."""
+    broker = MemoryBroker()
+    frames = recording(broker, ImageEvent, source="door")
+    with running(Camera, broker, options={"source": str(source), "name": "door", **options}):
+        return frames.wait(count, timeout=60)
+
+
+def test_an_image_directory_is_shown_in_turn(tmp_path: Path) -> None:
     for name, size in (("a.png", (200, 100)), ("b.jpg", (300, 150)), ("c.png", (120, 90))):
         cv2.imwrite(str(tmp_path / name), np.full((size[1], size[0], 3), 128, np.uint8))
-    seen = record(mosquitto, FRAMES)
-    camera(mosquitto, brain_process, tmp_path, "--set", "camera.fps=10")
-    sizes = [(e.width, e.height) for e in frames_of(seen, 6)]
+    sizes = [(e.width, e.height) for e in frames_from(tmp_path, 6, fps=10)]
     assert sizes == [(200, 100), (300, 150), (120, 90)] * 2
 
 
@@ -172,13 +177,9 @@ def test_a_file_that_ends_without_loop_ends_the_node(
     assert "the source has ended" in node.log()
 
 
-def test_no_source_plays_the_sample_photos(
-    mosquitto: Broker, record: Callable[..., Recorder], brain_process: Callable[..., NodeProcess]
-) -> None:
-    seen = record(mosquitto, FRAMES)
-    camera(mosquitto, brain_process, "")
+def test_no_source_plays_the_sample_photos() -> None:
     # Several rounds of the photos: a busy machine makes the camera skip some frames.
-    sizes = {(e.width, e.height) for e in frames_of(seen, 16, timeout=60)}
+    sizes = {(e.width, e.height) for e in frames_from("", 16, fps=20)}
     assert sizes >= {(512, 512), (451, 300)}
 
 
@@ -191,15 +192,20 @@ def test_no_source_plays_the_sample_photos(
     ],
 )
 def test_a_source_that_is_not_there_at_start_is_a_sentence_and_an_exit(
-    mosquitto: Broker, brain_process: Callable[..., NodeProcess], source: str, sentence: str
+    source: str, sentence: str
 ) -> None:
     if source == "0" and Path("/dev/video0").exists():
         pytest.skip("this machine has a camera 0")
-    node = brain_process("--mqtt", mosquitto.url, "--set", f"camera.source={json.dumps(source)}",
-                         "node", "camera")  # fmt: skip
-    assert node.process.wait(timeout=60) == EXIT_FATAL  # not restarted, not retried
-    assert sentence in node.log()
-    assert "Traceback" not in node.log() and "retrying" not in node.log()
+    with (
+        structlog.testing.capture_logs() as logs,
+        pytest.raises(RuntimeError) as stopped,
+        running(Camera, MemoryBroker(), options={"source": source}),
+    ):
+        pass
+    assert f"status {EXIT_FATAL} before it was online" in str(stopped.value)  # not retried
+    [said] = [log for log in logs if log["event"] == "cannot run"]
+    assert sentence in said["reason"]
+    assert not [log for log in logs if "retrying" in log["event"]]
 
 
 class MjpegStream:

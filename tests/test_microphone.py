@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from brain.testing import MemoryBroker, running
+from brain.testing import record as recording
 from schemas import Command, TranscriptEvent
+from senses.microphone import Microphone
 from tests.support import Broker, NodeProcess, Recorder, cortex, topic_is
 
 TRANSCRIPTS = "brain/senses/microphone/kitchen/transcript"
@@ -50,39 +53,34 @@ def transcripts(recorder: Recorder, count: int) -> list[TranscriptEvent]:
 
 @pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
 @pytest.mark.parametrize("command", ["what do you see", "open your eye", "close your eye"])
-def test_a_spoken_command_becomes_its_transcript(
-    mosquitto: Broker,
-    record: Callable[..., Recorder],
-    brain_process: Callable[..., NodeProcess],
-    tmp_path: Path,
-    command: str,
-) -> None:
-    seen = record(mosquitto, TRANSCRIPTS)
-    node = microphone(mosquitto, brain_process, speak(command, tmp_path / "said.wav"))
-    [heard] = transcripts(seen, 1)
-    assert heard.text == command
-    assert heard.final and heard.lang == "en" and heard.confidence is not None
-    assert node.process.wait(timeout=30) == 0, "the file ended, so does the node"
+def test_a_spoken_command_becomes_its_transcript(tmp_path: Path, command: str) -> None:
+    broker = MemoryBroker()
+    heard = recording(broker, TranscriptEvent, source="kitchen")
+    source = str(speak(command, tmp_path / "said.wav"))
+    with running(Microphone, broker, options={"source": source, "name": "kitchen"}) as node:
+        [transcript] = heard.wait(1, timeout=30)
+        deadline = time.monotonic() + 30
+        while node.exit_status is None:  # the file ended, so does the node
+            assert time.monotonic() < deadline, "the microphone went on after its file ended"
+            time.sleep(0.05)
+    assert transcript.text == command and node.exit_status == 0
+    assert transcript.final and transcript.lang == "en" and transcript.confidence is not None
 
 
-def test_typed_lines_from_a_fifo_become_transcripts(
-    mosquitto: Broker,
-    record: Callable[..., Recorder],
-    brain_process: Callable[..., NodeProcess],
-    tmp_path: Path,
-) -> None:
-    seen = record(mosquitto, TRANSCRIPTS)
+def test_typed_lines_from_a_fifo_become_transcripts(tmp_path: Path) -> None:
+    broker = MemoryBroker()
+    heard = recording(broker, TranscriptEvent, source="kitchen")
     fifo = tmp_path / "typed"
     os.mkfifo(fifo)
-    node = microphone(mosquitto, brain_process, fifo)
-    with fifo.open("w") as typing:
-        typing.write("what do you see\n\nhello brain\n")
-    with fifo.open("w") as typing:  # a second writer, as a second `echo hi > FIFO` is
-        typing.write("and again\n")
-    assert [t.text for t in transcripts(seen, 3)] == ["what do you see", "hello brain", "and again"]
-    assert node.process.poll() is None, "a FIFO waits for the next writer"
-    node.stop(signal.SIGTERM)
-    assert node.process.wait(timeout=20) == 0
+    with running(Microphone, broker, options={"source": str(fifo), "name": "kitchen"}) as node:
+        with fifo.open("w") as typing:
+            typing.write("what do you see\n\nhello brain\n")
+        with fifo.open("w") as typing:  # a second writer, as a second `echo hi > FIFO` is
+            typing.write("and again\n")
+        said = [t.text for t in heard.wait(3, timeout=30)]
+        assert said == ["what do you see", "hello brain", "and again"]
+        assert node.exit_status is None, "a FIFO waits for the next writer"
+    assert node.exit_status == 0
 
 
 def has_a_microphone() -> bool:

@@ -26,7 +26,7 @@ from effectors._snapshot import SnapshotError, downscale
 from effectors.alerts import Alerts
 from schemas import Alert, Clip, Command, ErrorEvent, ImageEvent, Label, Perception, State
 from tests.shapes import bomb_jpeg
-from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
+from tests.support import Broker, NodeProcess, Recorder, brain_command, publish, topic_is
 from tests.webhook import Webhook
 
 
@@ -327,24 +327,11 @@ def test_alerts_undelivered_when_the_node_is_killed_are_delivered_after_a_restar
     ],
 )
 def test_a_bad_rule_is_refused_at_start_with_its_name(
-    tmp_path: Path, webhook: Webhook, mosquitto: Broker, rule: dict[str, Any], message: str
+    tmp_path: Path, webhook: Webhook, rule: dict[str, Any], message: str
 ) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "brain",
-            "--mqtt",
-            mosquitto.url,
-            "--config",
-            str(config(tmp_path, webhook, **rule)),
-            "run",
-            "alerts",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    settings = config(tmp_path, webhook, **rule)
+    # Refused before anything starts: no broker, no node.
+    result = brain_command("--mqtt", "mqtt://127.0.0.1:9", "--config", settings, "run", "alerts")
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
 

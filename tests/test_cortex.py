@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
+
+import pytest
+import structlog.testing
 
 from brain import testing
 from brain.cortex import Cortex
 from brain.plugins import discover
+from brain.processes import EXIT_FATAL
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from schemas import Box, Command, ErrorEvent, ImageEvent, MentionEvent, Perception, TranscriptEvent
@@ -93,14 +96,15 @@ def test_two_cortexes_share_the_frames_each_classified_once(
     assert sorted(causes) == sorted(f.id for f in frames) and len(found) == 40
 
 
-def test_an_unknown_model_is_one_sentence(
-    mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path
-) -> None:
-    node = brain_process(
-        "--mqtt", mosquitto.url, "--set", "cortex.model=nonesuch", "node", "cortex"
-    )
-    assert node.process.wait(timeout=30) == 78
-    assert "there is no model called 'nonesuch'" in node.log()
+def test_an_unknown_model_is_one_sentence() -> None:
+    with (
+        structlog.testing.capture_logs() as logs,
+        pytest.raises(RuntimeError, match=f"status {EXIT_FATAL} before it was online"),
+        running(Cortex, MemoryBroker(), options={"model": "nonesuch"}, catalog=discover()),
+    ):
+        pass
+    [said] = [log for log in logs if log["event"] == "cannot run"]
+    assert "there is no model called 'nonesuch'" in said["reason"]
 
 
 def test_a_decompression_bomb_is_an_error_event_not_a_crash(

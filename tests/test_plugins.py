@@ -1,20 +1,20 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from brain.plugins import NODE_GROUP, PluginError, discover
-from tests.support import EXAMPLES, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
-
-
-def brain(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "brain", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.support import (
+    EXAMPLES,
+    TEST_PLUGINS,
+    Broker,
+    NodeProcess,
+    Recorder,
+    brain_command,
+    topic_is,
+)
 
 
 def test_a_drop_in_plugin_is_found_and_runs(
@@ -54,7 +54,7 @@ def test_a_broken_plugin_is_reported_and_the_others_still_load(tmp_path: Path) -
         "empty.py": "defines no brain Node or Model class with a `name`",
         "quits.py": "SystemExit: 3",
     }
-    listing = brain("--plugins-dir", str(tmp_path), "list")
+    listing = brain_command("--plugins-dir", str(tmp_path), "list")
     assert listing.returncode == 0
     assert "echo" in listing.stdout and "broken.py: ModuleNotFoundError" in listing.stdout
 
@@ -78,15 +78,14 @@ def test_an_installed_entry_point_is_found_like_a_built_in(
         catalog.node("wrong")
 
 
-def test_unknown_nodes_and_options_stop_brain_run_before_anything_starts(
-    mosquitto: Broker,
-) -> None:
-    unknown = brain("--mqtt", mosquitto.url, "run", "camrea")
+def test_unknown_nodes_and_options_stop_brain_run_before_anything_starts() -> None:
+    nowhere = "mqtt://127.0.0.1:9"  # refused before anything starts: no broker is needed
+    unknown = brain_command("--mqtt", nowhere, "run", "camrea")
     assert unknown.returncode == 2
     assert "there is no node called 'camrea'" in unknown.stderr
-    bad_option = brain(
+    bad_option = brain_command(
         "--mqtt",
-        mosquitto.url,
+        nowhere,
         "--plugins-dir",
         str(EXAMPLES),
         "--set",
@@ -96,9 +95,9 @@ def test_unknown_nodes_and_options_stop_brain_run_before_anything_starts(
     )
     assert bad_option.returncode == 2
     assert "heartbeat.interval = 'soon' (from --set heartbeat.interval=soon)" in bad_option.stderr
-    orphan_section = brain(
+    orphan_section = brain_command(
         "--mqtt",
-        mosquitto.url,
+        nowhere,
         "--plugins-dir",
         str(EXAMPLES),
         "--set",

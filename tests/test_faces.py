@@ -50,6 +50,7 @@ def test_one_photo_enrolled_the_others_are_recognised_and_other_people_are_stran
     added = faces("add", "Obama", photos / OBAMA[0], "--gallery", gallery)
     assert added.returncode == 0, added.stderr
     assert "obama: 1 photos added, 0 skipped" in added.stdout
+    assert "loading the face finder" in added.stderr  # the seconds it takes are said first
 
     seen = who(gallery, *(photos / name for name in OBAMA[1:] + OTHERS))
     for name in OBAMA[1:]:

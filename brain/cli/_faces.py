@@ -58,7 +58,7 @@ def add(
     with user_errors():
         name = name_of(name)
         library = _open(_cortex(options), gallery)
-        finder, embedder = FaceFinder(), Embedder()
+        finder, embedder = _face_models()
         added = skipped = 0
         for path in photos_in(list(photos)):
             try:
@@ -107,7 +107,7 @@ def who(options: SharedOptions, photos: tuple[Path, ...], as_json: bool, gallery
                 "brain faces add NAME PHOTO..."
             )
         threshold = cortex.face_threshold
-        finder, embedder = FaceFinder(), Embedder()
+        finder, embedder = _face_models()
         for path in photos_in(list(photos)):
             try:
                 found = finder.find(read_photo(path), embedder)
@@ -133,6 +133,13 @@ def remove(options: SharedOptions, name: str, gallery: Path) -> None:
         library = _open(_cortex(options), gallery)
         library.remove(name)
     click.echo(f"removed {name} from {library.directory}")
+
+
+def _face_models() -> tuple[FaceFinder, Embedder]:
+    """MTCNN and dlib's embedder, said first on standard error: loading them (and
+    TensorFlow) takes seconds that would otherwise pass without a word."""
+    click.echo("loading the face finder (MTCNN) and the face embedder (dlib)...", err=True)
+    return FaceFinder(), Embedder()
 
 
 def _cortex(options: SharedOptions) -> CortexOptions:

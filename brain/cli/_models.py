@@ -148,6 +148,8 @@ def export_command(bundle: Path, out: Path, quantize: str, calibration: Path | N
     """Write BUNDLE as a TFLite bundle, which a cortex serves without TensorFlow."""
     from brain.train import export
 
+    how = "" if quantize == "none" else f", quantized to {quantize} (calibrated on its images)"
+    click.echo(f"exporting {bundle} to TFLite{how}; this takes a minute or so...", err=True)
     with user_errors():
         model = export(bundle, out=out, quantize=quantize, calibration=calibration)  # type: ignore[arg-type]
     before = (bundle / "model.keras").stat().st_size

@@ -213,14 +213,20 @@ def _measure(network: Network, images: Calibration, folder: Path, precision: Pre
     network, images = functools.cache(network), functools.cache(images)
     speeds: dict[str, float] = {}
     forwards: dict[str, Forward] = {}
-    for engine in ENGINES.values():
-        if engine.installed() and precision in engine.precisions:
-            try:
-                forwards[engine.name] = engine.build(network, precision, images, folder)
-            except FatalError as error:  # e.g. int8 on OpenVINO without NNCF: measure the rest
-                log.warning("engine left out", engine=engine.name, reason=str(error))
-                continue
-            speeds[engine.name] = images_per_s(forwards[engine.name], images())
+    engines = [e for e in ENGINES.values() if e.installed() and precision in e.precisions]
+    began = time.monotonic()
+    for done, engine in enumerate(engines):
+        # A line an engine, with what is left: a first start takes minutes here.
+        spent = time.monotonic() - began
+        left = f"about {spent / done * (len(engines) - done):.0f} s left" if done else "timing"
+        step = f"{done + 1} of {len(engines)}"
+        log.info("converting and measuring", engine=engine.name, step=step, left=left)
+        try:
+            forwards[engine.name] = engine.build(network, precision, images, folder)
+        except FatalError as error:  # e.g. int8 on OpenVINO without NNCF: measure the rest
+            log.warning("engine left out", engine=engine.name, reason=str(error))
+            continue
+        speeds[engine.name] = images_per_s(forwards[engine.name], images())
     if speeds and precision != "float32":
         expected = _keras_top1(network, images)
         agreements = {

@@ -52,6 +52,12 @@ class Model(abc.ABC):
         )
 
     @classmethod
+    def labels(cls, options: Any) -> frozenset[str] | None:
+        """Every label it can give with these options, when it can tell without loading
+        its network; None when it cannot say. A rule on another label never fires."""
+        return None
+
+    @classmethod
     def availability(cls) -> tuple[bool, str]:
         """Whether it can run now, and where its weights are or how to get them."""
         return True, "needs no weights"

@@ -16,9 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 from PIL import Image
 
 from brain import testing
+from brain.cli._run import _warn_of_labels_no_model_gives
+from brain.config import load_settings
+from brain.plugins import discover
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from effectors._rules import validate_rules
@@ -424,3 +428,18 @@ def test_perceptions_published_while_the_alerts_node_is_down_still_fire(
 def test_a_misspelt_key_is_named_not_the_key_it_left_missing() -> None:
     with pytest.raises(ValueError, match=r"rule 'x': unknown key 'lables' \(did you mean 'labels'"):
         validate_rules([{"name": "x", "lables": ["person"]}])
+
+
+def test_a_rule_on_a_label_the_model_never_gives_is_said_before_the_run(tmp_path: Path) -> None:
+    (tmp_path / "brain.toml").write_text(
+        f'[cortex]\nmodel = "faces"\ngallery = "{tmp_path / "gallery"}"\n'
+        '[[alerts.rules]]\nname = "door"\nlabels = ["strnger", "person"]\n'
+        '[[alerts.rules]]\nname = "bob"\nlabels = ["bob"]\n'
+    )
+    settings = load_settings(config=tmp_path / "brain.toml", env={})
+    with structlog.testing.capture_logs() as logs:
+        _warn_of_labels_no_model_gives(settings, discover())
+    assert [log["event"] for log in logs] == [
+        "rule 'door': the faces model never says 'strnger'; did you mean 'stranger'?",
+        "rule 'bob': the faces model never says 'bob', so it never fires on it",  # not enrolled
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import os
 import sys
 import tempfile
@@ -14,6 +16,7 @@ import structlog
 from brain import _logging
 from brain._broker import embedded_broker, is_listening
 from brain._config import MQTT_URL_ENV, OptionError, Settings, set_environment
+from brain._errors import BrainError
 from brain._plugins import NODE_GROUP, Catalog
 from brain._runner import run_node
 from brain._supervisor import ChildSpec, RestartPolicy, Supervisor
@@ -39,6 +42,8 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
     catalog = options.catalog()
     with user_errors():
         _check_nodes(settings, catalog, nodes)
+        if "alerts" in nodes:
+            _warn_of_labels_no_model_gives(settings, catalog)
         with tempfile.TemporaryDirectory(prefix="brain-") as scratch:
             url, broker = _broker_for_run(settings, Path(scratch))
             env = {_logging.LOG_FORMAT_ENV: "json", **set_environment(options.sets)}
@@ -123,6 +128,28 @@ def _check_nodes(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> 
             f"options are given for {section!r}, which is not a node; "
             f"known nodes: {', '.join(sorted(known))}"
         )
+
+
+def _warn_of_labels_no_model_gives(settings: Settings, catalog: Catalog) -> None:
+    """A rule on a label the cortex's model never gives ('strnger') never fires: say so
+    at once, with the label meant, rather than wait in silence."""
+    from brain.cortex import CortexOptions, model_type
+
+    cortex = settings.options_for("cortex", CortexOptions)
+    assert isinstance(cortex, CortexOptions)
+    known = None
+    with contextlib.suppress(BrainError):  # a model that cannot be found: the cortex says
+        known = model_type(cortex, catalog).labels(cortex)
+    if not known:
+        return
+    alerts = settings.options_for("alerts", catalog.node("alerts").Options)
+    for rule in getattr(alerts, "rules", ()):
+        for label in sorted(set(rule.labels) - known):
+            meant = difflib.get_close_matches(label, sorted(known), n=1)
+            log.warning(
+                f"rule {rule.name!r}: the {cortex.model} model never says {label!r}"
+                + (f"; did you mean {meant[0]!r}?" if meant else ", so it never fires on it")
+            )
 
 
 def _broker_for_run(settings: Settings, scratch: Path) -> tuple[BrokerUrl, list[ChildSpec]]:

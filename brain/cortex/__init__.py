@@ -9,7 +9,7 @@ from brain.cortex._bench import HEADER as BENCH_HEADER
 from brain.cortex._bench import bench
 from brain.cortex._engines import ENGINES, images_per_s
 from brain.cortex._graph import compiled
-from brain.cortex._node import Cortex, CortexOptions, load_model
+from brain.cortex._node import Cortex, CortexOptions, load_model, model_type
 from brain.cortex._photos import calibration_images, sample_photos
 from brain.cortex._runtimes import keras_network, tflite_bytes, tflite_forward
 from brain.cortex._scaling import INCEPTION, SCALINGS, Images, scaled
@@ -31,6 +31,7 @@ __all__ = [
     "images_per_s",
     "keras_network",
     "load_model",
+    "model_type",
     "new_bundle",
     "read_bundle",
     "resolve_weights",

@@ -81,19 +81,23 @@ class CortexOptions(NodeOptions):
     )
 
 
-def load_model(options: CortexOptions, catalog: Catalog) -> Model:
+def model_type(options: CortexOptions, catalog: Catalog) -> type[Model]:
     """The model the options name: a bundle directory, or an installed or drop-in model."""
     if Path(options.model).is_dir():
         from brain.cortex.bundle import Bundle
 
-        model_type: type[Model] = Bundle
-    else:
-        try:
-            model_type = catalog.model(options.model)
-        except PluginError as error:
-            raise FatalError(str(error)) from None
+        return Bundle
+    try:
+        return catalog.model(options.model)
+    except PluginError as error:
+        raise FatalError(str(error)) from None
+
+
+def load_model(options: CortexOptions, catalog: Catalog) -> Model:
+    """The model the options name, loaded."""
+    found = model_type(options, catalog)
     with serving_imports():
-        return model_type.load(options)
+        return found.load(options)
 
 
 class Cortex(Node[CortexOptions]):

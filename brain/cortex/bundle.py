@@ -163,6 +163,13 @@ class Bundle(Model):
         self._runtime = metadata.get("runtime", "keras")
 
     @classmethod
+    def labels(cls, options: Any) -> frozenset[str] | None:
+        try:
+            return frozenset(read_bundle(Path(options.model))[1])
+        except FatalError:  # a retrain.py graph, or no bundle: the cortex says which
+            return None
+
+    @classmethod
     def load(cls, options: Any) -> Bundle:
         directory = Path(options.model)
         if (directory / RETRAIN_GRAPH).is_file():

@@ -18,6 +18,7 @@ import structlog
 from brain._config import state_dir
 from brain._model import RGB, Model
 from brain.faces import (
+    STRANGER,
     Embedder,
     FaceFinder,
     Gallery,
@@ -57,6 +58,15 @@ class Faces(Model):
         faces = cls(FaceFinder(), gallery, threshold=options.face_threshold)
         faces._refresh()  # a damaged gallery: people are still seen, and it is said why
         return faces
+
+    @classmethod
+    def labels(cls, options: Any) -> frozenset[str]:
+        """A person per face; who, of the people in the gallery now, or a stranger."""
+        try:
+            people = Gallery.open(getattr(options, "gallery", None) or default_gallery()).people()
+        except GalleryError:  # said when the cortex starts; here only the names matter
+            people = []
+        return frozenset({"person", STRANGER, *(person.name for person in people)})
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         with self._lock:

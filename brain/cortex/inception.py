@@ -94,6 +94,10 @@ class Inception(Model):
         )
         return cls(forward, weights=weights, engine=engine, top_k=options.top_k)
 
+    @classmethod
+    def labels(cls, options: Any) -> frozenset[str]:
+        return frozenset(imagenet_classes())
+
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         # 299x299 (done by the decoder), scaled as Inception was trained.
         probabilities = self._forward(scaled(frames, INCEPTION))

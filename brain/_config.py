@@ -76,14 +76,34 @@ class Settings:
         """The node names that brain.toml or --set gave options to."""
         return {*self.file_values, *self.set_values}
 
+    def instances(self, node: str) -> list[str]:
+        """``node:name`` for each ``[node.name]`` table of brain.toml (several cameras in
+        one run), in the file's order; none: the node runs once."""
+        tables = self.file_values.get(node, {})
+        return [f"{node}:{key}" for key, (value, _) in tables.items() if isinstance(value, dict)]
+
     def options_for(self, node: str, options_type: type[NodeOptions]) -> NodeOptions:
-        """Validate the options of ``node``; raise ``OptionError`` naming the bad key."""
-        values = {
-            **self.file_values.get(node, {}),
-            **self._env_values(node, options_type),
-            **self.set_values.get(node, {}),
-        }
+        """Validate the options of ``node`` (or of ``node:name``, one of its instances:
+        its section, then its own table, and its ``name``); raise ``OptionError`` naming
+        the bad key."""
+        kind, _, instance = node.partition(":")
+        section = self.file_values.get(kind, {})
+        values = {key: given for key, given in section.items() if not isinstance(given[0], dict)}
+        if instance:
+            if "name" not in options_type.model_fields:
+                raise OptionError(f"{kind} runs once: it has no name option to tell several apart")
+            table, origin = section.get(instance, ({}, ""))
+            origin = origin.replace(f"[{kind}]", f"[{kind}.{instance}]")
+            values |= {key: (value, origin) for key, value in table.items()}
+        values |= {**self._env_values(kind, options_type), **self.set_values.get(kind, {})}
+        if instance:  # last: a --set camera.name cannot make two cameras one
+            values["name"] = (instance, f"the instance {node}")
         return _validate(node, options_type, values)
+
+    def user_of(self, node: str) -> str:
+        """Who ``node`` logs in as: its name; ``camera-frontdoor`` for ``camera:frontdoor``
+        (on the production broker, one user is one connection)."""
+        return node.replace(":", "-")
 
     def _env_values(self, node: str, options_type: type[NodeOptions]) -> Values:
         prefix = f"BRAIN_{_env_word(node)}_"

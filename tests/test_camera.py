@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -316,3 +319,34 @@ def test_a_camera_obeys_the_commands_for_its_own_name_only(tmp_path: Path) -> No
         send(broker, Command(source="test", command="close"), node="camera", target="door")
         node.idle()
         assert node.stats()["eye"] == "closed"
+
+
+def test_one_run_holds_several_named_cameras_each_supervised_and_reported_on_its_own(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    for name, shade in (("frontdoor", 60), ("backyard", 200)):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "still.png"), np.full((48, 64, 3), shade, np.uint8))
+    (tmp_path / "brain.toml").write_text(
+        "[camera]\nfps = 4\n"
+        f'[camera.frontdoor]\nsource = "{tmp_path / "frontdoor"}"\n'
+        f'[camera.backyard]\nsource = "{tmp_path / "backyard"}"\n'
+    )
+    seen = record(mosquitto, "brain/senses/camera/+/image", "brain/status/camera/#")
+    run = brain_process("--mqtt", mosquitto.url, "--config", str(tmp_path / "brain.toml"),
+                        "run", "camera")  # fmt: skip
+    for name in ("frontdoor", "backyard"):
+        run.wait_online(mosquitto, f"camera/{name}")
+        seen.wait_for(topic_is(f"brain/senses/camera/{name}/image"))
+    # One camera dies: the supervisor says which, restarts it alone, and the other
+    # camera's status never leaves online.
+    [pid] = re.findall(r'"child": "camera:frontdoor", "pid": (\d+)', run.log())
+    os.kill(int(pid), signal.SIGKILL)
+    run.wait_for_log('"child": "camera:frontdoor", "exit_code": -9')
+    seen.wait_for(lambda t, p: t == "brain/status/camera/frontdoor" and p == b"online", count=2)
+    backyard = [p for t, p in seen.matching(topic_is("brain/status/camera/backyard"))]
+    assert set(backyard) == {b"online"}
+    assert run.stop(signal.SIGINT, timeout=30) == 0

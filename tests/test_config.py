@@ -9,6 +9,8 @@ from brain import NodeOptions
 from brain._config import set_environment
 from brain._url import BrokerUrl
 from brain.config import OptionError, load_settings
+from effectors.alerts import AlertsOptions
+from senses import camera
 
 
 class CameraOptions(NodeOptions):
@@ -107,3 +109,23 @@ def test_set_values_become_the_environment_variables_that_say_the_same() -> None
     assert environment == {"BRAIN_CAMERA_FPS": "5", "BRAIN_CAMERA_SOURCE": "rtsp://door/stream"}
     options = load_settings(env=environment).options_for("camera", CameraOptions)
     assert (options.fps, options.source) == (5.0, "rtsp://door/stream")  # type: ignore[attr-defined]
+
+
+def test_named_tables_are_instances_of_a_node_each_with_its_own_options(tmp_path: Path) -> None:
+    (tmp_path / "brain.toml").write_text(
+        '[camera]\nfps = 5\n[camera.frontdoor]\nsource = "door.mp4"\n'
+        '[camera.backyard]\nsource = "garden.mp4"\nfps = 1\n'
+    )
+    settings = load_settings(config=tmp_path / "brain.toml", env={}, sets=["camera.name=x"])
+    assert settings.instances("camera") == ["camera:frontdoor", "camera:backyard"]
+    front = settings.options_for("camera:frontdoor", camera.CameraOptions)
+    back = settings.options_for("camera:backyard", camera.CameraOptions)
+    assert isinstance(front, camera.CameraOptions) and isinstance(back, camera.CameraOptions)
+    assert (front.name, front.source, front.fps) == ("frontdoor", "door.mp4", 5)
+    assert (back.name, back.source, back.fps) == ("backyard", "garden.mp4", 1)
+    assert settings.user_of("camera:backyard") == "camera-backyard"
+    assert (
+        settings.options_for("camera", camera.CameraOptions).model_dump()["fps"] == 5
+    )  # the tables are not keys
+    with pytest.raises(OptionError, match="alerts runs once"):
+        settings.options_for("alerts:door", AlertsOptions)

@@ -41,6 +41,7 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
     settings = options.settings()
     catalog = options.catalog()
     with user_errors():
+        nodes = _expanded(settings, nodes)
         _check_nodes(settings, catalog, nodes)
         if "alerts" in nodes:
             _warn_of_labels_no_model_gives(settings, catalog)
@@ -49,7 +50,7 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
             env = {_logging.LOG_FORMAT_ENV: "json", **set_environment(options.sets)}
             # Each node logs in as itself when there is a passwords file (the production
             # broker lets one connection a user); else all as the address says.
-            logins = {node: settings.login(node) or url for node in nodes}
+            logins = {node: settings.login(settings.user_of(node)) or url for node in nodes}
             children = [
                 ChildSpec(
                     name=node,
@@ -81,12 +82,12 @@ def run_one(
     settings = options.settings()
     catalog = options.catalog()
     with user_errors():
-        node_type = catalog.node(name)
+        node_type = catalog.node(name.partition(":")[0])
         node_options = settings.options_for(name, node_type.Options)
     code = run_node(
         node_type,
         options=node_options,
-        url=options.login(user or name),
+        url=options.login(user or settings.user_of(name)),
         topics=Topics(settings.prefix),
         catalog=catalog,
         as_name=as_name,
@@ -115,13 +116,23 @@ def broker(host: str, port: int) -> None:
     sys.exit(code)
 
 
+def _expanded(settings: Settings, nodes: Sequence[str]) -> tuple[str, ...]:
+    """Each node, or each of its instances when brain.toml names several
+    (``[camera.frontdoor]``, ``[camera.backyard]``: camera:frontdoor, camera:backyard)."""
+    return tuple(
+        instance
+        for node in nodes
+        for instance in (settings.instances(node) if ":" not in node else []) or [node]
+    )
+
+
 def _check_nodes(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> None:
     """Fail before starting anything: unknown nodes, bad options, sections for no node."""
     twice = sorted({n for n in nodes if nodes.count(n) > 1})
     if twice:
         raise OptionError(f"node {twice[0]!r} is named twice; name each node once")
     for name in nodes:
-        settings.options_for(name, catalog.node(name).Options)
+        settings.options_for(name, catalog.node(name.partition(":")[0]).Options)
     known = set(catalog.names(NODE_GROUP))
     for section in sorted(settings.sections() - known):
         raise OptionError(

@@ -46,6 +46,12 @@ class Discovery:
         """brain's id in Home Assistant: the topic prefix, as the characters it allows."""
         return "brain_" + "".join(c if c.isalnum() or c in "_-" else "_" for c in self.prefix)
 
+    @property
+    def entity_prefix(self) -> str:
+        """What Home Assistant's entity ids start with: ``binary_sensor.brain_door_person``
+        (the node id, ``brain_brain``, made them ``brain_brain_door_person``)."""
+        return "brain" if self.prefix == "brain" else self.node_id
+
     def topic(self, component: str, object_id: str) -> str:
         return f"{self.discovery_prefix}/{component}/{self.node_id}/{object_id}/config"
 
@@ -72,8 +78,10 @@ class Discovery:
     ) -> tuple[str, dict[str, Any]]:
         payload = {
             "name": name,
+            # The unique id stays as it was: Home Assistant keys each entity, and what
+            # its user set on it, by it. The object id only names a new entity.
             "unique_id": f"{self.node_id}_{object_id}",
-            "object_id": f"{self.node_id}_{object_id}",
+            "object_id": f"{self.entity_prefix}_{object_id}",
             "device": device,
             "availability": [
                 {

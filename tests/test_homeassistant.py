@@ -154,6 +154,12 @@ def test_each_entity_s_config_is_what_home_assistant_documents_and_its_topics_ar
         image = found["image:door_snapshot"]
         assert broker.retained(image["image_topic"]) == picture.data
         assert found["binary_sensor:door_person"]["device"]["via_device"] == "brain_brain"
+        # Entity ids read binary_sensor.brain_door_person; the unique id users' entities
+        # are kept by does not change.
+        person = found["binary_sensor:door_person"]
+        assert (person["object_id"], person["unique_id"]) == (
+            "brain_door_person", "brain_brain_door_person",
+        )  # fmt: skip
 
         # The switch sends what its config says, and the alerts node obeys it.
         switch = found["switch:rule_door_armed"]

@@ -11,6 +11,7 @@ import click
 
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, shared_options, user_errors, with_shared
+from brain.cli._progress import saying
 from brain.cortex import CortexOptions
 from brain.cortex.faces import default_gallery
 from brain.faces import (
@@ -138,8 +139,8 @@ def remove(options: SharedOptions, name: str, gallery: Path) -> None:
 def _face_models() -> tuple[FaceFinder, Embedder]:
     """MTCNN and dlib's embedder, said first on standard error: loading them (and
     TensorFlow) takes seconds that would otherwise pass without a word."""
-    click.echo("loading the face finder (MTCNN) and the face embedder (dlib)...", err=True)
-    return FaceFinder(), Embedder()
+    with saying("loading the face finder (MTCNN) and the face embedder (dlib)", about_s=10):
+        return FaceFinder(), Embedder()
 
 
 def _cortex(options: SharedOptions) -> CortexOptions:

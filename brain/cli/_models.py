@@ -10,6 +10,7 @@ from brain._errors import FatalError
 from brain._plugins import MODEL_GROUP, PluginError
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, shared, shared_options, user_errors, with_shared
+from brain.cli._progress import saying
 
 
 @main.group(invoke_without_command=True)
@@ -149,8 +150,7 @@ def export_command(bundle: Path, out: Path, quantize: str, calibration: Path | N
     from brain.train import export
 
     how = "" if quantize == "none" else f", quantized to {quantize} (calibrated on its images)"
-    click.echo(f"exporting {bundle} to TFLite{how}; this takes a minute or so...", err=True)
-    with user_errors():
+    with user_errors(), saying(f"exporting {bundle} to TFLite{how}", about_s=60):
         model = export(bundle, out=out, quantize=quantize, calibration=calibration)  # type: ignore[arg-type]
     before = (bundle / "model.keras").stat().st_size
     click.echo(

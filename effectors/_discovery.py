@@ -18,7 +18,9 @@ from schemas import Command
 #: ``offline`` (its will) or ``stopped``, and Home Assistant wants one of two words.
 _PRESENCE = "{{ 'online' if value == 'online' else 'offline' }}"
 #: States brain publishes are ``State`` events; Home Assistant reads their ``value``.
-_STATE_VALUE = "{{ value_json.value }}"
+# An empty payload (a state cleared when its entity goes) has no value_json: Home Assistant
+# would log a template error for each.
+_STATE_VALUE = "{{ value_json.value if value_json is defined else '' }}"
 ON, OFF = "ON", "OFF"
 
 

@@ -57,13 +57,13 @@ AVAILABILITY = {"topic", "payload_available", "payload_not_available", "value_te
 
 
 def render(template: str, payload: bytes) -> str:
-    """A value template as Home Assistant renders it: ``value``, and ``value_json``."""
+    """A value template as Home Assistant renders it: ``value``, and ``value_json`` only
+    when the payload is JSON; a variable that is not there is an error, as HA logs it."""
     value = payload.decode()
-    try:
-        value_json = json.loads(value)
-    except ValueError:
-        value_json = None
-    return jinja2.Template(template).render(value=value, value_json=value_json)
+    variables: dict[str, Any] = {"value": value}
+    with contextlib.suppress(ValueError):
+        variables["value_json"] = json.loads(value)
+    return jinja2.Template(template, undefined=jinja2.StrictUndefined).render(**variables)
 
 
 def configs(broker: MemoryBroker, *objects: str) -> dict[str, dict[str, Any]]:
@@ -138,6 +138,8 @@ def test_each_entity_s_config_is_what_home_assistant_documents_and_its_topics_ar
         )
         for object_id, config in found.items():
             check_schema(object_id.split(":")[0], config)
+            if "value_template" in config:  # a state cleared (its entity removed): no error
+                assert render(config["value_template"], b"") in ("", "OFF")
             for entry in config.get("availability", []):  # wired to a node that is online
                 assert (
                     render(entry["value_template"], broker.retained(entry["topic"]) or b"")

@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from brain.cli import main
 from brain.cli._options import shared
-from brain.cli._run import _check_nodes
+from brain.cli._run import _check_nodes, _expanded
 from brain.config import load_settings
 from brain.plugins import discover
 from brain.testing import free_port
@@ -172,14 +173,22 @@ def test_the_readme_is_one_page_and_links_only_to_what_exists() -> None:
             assert (page.parent / target).exists(), f"{page.name} links to {target}"
 
 
-@pytest.mark.parametrize("block", re.findall(r"^```toml\n(.*?)^```", pages_text(), re.S | re.M))
+#: Every ```toml block of the pages, a list item's (indented) too.
+TOML_BLOCKS = [
+    textwrap.dedent(block)
+    for block in re.findall(r"^[ \t]*```toml\n(.*?)^[ \t]*```", pages_text(), re.S | re.M)
+]
+
+
+@pytest.mark.parametrize("block", TOML_BLOCKS)
 def test_each_brain_toml_of_the_pages_gives_options_the_nodes_take(
-    block: str, tmp_path: Path
+    block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(ROOT)  # as a user in the clone: its plugins where it says they are
     (tmp_path / "brain.toml").write_text(block)
     settings = load_settings(config=tmp_path / "brain.toml", env={})
-    catalog = discover(plugins_dirs=[ROOT / "examples" / "plugins"])
-    _check_nodes(settings, catalog, sorted(settings.sections()))
+    catalog = discover(plugins_dirs=settings.plugins_dirs)
+    _check_nodes(settings, catalog, _expanded(settings, sorted(settings.sections())))
 
 
 def readme_lines() -> list[list[str]]:

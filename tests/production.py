@@ -32,18 +32,25 @@ def url_of(broker: Broker, user: str) -> BrokerUrl:
     return BrokerUrl.parse(f"mqtt://{user}:{USERS[user]}@127.0.0.1:{broker.port}")
 
 
-def production_config(workdir: Path) -> str:
+def production_config(workdir: Path, *, cameras: Sequence[str] = ()) -> str:
     """The shipped mosquitto.conf and ACL, with a password for every user and a folder
     of the test's own: what a user sets up (``listener {port}``, for ``Mosquitto``).
-    ``workdir / "passwords"`` is the passwords file a user gives brain."""
+    ``workdir / "passwords"`` is the passwords file a user gives brain. ``cameras``: a
+    user ``camera-NAME`` for each, its block copied from the camera's, as the ACL says."""
+    acl, users = ACL.read_text(), dict(USERS)
+    block = acl[acl.index("user camera\n") : acl.index("user microphone")]
+    for name in cameras:
+        acl += block.replace("user camera", f"user camera-{name}")
+        users[f"camera-{name}"] = f"camera-{name}-secret"
+    (workdir / "brain.acl").write_text(acl)
     passwords = workdir / "brain.passwd"
-    (workdir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in USERS.items()))
+    (workdir / "passwords").write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
     passwords.write_text((workdir / "passwords").read_text())
     subprocess.run(["mosquitto_passwd", "-U", str(passwords)], check=True)  # as the README does
     config = (ROOT / "mosquitto" / "mosquitto.conf").read_text()
     for key, value in {
         "password_file": passwords,
-        "acl_file": ACL,
+        "acl_file": workdir / "brain.acl",
         "persistence_location": f"{workdir}/",
         "listener": "{port} 127.0.0.1",
     }.items():

@@ -40,7 +40,7 @@ from schemas import Alert, Command, ImageEvent, Perception, State, Stats, Transc
 from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
-from tests.production import USERS, client_of, publish_as, url_of
+from tests.production import USERS, client_of, production_config, publish_as, url_of
 from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
 from tests.test_twitter import MENTIONS, FakeApi, api, page
 
@@ -324,6 +324,26 @@ def test_brain_run_logs_each_node_in_as_itself_from_the_passwords_file(
         ]
     assert "another client" not in run.log()
     assert not watch.matching(lambda t, p: t.startswith("brain/status/") and p == b"offline")
+
+
+def test_several_cameras_in_one_run_each_log_in_as_their_own_user(
+    tmp_path: Path, brain_process: Callable[..., NodeProcess], record: Callable[..., Recorder]
+) -> None:
+    cameras = ("frontdoor", "backyard")
+    config = production_config(tmp_path, cameras=cameras)
+    tables = "".join(f'[camera.{name}]\nsource = "{tmp_path / "door.jpg"}"\n' for name in cameras)
+    (tmp_path / "brain.toml").write_text(f"[camera]\nfps = 2\n{tables}")
+    Image.open(io.BytesIO(jpeg())).save(tmp_path / "door.jpg")
+    with Broker("production", tmp_path, config=config) as broker:
+        seen = record(broker, "brain/#", username="watch", password=USERS["watch"])
+        run = brain_process("--mqtt", f"mqtt://127.0.0.1:{broker.port}",
+                            "--passwords", str(tmp_path / "passwords"),
+                            "--config", str(tmp_path / "brain.toml"), "run", "camera")  # fmt: skip
+        for name in cameras:
+            seen.wait_for(topic_is(f"brain/senses/camera/{name}/image"), timeout=60)
+            seen.wait_for(lambda t, p, n=name: t == f"brain/status/camera/{n}" and p == b"online")
+        assert "another client" not in run.log() and "not authorised" not in run.log().lower()
+        assert run.stop(signal.SIGINT, timeout=30) == 0
 
 
 def test_the_production_recipe_as_written(

@@ -76,11 +76,11 @@ class Settings:
         """The node names that brain.toml or --set gave options to."""
         return {*self.file_values, *self.set_values}
 
-    def instances(self, node: str) -> list[str]:
+    def instances(self, node: str, options_type: type[NodeOptions]) -> list[str]:
         """``node:name`` for each ``[node.name]`` table of brain.toml (several cameras in
         one run), in the file's order; none: the node runs once."""
-        tables = self.file_values.get(node, {})
-        return [f"{node}:{key}" for key, (value, _) in tables.items() if isinstance(value, dict)]
+        tables = _tables(self.file_values.get(node, {}), options_type)
+        return [f"{node}:{key}" for key in tables]
 
     def options_for(self, node: str, options_type: type[NodeOptions]) -> NodeOptions:
         """Validate the options of ``node`` (or of ``node:name``, one of its instances:
@@ -88,7 +88,8 @@ class Settings:
         the bad key."""
         kind, _, instance = node.partition(":")
         section = self.file_values.get(kind, {})
-        values = {key: given for key, given in section.items() if not isinstance(given[0], dict)}
+        tables = _tables(section, options_type)
+        values = {key: given for key, given in section.items() if key not in tables}
         if instance:
             if "name" not in options_type.model_fields:
                 raise OptionError(f"{kind} runs once: it has no name option to tell several apart")
@@ -249,6 +250,16 @@ def _describe(
         else:
             lines.append(f"{node}.{key} = {value!r} (from {origin}): {problem['msg']}")
     return "; ".join(lines)
+
+
+def _tables(section: Values, options_type: type[NodeOptions]) -> Values:
+    """The instances' tables of a section: its tables that are not an option (a
+    ``commands = {...}`` table is the microphone's option, not a microphone)."""
+    return {
+        key: given
+        for key, given in section.items()
+        if isinstance(given[0], dict) and key not in options_type.model_fields
+    }
 
 
 def _env_word(name: str) -> str:

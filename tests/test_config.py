@@ -11,6 +11,7 @@ from brain._url import BrokerUrl
 from brain.config import OptionError, load_settings
 from effectors.alerts import AlertsOptions
 from senses import camera
+from senses.microphone import MicrophoneOptions
 
 
 class CameraOptions(NodeOptions):
@@ -117,7 +118,15 @@ def test_named_tables_are_instances_of_a_node_each_with_its_own_options(tmp_path
         '[camera.backyard]\nsource = "garden.mp4"\nfps = 1\n'
     )
     settings = load_settings(config=tmp_path / "brain.toml", env={}, sets=["camera.name=x"])
-    assert settings.instances("camera") == ["camera:frontdoor", "camera:backyard"]
+    assert settings.instances("camera", camera.CameraOptions) == [
+        "camera:frontdoor", "camera:backyard",
+    ]  # fmt: skip
+    # A table that is an option is not an instance: the microphone's commands.
+    (tmp_path / "mic.toml").write_text('[microphone]\ncommands = { "lights on" = "open" }\n')
+    mic = load_settings(config=tmp_path / "mic.toml", env={})
+    assert mic.instances("microphone", MicrophoneOptions) == []
+    said = mic.options_for("microphone", MicrophoneOptions)
+    assert said.model_dump()["commands"] == {"lights on": "open"}
     front = settings.options_for("camera:frontdoor", camera.CameraOptions)
     back = settings.options_for("camera:backyard", camera.CameraOptions)
     assert isinstance(front, camera.CameraOptions) and isinstance(back, camera.CameraOptions)

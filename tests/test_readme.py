@@ -188,7 +188,7 @@ def test_each_brain_toml_of_the_pages_gives_options_the_nodes_take(
     (tmp_path / "brain.toml").write_text(block)
     settings = load_settings(config=tmp_path / "brain.toml", env={})
     catalog = discover(plugins_dirs=settings.plugins_dirs)
-    _check_nodes(settings, catalog, _expanded(settings, sorted(settings.sections())))
+    _check_nodes(settings, catalog, _expanded(settings, catalog, sorted(settings.sections())))
 
 
 def readme_lines() -> list[list[str]]:

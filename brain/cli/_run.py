@@ -41,7 +41,7 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
     settings = options.settings()
     catalog = options.catalog()
     with user_errors():
-        nodes = _expanded(settings, nodes)
+        nodes = _expanded(settings, catalog, nodes)
         _check_nodes(settings, catalog, nodes)
         if "alerts" in nodes:
             _warn_of_labels_no_model_gives(settings, catalog)
@@ -116,14 +116,14 @@ def broker(host: str, port: int) -> None:
     sys.exit(code)
 
 
-def _expanded(settings: Settings, nodes: Sequence[str]) -> tuple[str, ...]:
+def _expanded(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> tuple[str, ...]:
     """Each node, or each of its instances when brain.toml names several
     (``[camera.frontdoor]``, ``[camera.backyard]``: camera:frontdoor, camera:backyard)."""
-    return tuple(
-        instance
-        for node in nodes
-        for instance in (settings.instances(node) if ":" not in node else []) or [node]
-    )
+    expanded: list[str] = []
+    for node in nodes:
+        found = [] if ":" in node else settings.instances(node, catalog.node(node).Options)
+        expanded += found or [node]
+    return tuple(expanded)
 
 
 def _check_nodes(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> None:

@@ -353,14 +353,21 @@ def test_brain_record_beside_the_recorder_node_takes_nothing_from_it(
     record: Callable[..., Recorder],
     tmp_path: Path,
 ) -> None:
-    present = record(mosquitto, "brain/status/#")
+    present = record(mosquitto, "brain/status/#", "brain/stats/#")
+    # Each records the senses only, so its `recorded` figure counts what the test sends.
+    only = ("--set", 'recorder.topics=["senses/#"]', "--set", "recorder.stats_interval=0.2")
     folder = f'recorder.directory="{tmp_path / "node"}"'
-    node = brain_process("--mqtt", mosquitto.url, "--set", folder, "node", "recorder")
-    alone = brain_process("--mqtt", mosquitto.url, "record", "--out", str(tmp_path / "alone"))
+    node = brain_process("--mqtt", mosquitto.url, *only, "--set", folder, "node", "recorder")
+    out = str(tmp_path / "alone")
+    alone = brain_process("--mqtt", mosquitto.url, *only, "record", "--out", out)
     for name in ("recorder", "record"):  # online once subscribed
         present.wait_for(lambda t, p, n=name: t == f"brain/status/{n}" and p == b"online")
     said = [TranscriptEvent(source="k", text=f"number {n}") for n in range(50)]
     publish_many(mosquitto, [(Topics().of(event), event.to_json()) for event in said])
+    for name in ("recorder", "record"):  # both have had every one before they stop
+        present.wait_for(
+            lambda t, p, n=name: t == f"brain/stats/{n}" and b'"recorded":50' in p, timeout=60
+        )
     for process, folder in ((node, "node"), (alone, "alone")):
         process.stop(signal.SIGTERM)
         kept = [r for r in read([tmp_path / folder]) if r.schema == "brain.transcript/1"]

@@ -93,7 +93,7 @@ class Settings:
         if instance:
             if "name" not in options_type.model_fields:
                 raise OptionError(f"{kind} runs once: it has no name option to tell several apart")
-            table, origin = section.get(instance, ({}, ""))
+            table, origin = tables.get(instance, ({}, ""))
             origin = origin.replace(f"[{kind}]", f"[{kind}.{instance}]")
             values |= {key: (value, origin) for key, value in table.items()}
         values |= {**self._env_values(kind, options_type), **self.set_values.get(kind, {})}

@@ -443,3 +443,15 @@ def test_a_rule_on_a_label_the_model_never_gives_is_said_before_the_run(tmp_path
         "rule 'door': the faces model never says 'strnger'; did you mean 'stranger'?",
         "rule 'bob': the faces model never says 'bob', so it never fires on it",  # not enrolled
     ]
+
+
+def test_bad_cortex_options_leave_the_alerts_to_run_and_the_cortex_to_say_so(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "brain.toml").write_text(
+        '[cortex]\nmodel = "faces"\ntop_k = "many"\n[[alerts.rules]]\nname = "d"\nlabels = ["x"]\n'
+    )
+    settings = load_settings(config=tmp_path / "brain.toml", env={})
+    with structlog.testing.capture_logs() as logs:
+        _warn_of_labels_no_model_gives(settings, discover())
+    assert logs == []

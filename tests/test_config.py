@@ -136,5 +136,8 @@ def test_named_tables_are_instances_of_a_node_each_with_its_own_options(tmp_path
     assert (
         settings.options_for("camera", camera.CameraOptions).model_dump()["fps"] == 5
     )  # the tables are not keys
+    # A name that is one of the section's options, not a table, is only a camera's name.
+    fps = settings.options_for("camera:fps", camera.CameraOptions)
+    assert fps.model_dump()["name"] == "fps" and fps.model_dump()["fps"] == 5
     with pytest.raises(OptionError, match="alerts runs once"):
         settings.options_for("alerts:door", AlertsOptions)

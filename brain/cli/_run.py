@@ -146,11 +146,12 @@ def _warn_of_labels_no_model_gives(settings: Settings, catalog: Catalog) -> None
     at once, with the label meant, rather than wait in silence."""
     from brain.cortex import CortexOptions, model_type
 
-    cortex = settings.options_for("cortex", CortexOptions)
-    assert isinstance(cortex, CortexOptions)
-    known = None
-    with contextlib.suppress(BrainError):  # a model that cannot be found: the cortex says
-        known = model_type(cortex, catalog).labels(cortex)
+    known, model = None, ""
+    # Bad cortex options, a model that cannot be found: the cortex says so when it runs.
+    with contextlib.suppress(BrainError):
+        cortex = settings.options_for("cortex", CortexOptions)
+        assert isinstance(cortex, CortexOptions)
+        known, model = model_type(cortex, catalog).labels(cortex), cortex.model
     if not known:
         return
     alerts = settings.options_for("alerts", catalog.node("alerts").Options)
@@ -158,7 +159,7 @@ def _warn_of_labels_no_model_gives(settings: Settings, catalog: Catalog) -> None
         for label in sorted(set(rule.labels) - known):
             meant = difflib.get_close_matches(label, sorted(known), n=1)
             log.warning(
-                f"rule {rule.name!r}: the {cortex.model} model never says {label!r}"
+                f"rule {rule.name!r}: the {model} model never says {label!r}"
                 + (f"; did you mean {meant[0]!r}?" if meant else ", so it never fires on it")
             )
 

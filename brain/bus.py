@@ -3,10 +3,11 @@
 A node never needs this module (its ``self.bus`` and ``self.publish`` are enough);
 ``brain watch``, ``brain replay`` and the benchmarks do::
 
-    from brain.bus import Bus, BrokerUrl, PahoTransport
+    from brain.bus import Bus, BrokerUrl
 
-    with Bus(PahoTransport(BrokerUrl.parse("mqtt://127.0.0.1:1883")), node="tool") as bus:
-        bus.subscribe(Perception, print)
+    bus = Bus(node="tool", url=BrokerUrl.parse("mqtt://127.0.0.1:1883"), presence=False)
+    bus.connect(timeout=10)
+    bus.subscribe(Perception, print)
 """
 
 from brain._bus import OFFLINE, ONLINE, STOPPED, Bus, describe_rejection

@@ -16,7 +16,8 @@ The node runs as ``brain run`` would run it (its options validated, ``start``, i
 ``frame`` builds a camera's ``ImageEvent`` from a photo, pixels or a colour. Where a
 test must prove what only the real broker can (an ACL, a restart, another process),
 ``Mosquitto`` runs one of the test's own, and ``home_environment`` keeps what the
-test's processes write out of the user's home: ``running(Node, Mosquitto(...).url)``.
+test's processes write out of the user's home:
+``running(Node, BrokerUrl.parse(Mosquitto(folder).url))`` inside its ``with``.
 """
 
 from brain.testing._frames import frame

@@ -40,6 +40,12 @@ def state_dir() -> Path:
     return Path(state) / "brain"
 
 
+def cache_dir() -> Path:
+    """Where brain keeps what it fetched and can fetch again (XDG's cache directory)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "brain"
+
+
 class OptionError(BrainError, ValueError):
     """A bad option; the message names the key, its origin and the accepted values."""
 

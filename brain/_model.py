@@ -39,6 +39,13 @@ class Model(abc.ABC):
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         """Labels for each frame, best first."""
 
+    def classify_moving(
+        self, frames: list[RGB], moved: list[list[Box] | None]
+    ) -> list[list[Label]]:
+        """Labels for each frame, told where in it the scene moved (None: not told). A
+        model that can look where things moved does; the others classify whole frames."""
+        return self.classify(frames)
+
     def describe(self) -> str:
         """Where its weights come from, for the log."""
         return self.name

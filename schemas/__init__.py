@@ -3,6 +3,8 @@
 from schemas._base import Event, SenseEvent
 from schemas._events import (
     EVENTS,
+    MAX_MASKS,
+    MAX_REGIONS,
     VOICE_COMMANDS,
     Alert,
     Box,
@@ -15,6 +17,7 @@ from schemas._events import (
     MentionEvent,
     Perception,
     PerceptionKind,
+    Polygon,
     Snapshot,
     State,
     Stats,
@@ -27,6 +30,8 @@ from schemas._fields import MAX_IMAGE_BYTES, MAX_TEXT_CHARS, EventId, TopicName,
 __all__ = [
     "EVENTS",
     "MAX_IMAGE_BYTES",
+    "MAX_MASKS",
+    "MAX_REGIONS",
     "MAX_TEXT_CHARS",
     "SCHEMA_DIR",
     "VOICE_COMMANDS",
@@ -43,6 +48,7 @@ __all__ = [
     "MentionEvent",
     "Perception",
     "PerceptionKind",
+    "Polygon",
     "SenseEvent",
     "Snapshot",
     "StatValue",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
 
@@ -23,6 +23,33 @@ VOICE_COMMANDS: dict[str, CommandName] = {
 StatValue = float | int | str | bool | None
 
 
+class Box(WireModel):
+    """A region of an image, in pixels from the top-left corner."""
+
+    x: int
+    y: int
+    width: NonNegativeInt
+    height: NonNegativeInt
+
+    @property
+    def right(self) -> int:
+        return self.x + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.height
+
+
+#: A fraction of a frame's width or height, from its top or left edge.
+Fraction = Annotated[float, Field(ge=0, le=1)]
+#: An area of a frame: its corners in order, in the frame's proportions (so it holds
+#: at any resolution).
+Polygon = Annotated[list[tuple[Fraction, Fraction]], Field(min_length=3, max_length=64)]
+#: The most moving regions and masks a frame carries: enough for any scene, bounded.
+MAX_REGIONS = 64
+MAX_MASKS = 16
+
+
 class ImageEvent(SenseEvent):
     """One camera frame. Frames are QoS 0: a lost frame is replaced by the next."""
 
@@ -36,6 +63,18 @@ class ImageEvent(SenseEvent):
     width: PositiveInt
     height: PositiveInt
     seq: NonNegativeInt = Field(description="Frame counter of this source, from 0.")
+    motion: list[Box] | None = Field(
+        default=None,
+        max_length=MAX_REGIONS,
+        description="Where the scene moved since the camera's last frames, in this frame's "
+        "pixels: [] for a still scene (a keep-alive frame); none: the camera does not say.",
+    )
+    masks: list[Polygon] = Field(
+        default_factory=list,
+        max_length=MAX_MASKS,
+        description="Areas of the camera's view where nothing is to be seen (a tree, a road): "
+        "motion there is left out, and so is what is found there.",
+    )
 
 
 class TranscriptEvent(SenseEvent):
@@ -79,23 +118,6 @@ class MentionEvent(SenseEvent):
     text: str = Field(max_length=MAX_TEXT_CHARS)
     created: AwareDatetime
     url: str
-
-
-class Box(WireModel):
-    """A region of an image, in pixels from the top-left corner."""
-
-    x: int
-    y: int
-    width: NonNegativeInt
-    height: NonNegativeInt
-
-    @property
-    def right(self) -> int:
-        return self.x + self.width
-
-    @property
-    def bottom(self) -> int:
-        return self.y + self.height
 
 
 class Label(WireModel):

@@ -12,9 +12,19 @@ from pydantic import Field, field_validator
 
 from brain import FatalError, NodeOptions, Sense, on, option
 from brain.bus import Sent
-from schemas import MAX_IMAGE_BYTES, Command, ImageEvent, StatValue, TopicName
+from schemas import (
+    MAX_IMAGE_BYTES,
+    MAX_MASKS,
+    Box,
+    Command,
+    ImageEvent,
+    Polygon,
+    StatValue,
+    TopicName,
+)
 from senses._capture import Capture, Frame, SourceError, missing, open_capture
 from senses._grabber import Grabber
+from senses._motion import Motion
 
 
 class CameraOptions(NodeOptions):
@@ -34,6 +44,26 @@ class CameraOptions(NodeOptions):
         description="A live source that sends nothing for this long counts as gone.",
     )
     retry_max: float = Field(default=30.0, gt=0, description="Longest wait between retries.")
+    motion: bool = Field(
+        default=True,
+        description="Send a frame only when the scene moves, and one every `still_every` s "
+        "while it is still; false: every frame, at fps.",
+    )
+    still_every: float = Field(
+        default=10.0, gt=0, description="Seconds between the frames of a still scene."
+    )
+    min_motion: float = Field(
+        default=0.002,
+        gt=0,
+        lt=1,
+        description="The least share of the frame that must change to count as motion.",
+    )
+    masks: list[Polygon] = Field(
+        default_factory=list,
+        max_length=MAX_MASKS,
+        description="Areas where nothing is to be seen (a tree, a road): polygons of [x, y] "
+        "corners in the frame's proportions, 0 to 1 from the top-left.",
+    )
 
     @field_validator("source", mode="before")
     @classmethod
@@ -70,6 +100,9 @@ class Camera(Sense[CameraOptions]):
         self._seq = 0
         self._in_flight: Sent | None = None
         self._rate = (time.monotonic(), 0)
+        self._motion = Motion(masks=self.options.masks, min_area=self.options.min_motion)
+        self._sent_at = -float("inf")
+        self._said_covered = False
 
     @on(Command, node="camera", target=option("name"))
     def obey(self, command: Command) -> None:
@@ -111,7 +144,7 @@ class Camera(Sense[CameraOptions]):
         if not force and self._previous_frame_still_leaving():
             self.stats.add("skipped_busy")  # the last frame has not left yet: no queue here
             return True
-        self._publish(frame)
+        self._publish(frame, force=force)
         return True
 
     def _previous_frame_still_leaving(self) -> bool:
@@ -131,6 +164,7 @@ class Camera(Sense[CameraOptions]):
         frame = self._read()
         if not self._connected:
             self._connected, self._retry_in = True, 1.0
+            self._motion.forget()  # back after a loss: the view may have changed meanwhile
             self.log.info("capturing", source=self._capture.description)
         return frame
 
@@ -159,8 +193,18 @@ class Camera(Sense[CameraOptions]):
             self._capture.close()
         self._capture, self._grabber = None, None
 
-    def _publish(self, frame: Frame) -> None:
-        jpeg, width, height = encode(frame, width=self.options.width, quality=self.options.quality)
+    def _publish(self, frame: Frame, *, force: bool) -> None:
+        frame = shrunk(frame, width=self.options.width)
+        moved = self._moved(frame)
+        if (
+            moved == []
+            and not force
+            and time.monotonic() - self._sent_at < self.options.still_every
+        ):
+            self.stats.add("still")  # nothing moved: the cortex has nothing new to see
+            return
+        jpeg = encoded(frame, quality=self.options.quality)
+        height, width = frame.shape[:2]
         if len(jpeg) > MAX_IMAGE_BYTES:
             self.bus.report_error(
                 f"a {width}x{height} frame is {len(jpeg)} bytes as JPEG, over "
@@ -174,10 +218,25 @@ class Camera(Sense[CameraOptions]):
             width=width,
             height=height,
             seq=self._seq,
+            motion=moved,
+            masks=self.options.masks,
         )
         self._in_flight = self.emit(event)
+        self._sent_at = time.monotonic()
         self._seq += 1
         self.stats.add("frames")
+
+    def _moved(self, frame: Frame) -> list[Box] | None:
+        """Where ``frame`` moved; None when the camera does not look (``motion`` false)."""
+        if not self.options.motion:
+            return None
+        if not self._said_covered and self._motion.covered(frame.shape[1], frame.shape[0]) > 0.99:
+            self._said_covered = True
+            self.log.warning(
+                "camera.masks cover the whole frame: no motion can be seen there, so only "
+                "keep-alive frames are sent; make the masks smaller"
+            )
+        return self._motion.regions(frame)
 
     def close(self) -> None:
         self._let_go()
@@ -193,13 +252,17 @@ class Camera(Sense[CameraOptions]):
         }
 
 
-def encode(frame: Frame, *, width: int | None, quality: int) -> tuple[bytes, int, int]:
-    """Shrink (never enlarge) to ``width`` keeping the aspect ratio, and encode as JPEG."""
+def shrunk(frame: Frame, *, width: int | None) -> Frame:
+    """``frame`` no wider than ``width``, keeping its aspect ratio (never enlarged)."""
     height_now, width_now = frame.shape[:2]
-    if width is not None and width_now > width:
-        size = (width, max(1, round(height_now * width / width_now)))
-        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    if width is None or width_now <= width:
+        return frame
+    size = (width, max(1, round(height_now * width / width_now)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def encoded(frame: Frame, *, quality: int) -> bytes:
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("OpenCV could not encode the frame as JPEG")
-    return jpeg.tobytes(), frame.shape[1], frame.shape[0]
+    return jpeg.tobytes()

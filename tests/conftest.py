@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.production import production_broker
+from tests.scenes import people_weights
 from tests.support import brain_process, broker, inception_weights, mosquitto, own_home, record
 from tests.webhook import webhook
 
@@ -16,6 +17,7 @@ __all__ = [
     "inception_weights",
     "mosquitto",
     "own_home",
+    "people_weights",
     "production_broker",
     "record",
     "webhook",
@@ -29,8 +31,8 @@ _SLOW_FIXTURES = {
 #: Modules whose every test loads TensorFlow, OpenVINO, a model or a real photo set, or
 #: starts brain itself.
 _SLOW_MODULES = {
-    "test_embedded_broker", "test_engines", "test_faces", "test_models", "test_photos",
-    "test_privacy", "test_train",
+    "test_embedded_broker", "test_engines", "test_faces", "test_models", "test_people",
+    "test_photos", "test_privacy", "test_train",
 }  # fmt: skip
 
 

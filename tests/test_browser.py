@@ -539,6 +539,7 @@ def test_the_review_shows_an_alert_with_its_snapshot_and_its_clip_playing(
         '[[alerts.rules]]\nname = "red"\nlabels = ["red"]\nwindow = 1\ncooldown = 600\n'
         f'[recorder]\ndirectory = "{store}"\n'
         f'[camera]\nsource = "{pictures}"\nname = "door"\nfps = 4\n'
+        "motion = false\n"  # shades of red: every slide, as a clip needs frames
     )
     clips = record(mosquitto, "brain/clips/#")
     config = ("--mqtt", mosquitto.url, "--config", str(tmp_path / "brain.toml"))

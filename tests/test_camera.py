@@ -28,9 +28,13 @@ FRAMES = "brain/senses/camera/door/image"
 
 
 def write_video(path: Path, frames: int = 30) -> Path:
+    """A bright square crossing a dark scene: every frame moves, so the camera sends each."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (640, 480))
     for n in range(frames):
-        writer.write(np.full((480, 640, 3), n * 8, np.uint8))
+        frame = np.full((480, 640, 3), 30, np.uint8)
+        left = n * 19 % 560
+        frame[200:280, left : left + 80] = 220
+        writer.write(frame)
     writer.release()
     return path
 
@@ -102,8 +106,9 @@ def frames_from(source: Path | str, count: int, **options: object) -> list[Image
 
 
 def test_an_image_directory_is_shown_in_turn(tmp_path: Path) -> None:
-    for name, size in (("a.png", (200, 100)), ("b.jpg", (300, 150)), ("c.png", (120, 90))):
-        cv2.imwrite(str(tmp_path / name), np.full((size[1], size[0], 3), 128, np.uint8))
+    shown = (("a.png", (200, 100), 40), ("b.jpg", (300, 150), 128), ("c.png", (120, 90), 220))
+    for name, size, grey in shown:  # each one a new scene to the camera's motion
+        cv2.imwrite(str(tmp_path / name), np.full((size[1], size[0], 3), grey, np.uint8))
     sizes = [(e.width, e.height) for e in frames_from(tmp_path, 6, fps=10)]
     assert sizes == [(200, 100), (300, 150), (120, 90)] * 2
 
@@ -269,6 +274,8 @@ def test_a_stream_that_stalls_counts_as_gone_and_is_picked_up_again(
             "camera.fps=5",
             "--set",
             "camera.stall_timeout=1",
+            "--set",
+            "camera.motion=false",  # the stream sends one still picture: every frame of it
         )
         assert {(e.width, e.height) for e in frames_of(seen, 3)} == {(320, 240)}
         stream.sending.clear()

@@ -159,6 +159,8 @@ def test_two_cortexes_on_two_hosts_share_the_frames_and_one_may_go_away(
             f'camera.source="{frames}"',
             "--set",
             "camera.fps=8",
+            "--set",
+            "camera.motion=false",  # a slide show of plain colours: every frame, not changes
             "node",
             "camera",
         )

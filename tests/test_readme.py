@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
+from brain._config import cache_dir
 from brain.cli import main
 from brain.cli._options import shared
 from brain.cli._run import _check_nodes, _expanded
@@ -209,10 +211,14 @@ def test_each_run_line_of_the_readme_runs_every_node_it_names_offline(
     words: list[str],
     mosquitto: Broker,
     brain_process: Callable[..., NodeProcess],
+    people_weights: Path,
     tmp_path: Path,
 ) -> None:
-    """As a new user on a machine with no internet: every node comes online, and Ctrl-C
-    stops them all cleanly."""
+    """As a new user on a machine with no internet, after the README's `brain models
+    pull people`: every node comes online, and Ctrl-C stops them all cleanly."""
+    pulled = cache_dir() / "models" / "people"
+    if not pulled.exists():  # what `brain models pull people` leaves, in the tests' home
+        shutil.copytree(people_weights, pulled)
     if any("cert.pem" in word for word in words):  # made by the README's openssl line
         [openssl] = [w for w in readme_lines() if w[0] == "openssl"]
         subprocess.run(openssl, cwd=tmp_path, check=True, capture_output=True, timeout=60)

@@ -15,11 +15,13 @@ from pydantic import Field
 from brain._errors import FatalError
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode
 from brain._inbox import Latest, option
+from brain._masks import unmasked
 from brain._model import Model
 from brain._node import Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
 from brain._wiring import on
 from brain.cortex import _language as language
+from brain.cortex._detections import MIN_SCORE
 from brain.cortex._engines import BATCH, Precision, RuntimeName
 from brain.cortex._runtimes import serving_imports
 from brain.faces import THRESHOLD
@@ -50,6 +52,12 @@ class CortexOptions(NodeOptions):
         default="float32", description="float32, or float16, dynamic or int8 (faster, rougher)."
     )
     top_k: int = Field(default=5, ge=1, le=100, description="Labels per perception.")
+    min_score: float = Field(
+        default=MIN_SCORE,
+        gt=0,
+        lt=1,
+        description="The least score a thing found needs to be said (the people model).",
+    )
     batch: int = Field(default=BATCH, ge=1, le=256, description="Most frames classified at once.")
     max_wait_ms: float = Field(
         default=5.0, ge=0, description="How long a first frame waits for others to share its batch."
@@ -192,14 +200,18 @@ class Cortex(Node[CortexOptions]):
         if not ready:
             return
         began = time.perf_counter()
-        results = self.model.classify([pixels for _, pixels in ready])
+        results = self.model.classify_moving(
+            [pixels for _, pixels in ready], [frame.motion for frame, _ in ready]
+        )
         took_ms = (time.perf_counter() - began) * 1000
         self._inference_ms = (
             took_ms if not self._inference_ms else (0.8 * self._inference_ms + 0.2 * took_ms)
         )
         self._last_batch = len(ready)
-        for (frame, _), labels in zip(ready, results, strict=True):
+        for (frame, pixels), labels in zip(ready, results, strict=True):
             best = labels[: self.options.top_k] if self.model.cut_to_top_k else labels
+            if frame.masks:
+                best = unmasked(best, frame.masks, width=pixels.shape[1], height=pixels.shape[0])
             if not best:  # e.g. no face: nothing to say
                 self.stats.add("nothing_seen")
                 continue

@@ -44,8 +44,13 @@ def resolve_weights(
 
 def weights_id(path: Path) -> str:
     """A short hash of a weights file: what converted models and bottlenecks are keyed by."""
+    return sha256_of(path)[:16]
+
+
+def sha256_of(path: Path) -> str:
+    """A file's SHA-256 (hex), read a megabyte at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()

@@ -20,6 +20,7 @@ from brain._model import RGB, Model
 from brain.faces import (
     STRANGER,
     Embedder,
+    Face,
     FaceFinder,
     Gallery,
     GalleryError,
@@ -73,21 +74,38 @@ class Faces(Model):
             self._refresh()
             return [self._labels(frame) for frame in frames]
 
+    def told_apart(self, frame: RGB) -> list[Label]:
+        """Who each face in ``frame`` big enough to tell is: an enrolled name, or a
+        stranger, with the face's box; none while the gallery is empty."""
+        with self._lock:
+            self._refresh()
+            if self._embedder is None:
+                return []
+            return [told for _, told in self._faces(frame) if told is not None]
+
     def _labels(self, frame: RGB) -> list[Label]:
         labels = []
-        for face in self._finder.find(frame, self._embedder):
+        for face, told in self._faces(frame):
             labels.append(Label(label="person", score=face.confidence, box=face.box))
+            if told is not None:
+                labels.append(told)
+        return labels
+
+    def _faces(self, frame: RGB) -> list[tuple[Face, Label | None]]:
+        """Each face, and who it is when it is big enough to tell and there is a gallery."""
+        found: list[tuple[Face, Label | None]] = []
+        for face in self._finder.find(frame, self._embedder):
+            told = None
             if face.vector is not None:
                 match = self._gallery.match(face.vector, threshold=self._threshold)
-                labels.append(
-                    Label(
-                        label=match.name,
-                        score=face.confidence,
-                        box=face.box,
-                        distance=round(match.distance, 4),
-                    )
+                told = Label(
+                    label=match.name,
+                    score=face.confidence,
+                    box=face.box,
+                    distance=round(match.distance, 4),
                 )
-        return labels
+            found.append((face, told))
+        return found
 
     def enrol(self, name: str, frame: RGB, box: Box) -> str:
         """Enrol the face at ``box`` in ``frame`` as ``name`` (from the page: "this is Bob");

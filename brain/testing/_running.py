@@ -81,6 +81,17 @@ class Running:
         """The node's stats now, as its next stats message would say them."""
         return stats_of(self.node, uptime_s=0.0).figures
 
+    def wait_stopped(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:
+        """Wait until the node stops by itself (a camera whose video ended), and every
+        client of the broker has what it published; its exit status."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise AssertionError(f"{self.node.name} was still running after {timeout:g} s")
+        if self._broker is not None and not self._broker.wait_drained(timeout):
+            raise AssertionError(f"the broker was still busy after {timeout:g} s")
+        return self.exit_status
+
     def stop(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:
         """Stop the node as SIGTERM would; its exit status (None: it did not stop in time)."""
         self._stop.set()

@@ -1,0 +1,42 @@
+"""Masks: the parts of a camera's view where nothing is to be seen (a tree in the wind,
+a busy road). They are polygons in the frame's proportions, so one holds at any
+resolution; the camera leaves their motion out, the cortex what is found in them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from schemas import Label, Polygon
+
+
+def masked_area(masks: Sequence[Polygon], *, width: int, height: int) -> NDArray[np.bool_]:
+    """A height x width picture of the masks: True where a mask covers."""
+    import cv2  # here, not above: every node imports brain, few draw masks
+
+    picture = np.zeros((height, width), np.uint8)
+    for polygon in masks:
+        corners = np.array([(x * width, y * height) for x, y in polygon], np.float32)
+        cv2.fillPoly(picture, [np.round(corners).astype(np.int32)], 1)
+    return picture.astype(bool)
+
+
+def unmasked(
+    labels: list[Label], masks: Sequence[Polygon], *, width: int, height: int
+) -> list[Label]:
+    """The labels found outside the masks. Where a thing stands is the middle of its
+    box's bottom edge (a person's feet), as a tree's shadow on a path is not the path."""
+    import cv2
+
+    outlines = [
+        np.array([(x * width, y * height) for x, y in polygon], np.float32) for polygon in masks
+    ]
+    kept = []
+    for label in labels:
+        box = label.box
+        feet = None if box is None else (box.x + box.width / 2, float(box.bottom))
+        if feet is None or not any(cv2.pointPolygonTest(o, feet, False) >= 0 for o in outlines):
+            kept.append(label)
+    return kept

@@ -4,13 +4,15 @@ no person, what moved is looked at closely, and who each face is comes from the 
 
 from __future__ import annotations
 
-from argparse import Namespace
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import pytest
 
 from brain import FatalError
+from brain.cortex import CortexOptions
 from brain.cortex.people import People
 from brain.testing import MemoryBroker, frame, running, send
 from brain.testing import record as recording
@@ -26,13 +28,13 @@ from tests.scenes import (
     video_frames,
     walking_in,
 )
-from tests.support import brain_command
+from tests.support import ROOT, brain_command
 
 
-def options(weights: Path, tmp_path: Path, **more: object) -> Namespace:
-    """The cortex options the model reads, with a gallery of the test's own."""
-    given = {"weights": weights, "gallery": tmp_path / "gallery", "face_threshold": 0.6}
-    return Namespace(**{**given, "min_score": 0.4, **more})
+def options(weights: Path | None, tmp_path: Path, **more: object) -> CortexOptions:
+    """The cortex's options for the model, with a gallery of the test's own."""
+    given = {"model": "people", "weights": weights, "gallery": tmp_path / "gallery"}
+    return CortexOptions.model_validate({**given, **more})
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,7 @@ def test_the_faces_in_each_person_are_told_apart_with_the_gallery(
 
 def test_missing_or_damaged_weights_are_one_sentence(people_weights: Path, tmp_path: Path) -> None:
     with pytest.raises(FatalError, match="brain models pull people"):
-        People.load(options(None, tmp_path))  # type: ignore[arg-type]  # nothing in the cache
+        People.load(options(None, tmp_path))  # nothing in the cache
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     for file in people_weights.iterdir():
@@ -168,3 +170,24 @@ def test_the_cortex_leaves_out_what_stands_in_a_cameras_mask(
     boxes = [[label.box for label in p.labels if label.label == "person"] for p in (first, second)]
     assert any(box and box.x > 320 for box in boxes[0])
     assert boxes[1] and all(box and box.x + box.width / 2 < 320 for box in boxes[1])
+
+
+def test_on_litert_with_an_empty_gallery_tensorflow_is_never_loaded(
+    people_weights: Path, tmp_path: Path
+) -> None:
+    """Converted once (that needs TensorFlow), then served by LiteRT alone: a cortex that
+    only looks for people stays small. A face to tell apart brings MTCNN, and TensorFlow."""
+    People.load(options(people_weights, tmp_path))  # the conversion, kept in the state dir
+    probe = (
+        "import sys; from brain.cortex import CortexOptions; "
+        "from brain.cortex.people import People; from tests.scenes import photo; "
+        f"m = People.load(CortexOptions(model='people', weights={str(people_weights)!r}, "
+        f"gallery={str(tmp_path / 'gallery')!r})); "
+        "[labels] = m.classify([photo('basketball1.png')]); "
+        "print(sum(l.label == 'person' for l in labels), 'tensorflow' in sys.modules, m.describe())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    persons, loaded, described = done.stdout.split(" ", 2)
+    assert int(persons) >= 2 and loaded == "False" and "on tflite" in described, done.stderr

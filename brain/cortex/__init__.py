@@ -13,7 +13,7 @@ from brain.cortex._node import Cortex, CortexOptions, load_model, model_type
 from brain.cortex._photos import calibration_images, sample_photos
 from brain.cortex._runtimes import keras_network, tflite_bytes, tflite_forward
 from brain.cortex._scaling import INCEPTION, SCALINGS, Images, scaled
-from brain.cortex._tfjs import graph_model
+from brain.cortex._tfjs import graph_model, graph_tflite
 from brain.cortex._weights import resolve_weights, weights_id
 from brain.cortex.bundle import Bundle, new_bundle, read_bundle, write_description
 
@@ -30,6 +30,7 @@ __all__ = [
     "calibration_images",
     "compiled",
     "graph_model",
+    "graph_tflite",
     "images_per_s",
     "keras_network",
     "load_model",

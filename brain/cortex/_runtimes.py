@@ -56,17 +56,7 @@ def keras_network(file: Path) -> Any:
 
 def tflite_forward(file: Path) -> tuple[Forward, int]:
     """A .tflite model on LiteRT (with XNNPACK), and its number of outputs."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        raise FatalError(
-            f"{file} needs LiteRT to run: pip install ai-edge-litert (or brain[edge])"
-        ) from None
-    try:
-        interpreter = Interpreter(model_path=str(file), num_threads=os.cpu_count() or 1)
-        interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as error:
-        raise FatalError(f"{file} is not a TFLite model LiteRT can run ({error})") from None
+    interpreter = _interpreter(file)
     source = interpreter.get_input_details()[0]["index"]
     target = interpreter.get_output_details()[0]
 
@@ -80,6 +70,36 @@ def tflite_forward(file: Path) -> tuple[Forward, int]:
         return np.stack(rows)
 
     return forward, int(target["shape"][-1])
+
+
+def tflite_outputs(file: Path) -> Callable[[NDArray[np.float32]], list[NDArray[np.float32]]]:
+    """A .tflite model of one input and several outputs on LiteRT: an input in, every
+    output out."""
+    interpreter = _interpreter(file)
+    source = interpreter.get_input_details()[0]["index"]
+    targets = [output["index"] for output in interpreter.get_output_details()]
+
+    def run(batch: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        interpreter.set_tensor(source, batch)
+        interpreter.invoke()
+        return [interpreter.get_tensor(target) for target in targets]
+
+    return run
+
+
+def _interpreter(file: Path) -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise FatalError(
+            f"{file} needs LiteRT to run: pip install ai-edge-litert (or brain[edge])"
+        ) from None
+    try:
+        interpreter = Interpreter(model_path=str(file), num_threads=os.cpu_count() or 1)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        raise FatalError(f"{file} is not a TFLite model LiteRT can run ({error})") from None
+    return interpreter
 
 
 def tflite_bytes(

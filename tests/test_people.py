@@ -191,3 +191,15 @@ def test_on_litert_with_an_empty_gallery_tensorflow_is_never_loaded(
     )
     persons, loaded, described = done.stdout.split(" ", 2)
     assert int(persons) >= 2 and loaded == "False" and "on tflite" in described, done.stderr
+
+
+def test_brain_models_bench_people_measures_the_engines_it_runs_on(people_weights: Path) -> None:
+    done = brain_command("--set", f'cortex.weights="{people_weights}"', "models", "bench", "people")
+    assert done.returncode == 0, done.stderr
+    rows = [
+        line.split()
+        for line in done.stdout.splitlines()
+        if line.strip().startswith(("keras", "tflite"))
+    ]
+    assert {(row[0], row[1]) for row in rows} == {("keras", "float32"), ("tflite", "float32")}
+    assert all(float(row[2]) > 0 for row in rows)

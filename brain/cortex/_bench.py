@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from brain._errors import FatalError
 from brain._plugins import Catalog
 from brain.cortex._engines import ENGINES
 from brain.cortex._node import CortexOptions, load_model
@@ -33,13 +34,21 @@ HEADER = f"  {'runtime':<9} {'precision':<8} {'img/s':>8} {'batch 8/s':>10} {'p5
 
 
 def bench(options: CortexOptions, catalog: Catalog, *, rounds: int = 10) -> Iterator[Row]:
-    """One row per installed engine and precision it runs."""
+    """One row per installed engine and precision the model runs on; when it runs on
+    none, the reason it gave."""
+    refused: FatalError | None = None
+    rows = 0
     for engine in ENGINES.values():
         if not engine.installed():
             continue
         for precision in engine.precisions:
             chosen = options.model_copy(update={"runtime": engine.name, "precision": precision})
-            model = load_model(chosen, catalog)
+            try:
+                model = load_model(chosen, catalog)
+            except FatalError as error:  # e.g. the people model, on OpenVINO or in int8
+                refused = refused or error
+                continue
+            rows += 1
             frames = sample_photos(model.input_size or (640, 480))
             model.classify(frames[:1])  # warm
             latencies = []
@@ -57,3 +66,5 @@ def bench(options: CortexOptions, catalog: Catalog, *, rounds: int = 10) -> Iter
                 batch_8_per_s=8 / (time.perf_counter() - began),
                 p50_ms=statistics.median(latencies) * 1000,
             )
+    if rows == 0 and refused is not None:
+        raise refused

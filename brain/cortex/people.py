@@ -97,6 +97,7 @@ class People(Model):
         # as MTCNN brings TensorFlow, which a cortex on LiteRT otherwise never loads.
         self._gallery = Gallery(getattr(options, "gallery", None) or default_gallery())
         self._faces: Faces | None = None
+        self._no_faces: str | None = None  # why faces cannot be told apart here
         # The network runs on the node's thread; enrolment comes from the bus's.
         self._lock = threading.Lock()
 
@@ -159,16 +160,18 @@ class People(Model):
         if self._faces is None and not needed and self._gallery.changed():
             with contextlib.suppress(GalleryError):  # said by the faces model, once it loads
                 self._gallery.reload()
-        if self._faces is None and (needed or not self._gallery.empty):
-            if not Faces.availability()[0]:
-                return None
-            self._faces = Faces.load(self._options)
+        if self._faces is None and self._no_faces is None and (needed or not self._gallery.empty):
+            try:
+                self._faces = Faces.load(self._options)
+            except FatalError as error:  # e.g. dlib missing: people are still seen
+                self._no_faces = str(error)
+                log.error("faces cannot be told apart; people are still seen", reason=str(error))
         return self._faces
 
     def enrol(self, name: str, frame: RGB, box: Box) -> str:
         faces = self._face_model(needed=True)
         if faces is None:
-            return super().enrol(name, frame, box)
+            raise ValueError(f"faces cannot be told apart here: {self._no_faces}")
         return faces.enrol(name, frame, box)
 
     def describe(self) -> str:

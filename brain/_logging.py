@@ -32,6 +32,7 @@ LIBRARY_NOISE = re.compile(
     r"WARNING: All log messages before absl::InitializeLog\(\)"
     r"|I\d{4} .*\] (oneDNN custom operations are on|This TensorFlow binary is optimized)"
     r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
 )
 
 

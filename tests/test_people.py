@@ -13,6 +13,7 @@ import pytest
 
 from brain import FatalError
 from brain.cortex import CortexOptions
+from brain.cortex._detections import CCTV_OBJECTS
 from brain.cortex.people import People
 from brain.testing import MemoryBroker, frame, running, send
 from brain.testing import record as recording
@@ -213,3 +214,18 @@ def test_brain_models_bench_people_measures_the_engines_it_runs_on(people_weight
     ]
     assert {(row[0], row[1]) for row in rows} == {("keras", "float32"), ("tflite", "float32")}
     assert all(float(row[2]) > 0 for row in rows)
+
+
+def test_it_says_only_the_objects_a_cctv_cares_about_unless_told_otherwise(
+    people: People, people_weights: Path, tmp_path: Path
+) -> None:
+    [frame] = video_frames("vtest.avi", 200)
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    [labels] = people.classify([rgb])  # a litter bin and a paper on the grass are no ball
+    assert {label.label for label in labels} <= set(CCTV_OBJECTS)
+    assert {label.label for label in labels} >= {"person", "car"}
+    only_people = People.load(options(people_weights, tmp_path, objects=["person"]))
+    [labels] = only_people.classify([rgb])
+    assert labels and {label.label for label in labels} == {"person"}
+    with pytest.raises(FatalError, match=r"cortex.objects names 'burglar', which COCO does not"):
+        People.load(options(people_weights, tmp_path, objects=["person", "burglar"]))

@@ -28,6 +28,13 @@ MEAN_BGR = np.array([103.53, 116.28, 123.675], np.float32)
 STD_BGR = np.array([57.375, 57.12, 58.395], np.float32)
 #: The least score a thing found needs to be said (``cortex.min_score``).
 MIN_SCORE = 0.4
+#: What a home's camera cares about, of COCO's 80 classes (``cortex.objects``): people,
+#: what they come in or on, the animals of a garden, and what a person carries. The
+#: rest (a sports ball, a kite...) is left out: on a driveway it is mostly mistaken.
+CCTV_OBJECTS = (
+    "person", "bicycle", "car", "motorcycle", "bus", "truck", "bird", "cat", "dog", "horse",
+    "backpack", "umbrella", "handbag", "suitcase",
+)  # fmt: skip
 #: Two boxes of one class that overlap more than this (IoU) are one thing.
 OVERLAP = 0.5
 #: The most candidates NMS weighs, and the most boxes a frame gives: a crowd, or a

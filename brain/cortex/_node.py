@@ -21,7 +21,7 @@ from brain._node import Node, NodeOptions
 from brain._plugins import Catalog, PluginError, discover
 from brain._wiring import on
 from brain.cortex import _language as language
-from brain.cortex._detections import MIN_SCORE
+from brain.cortex._detections import CCTV_OBJECTS, MIN_SCORE
 from brain.cortex._engines import BATCH, Precision, RuntimeName
 from brain.cortex._runtimes import serving_imports
 from brain.faces import THRESHOLD
@@ -57,6 +57,11 @@ class CortexOptions(NodeOptions):
         gt=0,
         lt=1,
         description="The least score a thing found needs to be said (the people model).",
+    )
+    objects: list[str] = Field(
+        default_factory=lambda: list(CCTV_OBJECTS),
+        min_length=1,
+        description="The COCO classes the people model says; it leaves out the others.",
     )
     batch: int = Field(default=BATCH, ge=1, le=256, description="Most frames classified at once.")
     max_wait_ms: float = Field(

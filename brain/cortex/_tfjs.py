@@ -28,7 +28,7 @@ def graph_model(model_json: Path, *, fix: str) -> GraphFunction:
     to get it again when it cannot be read."""
     import tensorflow as tf
 
-    function = _pruned(model_json, fix=fix)
+    function, _ = _pruned(model_json, fix=fix)
 
     def run(*arrays: NDArray[Any]) -> list[NDArray[np.float32]]:
         return [output.numpy() for output in function(*(tf.constant(a) for a in arrays))]
@@ -40,13 +40,14 @@ def graph_tflite(model_json: Path, *, fix: str) -> bytes:
     """The graph model described by ``model_json``, converted for LiteRT (float32)."""
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([_pruned(model_json, fix=fix)])
+    function, graph = _pruned(model_json, fix=fix)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], graph)
     return bytes(converter.convert())
 
 
-def _pruned(model_json: Path, *, fix: str) -> Any:
+def _pruned(model_json: Path, *, fix: str) -> tuple[Any, Any]:
     """The graph as a TensorFlow concrete function from its inputs to its outputs
-    (sorted by name)."""
+    (sorted by name), and the wrapped graph that holds it."""
     import tensorflow as tf
     from google.protobuf import json_format
 
@@ -69,7 +70,8 @@ def _pruned(model_json: Path, *, fix: str) -> Any:
 
     wrapped = tf.compat.v1.wrap_function(imported, [])
     tensors = wrapped.graph.get_tensor_by_name
-    return wrapped.prune([tensors(name) for name in inputs], [tensors(n) for n in outputs])
+    pruned = wrapped.prune([tensors(name) for name in inputs], [tensors(n) for n in outputs])
+    return pruned, wrapped
 
 
 def _fill_weights(graph: Any, manifest: list[dict[str, Any]], folder: Path) -> None:

@@ -93,6 +93,8 @@ class People(Model):
         self._options = options
         self._min_score = options.min_score
         self._classes = coco_classes()
+        # 1 for each class it says, 0 for the others: their scores are left out at once.
+        self._wanted = np.array([name in options.objects for name in self._classes], np.float32)
         # Faces are found and told apart once the gallery has anyone in it: not before,
         # as MTCNN brings TensorFlow, which a cortex on LiteRT otherwise never loads.
         self._gallery = Gallery(getattr(options, "gallery", None) or default_gallery())
@@ -109,12 +111,18 @@ class People(Model):
                 f"the people model runs in float32 only, not {options.precision}: "
                 "leave cortex.precision out"
             )
+        unknown = sorted(set(options.objects) - set(coco_classes()))
+        if unknown:
+            raise FatalError(
+                f"cortex.objects names {', '.join(map(repr, unknown))}, which COCO does not: "
+                "choose among the 80 classes docs/cortex.md lists"
+            )
         network, engine = _network(folder, options.runtime)
         return cls(network, engine=engine, weights=folder, options=options)
 
     @classmethod
     def labels(cls, options: Any) -> frozenset[str]:
-        return frozenset(coco_classes()) | Faces.labels(options)
+        return frozenset(options.objects) | Faces.labels(options)
 
     def classify(self, frames: list[RGB]) -> list[list[Label]]:
         return self.classify_moving(frames, [None] * len(frames))
@@ -132,6 +140,7 @@ class People(Model):
         # Each level's outputs, finest grid first, as the cells' centres are listed.
         outputs.sort(key=lambda output: -output.shape[0])
         scores = np.concatenate([o for o in outputs if o.shape[-1] == len(self._classes)])
+        scores *= self._wanted
         distances = np.concatenate([o for o in outputs if o.shape[-1] != len(self._classes)])
         found = detections(scores, distances, window, min_score=self._min_score)
         labels = [self._label(d, width, height) for d in found]

@@ -57,6 +57,7 @@ from benchmarks._support import cpu_seconds, start_mosquitto
 from brain.bus import BrokerUrl, Bus, Topics
 from brain.processes import configure_logging
 from schemas import ImageEvent
+from tests.support import hang_up
 
 TOPIC = "brain/senses/camera/bench/image"
 #: The smallest valid PNG (1x1): a small event whose shape is a real frame's.
@@ -138,8 +139,7 @@ def publish(kind: str, url: BrokerUrl, messages: int, out: Any) -> None:
         cpu_before = time.process_time()
         for payload in payloads:
             client.publish(TOPIC, payload, qos=0)
-        client.disconnect()
-        client.loop_stop()
+        hang_up(client)
     else:
         bus = Bus(node="bench-pub", url=url, presence=False)
         bus.connect(timeout=10)

@@ -55,6 +55,7 @@ from brain.testing import Mosquitto
 from schemas import Clip, ImageEvent, Label, Perception, TranscriptEvent
 from tests.production import client_of, production_config, publish_as, tampered
 from tests.shapes import bomb_jpeg
+from tests.support import hang_up
 from tests.webhook import Webhook
 
 PLUGINS = ROOT / "tests" / "plugins"
@@ -179,8 +180,7 @@ def takeovers(port: int, count: int) -> None:
         thief.connect("127.0.0.1", port)
         thief.loop_start()
         time.sleep(2)  # 10 in 20 s, as the attack that took alerts from 30/30 to 12/30
-        thief.disconnect()
-        thief.loop_stop()
+        hang_up(thief)
 
 
 def fill(disk: Path, seconds: float) -> None:

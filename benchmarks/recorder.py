@@ -37,6 +37,7 @@ from benchmarks._support import cpu_seconds, start_mosquitto, start_node
 from brain.bus import BrokerUrl, Bus, Topics
 from brain.recording import RollingWriter, read, recordings, replay
 from schemas import ImageEvent, TranscriptEvent
+from tests.support import hang_up
 
 CAMERAS, FPS = 8, 5.0
 DEFAULT_FPS = 2.0  # the camera node's default
@@ -98,8 +99,7 @@ def load(port: int, seconds: float) -> int:
             sent += 1
         time.sleep(max(0.0, began + sent / CAMERAS / FPS - time.monotonic()))
     time.sleep(1.0)  # the last ones arrive
-    sender.disconnect()
-    sender.loop_stop()
+    hang_up(sender)
     return sent
 
 

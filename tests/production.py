@@ -18,7 +18,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from brain.bus import BrokerUrl
 from schemas import Event
-from tests.support import ROOT, Broker
+from tests.support import ROOT, Broker, hang_up
 
 ACL = ROOT / "mosquitto" / "acl"
 #: Every user the shipped ACL names, and the password the tests give each.
@@ -98,8 +98,7 @@ def publish_as(
     mids = [client.publish(topic, payload, qos=1, retain=retain).mid for topic, payload in messages]
     with done:
         assert done.wait_for(lambda: len(reasons) == len(mids), 30), "no PUBACK"
-    client.disconnect()
-    client.loop_stop()
+    hang_up(client)
     return [reasons[mid] for mid in mids]
 
 

@@ -41,7 +41,15 @@ from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
 from tests.production import USERS, client_of, production_config, publish_as, url_of
-from tests.support import ROOT, TEST_PLUGINS, Broker, NodeProcess, Recorder, topic_is
+from tests.support import (
+    ROOT,
+    TEST_PLUGINS,
+    Broker,
+    NodeProcess,
+    Recorder,
+    hang_up,
+    topic_is,
+)
 from tests.test_twitter import MENTIONS, FakeApi, api, page
 
 __all__ = ["api"]  # the twitter test's fixture, used here too
@@ -263,8 +271,7 @@ def test_no_other_user_can_take_over_a_nodes_connection(
     with running(Alerts, url, options=alerts_options) as alerts:
         for attempt in range(10):  # another user, with the ids the alerts node would use
             attacker = connect_as(production_broker, "camera", ids[attempt % 2])
-            attacker.disconnect()
-            attacker.loop_stop()
+            hang_up(attacker)
         as_user(production_broker, "cortex", "brain/perceptions/camera/frontdoor",
                 perception().to_json())  # fmt: skip
         watch.wait_for(topic_is("brain/alerts/person"))
@@ -284,8 +291,7 @@ def test_a_node_taken_over_again_and_again_says_so_once(
             assert _wait(bus.connected.is_set)
             before = bus.stats()["disconnects"]
             thief = connect_as(production_broker, "speaker", "anything")
-            thief.disconnect()
-            thief.loop_stop()
+            hang_up(thief)
             assert _wait(lambda before=before: bus.stats()["disconnects"] > before)
     said = [line for line in logs if "another client" in str(line.get("event"))]
     assert len(said) == 1, logs

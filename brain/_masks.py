@@ -18,8 +18,7 @@ def masked_area(masks: Sequence[Polygon], *, width: int, height: int) -> NDArray
 
     picture = np.zeros((height, width), np.uint8)
     for polygon in masks:
-        corners = np.array([(x * width, y * height) for x, y in polygon], np.float32)
-        cv2.fillPoly(picture, [np.round(corners).astype(np.int32)], 1)
+        cv2.fillPoly(picture, [np.round(_outline(polygon, width, height)).astype(np.int32)], 1)
     return picture.astype(bool)
 
 
@@ -30,9 +29,7 @@ def unmasked(
     box's bottom edge (a person's feet), as a tree's shadow on a path is not the path."""
     import cv2
 
-    outlines = [
-        np.array([(x * width, y * height) for x, y in polygon], np.float32) for polygon in masks
-    ]
+    outlines = [_outline(polygon, width, height) for polygon in masks]
     kept = []
     for label in labels:
         box = label.box
@@ -40,3 +37,8 @@ def unmasked(
         if feet is None or not any(cv2.pointPolygonTest(o, feet, False) >= 0 for o in outlines):
             kept.append(label)
     return kept
+
+
+def _outline(polygon: Polygon, width: int, height: int) -> NDArray[np.float32]:
+    """A polygon's corners in the pixels of a ``width`` x ``height`` frame."""
+    return np.array([(x * width, y * height) for x, y in polygon], np.float32)

@@ -106,14 +106,7 @@ def video_frames(name: str, first: int = 0, count: int = 1) -> list[np.ndarray]:
 def empty_car_park() -> np.ndarray:
     """vtest.avi's car park with nobody in it: the median of frames spread over the
     video, in which each passer-by is gone (BGR)."""
-    video = cv2.VideoCapture(str(opencv_samples() / "vtest.avi"))
-    frames = []
-    for index in range(0, 795, 40):
-        video.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, frame = video.read()
-        assert ok
-        frames.append(frame)
-    video.release()
+    frames = [video_frames("vtest.avi", index)[0] for index in range(0, 795, 40)]
     median: np.ndarray = np.median(np.stack(frames), axis=0).astype(np.uint8)
     return median
 

@@ -4,12 +4,12 @@ resolution; the camera leaves their motion out, the cortex what is found in them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from schemas import Label, Polygon
+from schemas import Box, Label, Polygon
 
 
 def masked_area(masks: Sequence[Polygon], *, width: int, height: int) -> NDArray[np.bool_]:
@@ -33,10 +33,27 @@ def unmasked(
     kept = []
     for label in labels:
         box = label.box
-        feet = None if box is None else (box.x + box.width / 2, float(box.bottom))
+        feet = None if box is None else _feet(box)
         if feet is None or not any(cv2.pointPolygonTest(o, feet, False) >= 0 for o in outlines):
             kept.append(label)
     return kept
+
+
+def zones_of(box: Box, zones: Mapping[str, Polygon], *, width: int, height: int) -> list[str]:
+    """The zones (polygons by name) that a thing in ``box`` stands in, as ``unmasked``
+    judges where it stands."""
+    import cv2
+
+    feet = _feet(box)
+    return [
+        name
+        for name, polygon in zones.items()
+        if cv2.pointPolygonTest(_outline(polygon, width, height), feet, False) >= 0
+    ]
+
+
+def _feet(box: Box) -> tuple[float, float]:
+    return (box.x + box.width / 2, float(box.bottom))
 
 
 def _outline(polygon: Polygon, width: int, height: int) -> NDArray[np.float32]:

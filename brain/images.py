@@ -2,7 +2,7 @@
 the masks a camera's view may have."""
 
 from brain._images import DEFAULT_MAX_PIXELS, DecodeError, decode, decode_bytes, image_header
-from brain._masks import masked_area, unmasked
+from brain._masks import masked_area, unmasked, zones_of
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -12,4 +12,5 @@ __all__ = [
     "image_header",
     "masked_area",
     "unmasked",
+    "zones_of",
 ]

@@ -144,6 +144,13 @@ class Perception(Event):
     labels: list[Label] = Field(default_factory=list, description="Best first.")
     model: str | None = None
     inference_ms: float | None = Field(default=None, ge=0)
+    taken: AwareDatetime | None = Field(
+        default=None,
+        description="When the event perceived was made (a frame: when it was taken): "
+        "the order in which a camera's perceptions happened, whichever cortex made them.",
+    )
+    width: PositiveInt | None = Field(default=None, description="Of the image perceived.")
+    height: PositiveInt | None = Field(default=None, description="Of the image perceived.")
     text: str = Field(
         max_length=12_000, description="One short sentence; at most a quoted transcript or post."
     )
@@ -165,6 +172,57 @@ class Snapshot(WireModel):
     )
 
 
+TrackState = Literal["started", "updated", "ended"]
+#: Who a person's visit was, besides an enrolled name.
+STRANGER = "stranger"
+UNIDENTIFIED = "unidentified"
+
+
+class ZoneTime(WireModel):
+    """A zone of the camera's view that a track was in, and for how long in all."""
+
+    zone: TopicName
+    seconds: float = Field(ge=0)
+
+
+class Track(Event):
+    """One thing a camera sees (a person, a car) across its frames: a visit. Published
+    when it is sure to be there (``started``), when what is known of it changes
+    (``updated``), and once it has gone (``ended``, final)."""
+
+    TOPIC: ClassVar[str] = "tracks/{source}"
+
+    schema_id: Literal["brain.track/1"] = schema_field("brain.track/1")
+    track: EventId = Field(description="The track's id: the same in each of its events.")
+    state: TrackState
+    label: str = Field(max_length=64, description="What it is: person, car, dog...")
+    score: float = Field(ge=0, le=1, description="Its best detection's score.")
+    identity: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A person's: an enrolled name, 'stranger' (faces were told apart and "
+        "none matched) or 'unidentified' (no face good enough was seen); none otherwise.",
+    )
+    faces: NonNegativeInt = Field(default=0, description="Faces told apart in the track.")
+    box: Box = Field(description="Where it was last seen, in frame pixels.")
+    width: PositiveInt = Field(description="The width of the frame it was last seen in.")
+    height: PositiveInt = Field(description="The height of the frame it was last seen in.")
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    zones: list[ZoneTime] = Field(default_factory=list, max_length=MAX_MASKS)
+    snapshot: Snapshot | None = Field(
+        default=None, description="Its best view so far (largest, sharpest, a face), cropped."
+    )
+    text: str = Field(max_length=200, description="e.g. 'A stranger is at the frontdoor.'")
+    cause: EventId = Field(description="The perception that last changed it.")
+    frame: EventId | None = Field(default=None, description="The frame of that perception.")
+
+    @property
+    def seconds(self) -> float:
+        """How long it has been seen."""
+        return (self.last_seen - self.first_seen).total_seconds()
+
+
 class Alert(Event):
     """A rule fired on a perception."""
 
@@ -173,6 +231,9 @@ class Alert(Event):
     schema_id: Literal["brain.alert/1"] = schema_field("brain.alert/1")
     rule: TopicName
     perception: Perception
+    track: Track | None = Field(
+        default=None, description="The visit that fired a rule that judges visits."
+    )
     snapshot: Snapshot | None = None
     armed: bool = Field(
         default=True, description="False: the rule is disarmed; it saw this, but told nobody."
@@ -269,6 +330,7 @@ EVENTS: tuple[type[Event], ...] = (
     TranscriptEvent,
     MentionEvent,
     Perception,
+    Track,
     Alert,
     Clip,
     Command,

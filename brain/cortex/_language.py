@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brain.faces import STRANGER
+from brain.faces import STRANGER, said_name
 from schemas import (
     Label,
     MentionEvent,
@@ -50,7 +50,7 @@ def _who(labels: list[Label]) -> list[str]:
     people = sum(label.label == "person" and label.distance is None for label in labels)
     if not told:
         return [_count(people, "a person", "people")] if people else []
-    names = [name.replace("-", " ").title() for name in dict.fromkeys(told) if name != STRANGER]
+    names = [said_name(name) for name in dict.fromkeys(told) if name != STRANGER]
     strangers = told.count(STRANGER)
     untold = people - len(told)  # faces too small to tell, or people seen from behind
     return [

@@ -229,6 +229,9 @@ class Cortex(Node[CortexOptions]):
                 model=self.model.name,
                 inference_ms=round(took_ms, 2),
                 text=language.sentence(best),
+                taken=frame.ts,
+                width=frame.width,
+                height=frame.height,
             )
             self.publish(perception)
             if any(label.box is not None for label in best):

@@ -9,8 +9,9 @@ from brain.faces._embedding import (
     FaceFinder,
     identity_availability,
 )
-from brain.faces._gallery import STRANGER, Gallery, GalleryError, Match, Person, name_of
+from brain.faces._gallery import Gallery, GalleryError, Match, Person, name_of, said_name
 from brain.faces._photos import PhotoError, photos_in, read_photo
+from schemas import STRANGER
 
 __all__ = [
     "EMBEDDING",
@@ -29,4 +30,5 @@ __all__ = [
     "name_of",
     "photos_in",
     "read_photo",
+    "said_name",
 ]

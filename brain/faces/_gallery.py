@@ -29,10 +29,9 @@ from brain._errors import BrainError
 from brain._files import OutsideFolderError, inside, write_whole
 from brain._model import RGB
 from brain.faces._embedding import EMBEDDING, Vector
+from schemas import STRANGER  # what the cortex says of a face that is no one enrolled
 
 FORMAT = "brain.gallery/1"
-#: What the cortex says of a face that is no one in the gallery.
-STRANGER = "stranger"
 _RESERVED = {STRANGER, "person"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _THUMBNAIL_PIXELS = 160
@@ -52,6 +51,11 @@ def name_of(given: str) -> str:
             f"(not {' or '.join(sorted(_RESERVED))})"
         )
     return name
+
+
+def said_name(name: str) -> str:
+    """How a label's name is said: ``anna-maria`` -> ``Anna Maria``."""
+    return name.replace("-", " ").title()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from brain._node import Node
@@ -57,6 +57,16 @@ class Recording(Generic[E]):
                     f"not {count}"
                 )
             return self.events[:count]
+
+    def wait_for(self, wanted: Callable[[E], bool], *, timeout: float = DEFAULT_TIMEOUT) -> E:
+        """The first event that is ``wanted``, waiting for it; ``AssertionError`` when
+        none comes in time."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: any(map(wanted, self.events)), timeout):
+                raise AssertionError(
+                    f"no wanted {self.kind.__name__} within {timeout:g} s among {len(self.events)}"
+                )
+            return next(event for event in self.events if wanted(event))
 
 
 class Running:

@@ -63,6 +63,9 @@ class Node(Generic[O]):
     publishes: ClassVar[tuple[type[Event], ...]] = ()
     #: Made from the ``@on`` handlers when the class is defined.
     subscribes: ClassVar[tuple[On, ...]] = ()
+    #: Nodes this one needs running to be of use (the alerts need the visits' tracks):
+    #: ``brain run`` starts those not named with it.
+    needs: ClassVar[tuple[str, ...]] = ()
     #: True: the broker keeps this node's session while it restarts, and holds the QoS 1
     #: events that arrive meanwhile (one instance per host, prefix and name).
     persistent: ClassVar[bool] = False

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (alert_id, target)
 );
 CREATE INDEX IF NOT EXISTS waiting ON outbox (next_attempt) WHERE delivered IS NULL;
+CREATE TABLE IF NOT EXISTS fired (alert_id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -96,13 +97,28 @@ class Outbox:
                 (error, time.time() + retry_in, delivery.id),
             )
 
+    def fired(self, alert_id: str) -> bool:
+        """Whether the alert was raised already (a visit's rule fires once, across restarts)."""
+        with self._lock:
+            return bool(
+                self._db.execute("SELECT 1 FROM fired WHERE alert_id = ?", (alert_id,)).fetchone()
+            )
+
+    def mark_fired(self, alert_id: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO fired (alert_id, at) VALUES (?, ?)", (alert_id, time.time())
+            )
+
     def forget_delivered(self, *, before: float) -> None:
         """Drop the deliveries done before ``before`` (seconds since the epoch): their
-        targets have them, and the rows hold the targets' URLs, which carry secrets."""
+        targets have them, and the rows hold the targets' URLs, which carry secrets; and
+        the alerts fired before then."""
         with self._lock:
             self._db.execute(
                 "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?", (before,)
             )
+            self._db.execute("DELETE FROM fired WHERE at < ?", (before,))
 
     def waiting(self) -> int:
         with self._lock:

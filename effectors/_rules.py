@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Literal
 
 import apprise
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from schemas import Perception, TopicName
+from schemas import Perception, TopicName, Track
 
 
 class Rule(BaseModel):
@@ -17,7 +17,26 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: TopicName
-    labels: list[str] = Field(min_length=1, description="Any of these labels fires the rule.")
+    labels: list[str] = Field(
+        min_length=1,
+        description="Any of these labels fires the rule; on a visit, its label (person, "
+        "car...) or who it is (an enrolled name, stranger, unidentified).",
+    )
+    per: Literal["auto", "visit", "frame"] = Field(
+        default="auto",
+        description="What the rule judges: visits (once each), frames (each perception, "
+        "smoothed over a window, with a cooldown), or auto: visits where the camera's "
+        "model finds things with boxes, frames where it only names them.",
+    )
+    zone: TopicName | None = Field(
+        default=None, description="Visits only: fire only once the visit stands in this zone."
+    )
+    min_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Visits only: fire once it has been there this long (in the zone, if "
+        "one is given): loitering, or time for a face to show before 'unidentified' counts.",
+    )
     min_score: float = Field(default=0.6, ge=0, le=1)
     sources: list[str] = Field(default_factory=list, description="Only these; empty: all.")
     window: int = Field(
@@ -31,8 +50,8 @@ class Rule(BaseModel):
     targets: list[str] = Field(default_factory=list, description="apprise URLs.")
     ignore: list[str] = Field(
         default_factory=list,
-        description="Enrolled names (the family): a frame in which everyone is one of "
-        "them fires nothing; anyone else beside them (a stranger) still does.",
+        description="Enrolled names (the family): their visits fire nothing, nor a frame "
+        "in which everyone is one of them; anyone else beside them (a stranger) still does.",
     )
 
     @field_validator("targets")
@@ -46,8 +65,27 @@ class Rule(BaseModel):
                 )
         return targets
 
-    def watches(self, perception: Perception) -> bool:
-        return not self.sources or perception.source in self.sources
+    def watches(self, event: Perception | Track) -> bool:
+        return not self.sources or event.source in self.sources
+
+    def judges_frame(self, perception: Perception) -> bool:
+        """Whether this perception is judged as a frame: a visit is judged instead when
+        the rule is per visit, or auto and the model boxed what it found."""
+        boxed = any(label.box is not None for label in perception.labels)
+        return self.watches(perception) and (
+            self.per == "frame" or (self.per == "auto" and not boxed)
+        )
+
+    def fires_on(self, visit: Track) -> bool:
+        """Whether the visit holds the rule's condition (now: it may come to later)."""
+        if self.per == "frame" or not self.watches(visit) or visit.score < self.min_score:
+            return False
+        who = visit.identity
+        if who in self.ignore or not {visit.label, who} & set(self.labels):
+            return False
+        if self.zone is None:
+            return visit.seconds >= self.min_seconds
+        return any(z.zone == self.zone and z.seconds >= self.min_seconds for z in visit.zones)
 
     def score(self, perception: Perception) -> float:
         """The best score of this rule's labels in the perception; 0 when none is there,

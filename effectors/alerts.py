@@ -36,16 +36,21 @@ from schemas import (
     Clip,
     Command,
     ImageEvent,
+    Label,
     Perception,
     Snapshot,
     State,
     StatValue,
+    Track,
 )
 
+E = TypeVar("E", ImageEvent, Perception)
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 #: Cameras whose recent frames and scores are kept at once.
 _CAMERAS = 64
+#: Seconds of boxed perceptions with no visit before the node says the visits node is missing.
+VISITS_AWAITED = 60.0
 #: What a rule's name may hold that an event id may not (a rule may be "front door").
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -100,6 +105,7 @@ class Alerts(Effector[AlertsOptions]):
     Options = AlertsOptions
     publishes = (Alert, Clip, State)
     persistent = True  # no perception is missed while it restarts
+    needs = ("visits",)  # the tracks its rules judge visits on
 
     def start(self) -> None:
         self._arming = Arming(self.options.armed_file, [rule.name for rule in self.options.rules])
@@ -112,6 +118,9 @@ class Alerts(Effector[AlertsOptions]):
         # Per camera, the most recently seen last: a flood of made-up camera names
         # (anyone who may publish frames can name any) costs at most _CAMERAS of them.
         self._frames: dict[str, deque[ImageEvent]] = {}
+        self._perceptions: dict[str, deque[Perception]] = {}  # those with boxes, for visits
+        self._visits_heard = False
+        self._boxed_since: float | None = None  # the first boxed perception, with no visit
         self._scores: dict[tuple[str, str], deque[float]] = {}
         self._cooldowns = {rule.name: Cooldown(rule.cooldown) for rule in self.options.rules}
         self.log.info(
@@ -156,20 +165,69 @@ class Alerts(Effector[AlertsOptions]):
 
     @on(ImageEvent, keep=Queue(size=256, dropped="frames_dropped"))
     def remember(self, frame: ImageEvent) -> None:
-        frames = _newest(
-            self._frames, frame.source, lambda: deque(maxlen=self.options.frames), _CAMERAS
-        )
-        frames.append(frame)
+        self._keep(self._frames, frame)
         self._clips.add(frame)
+
+    def _keep(self, recent: dict[str, deque[E]], event: E) -> None:
+        """The newest events of each camera: ``frames`` of them, of ``_CAMERAS`` cameras."""
+        kept = _newest(recent, event.source, lambda: deque(maxlen=self.options.frames), _CAMERAS)
+        kept.append(event)
 
     @on(Perception, keep=Queue(size=1000, before_ack=True))
     def perceive(self, perception: Perception) -> None:
+        if any(label.box is not None for label in perception.labels):
+            self._keep(self._perceptions, perception)
+            self._check_visits_come()
         for rule in self.options.rules:
-            if rule.watches(perception) and self._fires(rule, perception):
+            if rule.judges_frame(perception) and self._fires(rule, perception):
                 # Raised here, on disk before the broker hears that we have the perception:
                 # a kill now loses nothing, and no delivery, however slow, holds it back.
-                self._raise_alert(rule, perception, self._frame_of(perception))
+                # One alert per perception and rule: a perception the broker delivers
+                # again (a kill before it was acknowledged) is the same alert.
+                alert_id = f"{perception.id[:40]}-{_ID_UNSAFE.sub('_', rule.name)}"[:64]
+                self._raise_alert(rule, perception, alert_id=alert_id)
                 self.wake()
+
+    @on(Track, keep=Queue(size=1000, before_ack=True))
+    def visit(self, track: Track) -> None:
+        """A rule fires once a visit, the first time its condition holds (and its
+        camera's cooldown is over); when the visit ends, whoever heard of it hears how
+        it ended, with its best view."""
+        self._visits_heard = True
+        for rule in self.options.rules:
+            alert_id = f"{track.track[:40]}-{_ID_UNSAFE.sub('_', rule.name)}"[:64]
+            fired = self._outbox.fired(alert_id)
+            if (
+                not fired
+                and rule.fires_on(track)
+                and self._cooldowns[rule.name].acquire(track.source)
+            ):
+                self._outbox.mark_fired(alert_id)
+                self._raise_alert(rule, self._perception_of(track), alert_id=alert_id, track=track)
+                self.wake()
+            elif fired and track.state == "ended" and self._arming.armed(rule.name):
+                snapshot = track.snapshot.data if track.snapshot else None
+                self._outbox.add(
+                    alert_id=f"{alert_id}-ended",
+                    targets=rule.targets,
+                    title=f"brain: {rule.name} at {track.source}, the whole visit",
+                    body=f"{track.text}\nalert {alert_id}; its best view is attached",
+                    snapshot=snapshot,
+                )
+                self.wake()
+
+    def _check_visits_come(self) -> None:
+        """Rules judge boxed perceptions by their visits: say it once when none come."""
+        if self._visits_heard or all(rule.per == "frame" for rule in self.options.rules):
+            return
+        now = time.monotonic()
+        self._boxed_since = self._boxed_since or now
+        if now - self._boxed_since > VISITS_AWAITED:
+            self.log.warning(
+                "things with boxes are perceived, but no visit comes: the rules judge "
+                "visits; run the visits node (`brain run` starts it with the alerts)"
+            )
+            self._visits_heard = True  # said once
 
     def _fires(self, rule: Rule, perception: Perception) -> bool:
         scores = _newest(
@@ -185,21 +243,33 @@ class Alerts(Effector[AlertsOptions]):
             and self._cooldowns[rule.name].acquire(perception.source)
         )
 
-    def _frame_of(self, perception: Perception) -> ImageEvent | None:
+    def _perception_of(self, track: Track) -> Perception:
+        """The perception that last changed the track; made from the track when it
+        is not here (it came to another node first)."""
+        kept = self._perceptions.get(track.source, ())
+        found = next((p for p in reversed(kept) if p.id == track.cause), None)
+        return found or Perception(
+            source=track.source,
+            cause=track.frame or track.cause,
+            sense=ImageEvent.SENSE,
+            kind="vision",
+            labels=[Label(label=track.label, score=track.score, box=track.box)],
+            text=track.text,
+        )
+
+    def _raise_alert(
+        self, rule: Rule, perception: Perception, *, alert_id: str, track: Track | None = None
+    ) -> None:
         # By id, never by arrival order: the newest frame may not be the one perceived.
         frames = self._frames.get(perception.source, ())
-        return next((f for f in reversed(frames) if f.id == perception.cause), None)
-
-    def _raise_alert(self, rule: Rule, perception: Perception, frame: ImageEvent | None) -> None:
+        frame = next((f for f in reversed(frames) if f.id == perception.cause), None)
         snapshot = self._snapshot(frame) if rule.snapshot else None
         alert = Alert(
-            # One alert per perception and rule: a perception the broker delivers again
-            # (the node was killed before it acknowledged it) is the same alert, which the
-            # outbox already holds.
-            id=f"{perception.id[:40]}-{_ID_UNSAFE.sub('_', rule.name)}"[:64],
+            id=alert_id,
             source=perception.source,
             rule=rule.name,
             perception=perception,
+            track=track,
             snapshot=snapshot,
             armed=self._arming.armed(rule.name),
         )
@@ -211,6 +281,7 @@ class Alerts(Effector[AlertsOptions]):
         best = perception.labels[0] if perception.labels else None
         title = f"brain: {rule.name} at {perception.source}"
         body = perception.text + (f" ({best.label}, {best.score:.0%})" if best else "")
+        body = track.text if track is not None else body
         # On disk before anyone hears of it: a crash now delays the alert, never loses it.
         self._outbox.add(
             alert_id=alert.id,

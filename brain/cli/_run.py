@@ -24,6 +24,7 @@ from brain._topics import Topics
 from brain._url import BrokerUrl
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
+from schemas import UNIDENTIFIED
 
 log = structlog.get_logger()
 
@@ -41,7 +42,7 @@ def run(options: SharedOptions, nodes: tuple[str, ...], keep_going: bool) -> Non
     settings = options.settings()
     catalog = options.catalog()
     with user_errors():
-        nodes = _expanded(settings, catalog, nodes)
+        nodes = _expanded(settings, catalog, _with_needs(catalog, nodes))
         _check_nodes(settings, catalog, nodes)
         if "alerts" in nodes:
             _warn_of_labels_no_model_gives(settings, catalog)
@@ -116,6 +117,19 @@ def broker(host: str, port: int) -> None:
     sys.exit(code)
 
 
+def _with_needs(catalog: Catalog, nodes: Sequence[str]) -> tuple[str, ...]:
+    """The nodes named, then those they need that were not named (the visits, for the
+    alerts), each said in the log."""
+    named = {node.partition(":")[0] for node in nodes}
+    added: list[str] = []
+    for node in nodes:
+        for needed in catalog.node(node.partition(":")[0]).needs:
+            if needed not in named and needed not in added:
+                log.info(f"starting {needed} too: {node} needs it")
+                added.append(needed)
+    return (*nodes, *added)
+
+
 def _expanded(settings: Settings, catalog: Catalog, nodes: Sequence[str]) -> tuple[str, ...]:
     """Each node, or each of its instances when brain.toml names several
     (``[camera.frontdoor]``, ``[camera.backyard]``: camera:frontdoor, camera:backyard)."""
@@ -156,7 +170,9 @@ def _warn_of_labels_no_model_gives(settings: Settings, catalog: Catalog) -> None
         return
     alerts = settings.options_for("alerts", catalog.node("alerts").Options)
     for rule in getattr(alerts, "rules", ()):
-        for label in sorted(set(rule.labels) - known):
+        # A visit is also who it was: one whose face was never seen is "unidentified".
+        said = known if rule.per == "frame" else known | {UNIDENTIFIED}
+        for label in sorted(set(rule.labels) - said):
             meant = difflib.get_close_matches(label, sorted(known), n=1)
             log.warning(
                 f"rule {rule.name!r}: the {model} model never says {label!r}"

@@ -141,7 +141,7 @@ def test_a_crowd_is_not_a_flood_of_alerts(tmp_path: Path) -> None:
 
 def test_the_end_of_a_visit_is_told_with_its_best_view(tmp_path: Path, webhook: Webhook) -> None:
     rule = {"name": "door", "labels": ["person"], "targets": [webhook.url]}
-    with watching(tmp_path, rule) as (broker, alerts, tracks):
+    with watching(tmp_path, rule) as (broker, _alerts, tracks):
         walk_by(broker, 4, shows="stranger")
         tracks.wait_for(lambda t: t.state == "ended")
         first, last = webhook.wait_for(2)

@@ -30,13 +30,23 @@ from brain.cortex import Cortex
 from brain.plugins import discover
 from brain.recording import Events
 from brain.testing import running
+from brain.visits import Visits
 from effectors.alerts import Alerts
 from effectors.browser import Browser
 from effectors.homeassistant import HomeAssistant
 from effectors.metrics import Metrics
 from effectors.recorder import Recorder as RecorderNode
 from effectors.speaker import Speaker
-from schemas import Alert, Command, ImageEvent, Perception, State, Stats, TranscriptEvent
+from schemas import (
+    Alert,
+    Command,
+    ImageEvent,
+    Perception,
+    State,
+    Stats,
+    Track,
+    TranscriptEvent,
+)
 from senses.camera import Camera
 from senses.microphone import Microphone
 from senses.twitter import Twitter
@@ -51,6 +61,7 @@ from tests.support import (
     topic_is,
 )
 from tests.test_twitter import MENTIONS, FakeApi, api, page
+from tests.walks import perceived, walking
 
 __all__ = ["api"]  # the twitter test's fixture, used here too
 
@@ -135,6 +146,25 @@ def test_the_speaker(production_broker: Broker, watch: Recorder, tmp_path: Path)
         watch.wait_for(lambda t, p: t == "brain/stats/speaker" and b'"spoken":1' in p)
         speaker.idle()
     assert [path.suffix for path in (tmp_path / "said").iterdir()] == [".wav"]
+
+
+def test_the_visits_and_the_speaker_saying_one(
+    production_broker: Broker, watch: Recorder, tmp_path: Path
+) -> None:
+    visits = {"state_file": tmp_path / "visits.json", "lost_after": 2.0}
+    with (
+        running(Visits, url_of(production_broker, "visits"), options=visits),
+        running(Speaker, url_of(production_broker, "speaker"), options={"output": tmp_path}),
+    ):
+        for at, box in walking(2):
+            as_user(production_broker, "cortex", "brain/perceptions/camera/frontdoor",
+                    perceived(at, box).to_json())  # fmt: skip
+        [(_, ended)] = watch.wait_for(lambda t, p: t == "brain/tracks/frontdoor" and b"ended" in p)
+        watch.wait_for(lambda t, p: t == "brain/stats/speaker" and b'"spoken":1' in p)
+    assert Track.model_validate_json(ended).text == "Someone was at the frontdoor for 2 s."
+    assert [path.name for path in tmp_path.glob("*.wav")] == [
+        "00001-someone-was-at-the-frontdoor-for-2-s.wav"
+    ]
 
 
 @pytest.fixture

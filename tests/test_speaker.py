@@ -20,6 +20,7 @@ from brain.testing import MemoryBroker, Running, running, send
 from effectors.speaker import Speaker
 from schemas import Label, Perception
 from tests.support import Broker, NodeProcess, publish
+from tests.walks import face, perceived, walking
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
 
@@ -138,6 +139,32 @@ def test_the_family_and_then_a_stranger_are_both_said_though_each_is_a_person(
         node.idle()
         assert node.stats()["repeats_skipped"] == 1
     assert spoken(tmp_path) == ["00001-i-see-eileen-collins.wav", "00002-i-see-a-stranger.wav"]
+
+
+def test_a_visit_is_said_once_and_its_frames_are_not(tmp_path: Path) -> None:
+    """With the visits node tracking the camera, Alice's walk is one sentence, said once
+    her face is known; someone who never shows a face is said after a while."""
+    from brain.visits import Visits
+
+    broker = MemoryBroker()
+    visits = {"state_file": tmp_path / "visits.json", "lost_after": 2.0}
+    out = tmp_path / "said"
+    with (
+        running(Visits, broker, options=visits),
+        running(Speaker, broker, options={"output": out, "queue": 20}) as node,
+    ):
+        for n, (at, box) in enumerate(walking(4)):
+            send(broker, perceived(at, box, faces=(face("alice", box),) if n == 8 else ()))
+        for at, box in walking(4, start=300):
+            send(broker, perceived(10 + at, box))
+        node.idle()
+        wav_files(out, 2)
+        node.idle()
+        assert node.stats()["left_to_visits"] > 0
+    assert spoken(out) == [
+        "00001-alice-is-at-the-frontdoor.wav",
+        "00002-someone-is-at-the-frontdoor.wav",
+    ]
 
 
 def test_low_scores_and_other_kinds_are_not_said(tmp_path: Path) -> None:

@@ -116,10 +116,21 @@ class Discovery:
 
     def sentence(self, camera: str, state_topic: str, fed_by: str) -> Config:
         """A sensor: what brain last said it saw at ``camera``."""
-        topic, payload = self._entity(
-            "sensor", f"{camera}_seen", "Seen", self.camera_device(camera), fed_by
+        return self._sensor(camera, "seen", "Seen", state_topic, fed_by, icon="mdi:eye")
+
+    def visitors(self, camera: str, state_topic: str, fed_by: str) -> Config:
+        """A sensor: who is at ``camera`` now, visit by visit ("Alice, a stranger")."""
+        return self._sensor(
+            camera, "visitors", "Visitors", state_topic, fed_by, icon="mdi:account-multiple"
         )
-        payload |= {"state_topic": state_topic, "value_template": _STATE_VALUE, "icon": "mdi:eye"}
+
+    def _sensor(
+        self, camera: str, key: str, name: str, state_topic: str, fed_by: str, *, icon: str
+    ) -> Config:
+        topic, payload = self._entity(
+            "sensor", f"{camera}_{key}", name, self.camera_device(camera), fed_by
+        )
+        payload |= {"state_topic": state_topic, "value_template": _STATE_VALUE, "icon": icon}
         return Config(topic, payload)
 
     def snapshot(self, camera: str, image_topic: str, fed_by: str) -> Config:

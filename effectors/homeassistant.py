@@ -1,7 +1,8 @@
 """Home Assistant: brain's cameras, rules and nodes as entities, through MQTT discovery.
 
 Per camera: "Person" and "Stranger" (on while seen, off after a quiet time), "Seen" (the
-last sentence) and "Last alert" (its snapshot). Per alert rule: a switch that arms it.
+last sentence), "Visitors" (who is there now, from the visits) and "Last alert" (its
+snapshot). Per alert rule: a switch that arms it.
 Per node: whether it runs. The configs are said again whenever Home Assistant says it
 is back (its birth message) and after every connection to the broker, so no entity is
 left "unavailable"; a camera that is removed loses its entities.
@@ -10,6 +11,7 @@ left "unavailable"; a camera that is removed loses its entities.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from importlib.metadata import version
@@ -18,14 +20,27 @@ from pathlib import Path
 from pydantic import Field
 
 from brain import Latest, Node, NodeOptions, on, state_dir
+from brain.faces import said_name
 from brain.files import write_whole
 from effectors._discovery import OFF, ON, Config, Discovery
-from schemas import Alert, Command, Perception, State, StatValue, TopicName
+from schemas import (
+    STRANGER,
+    UNIDENTIFIED,
+    Alert,
+    Command,
+    Perception,
+    State,
+    StatValue,
+    TopicName,
+    Track,
+)
 
 #: Seconds between two writes of when each camera was last seen (not every frame).
 _REMEMBER_EVERY = 3600.0
 #: Who each camera state is of, and the label that turns it on.
 _PRESENCES = {"person": "person", "stranger": "stranger"}
+#: What the visitors sensor says when nobody is there.
+NOBODY = "nobody"
 
 
 def _default_memory() -> Path:
@@ -47,6 +62,12 @@ class HomeAssistantOptions(NodeOptions):
     forget_after: float = Field(
         default=7 * 86400.0, gt=0, description="Seconds unseen before a seen camera is removed."
     )
+    visit_quiet: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds without word of a visit before its visitor is taken as gone "
+        "(the visits node stopped before it said the visit ended).",
+    )
     memory: Path = Field(
         default_factory=_default_memory, description="What was shown, kept across restarts."
     )
@@ -58,6 +79,7 @@ class HomeAssistant(Node[HomeAssistantOptions]):
     name = "homeassistant"
     Options = HomeAssistantOptions
     publishes = (State,)
+    needs = ("visits",)  # who is at each camera now
 
     def start(self) -> None:
         options = self.options
@@ -74,6 +96,8 @@ class HomeAssistant(Node[HomeAssistantOptions]):
         self._snapshots: dict[str, bytes] = {}  # each camera's last alert's, said again
         self._rules: set[str] = set()
         self._nodes: set[str] = set()
+        # Per camera, each visit there now: who (as said), and when it was last heard of.
+        self._visitors: dict[str, dict[str, tuple[str, float]]] = {}
         self.listen(f"{options.discovery_prefix}/status", self.home_assistant_status)
         self.listen(self.topics.status(), self.node_status)
 
@@ -130,6 +154,27 @@ class HomeAssistant(Node[HomeAssistantOptions]):
         self._say(f"{camera}-seen", perception.text[:200])
         self.wake()  # `run` works out when each goes off
 
+    @on(Track)
+    def visited(self, track: Track) -> None:
+        """Who is at the camera now: a person's visit, from its start to its end."""
+        if track.label != "person":
+            return
+        with self._lock:
+            if track.source not in self._seen:
+                return
+            visitors = self._visitors.setdefault(track.source, {})
+            if track.state == "ended":
+                visitors.pop(track.track, None)
+            else:
+                visitors[track.track] = (_who(track.identity), time.monotonic())
+        self._say_visitors(track.source)
+        self.wake()
+
+    def _say_visitors(self, camera: str) -> None:
+        with self._lock:
+            who = sorted(name for name, _ in self._visitors.get(camera, {}).values())
+        self._say(f"{camera}-visitors", ", ".join(who)[:200] or NOBODY)
+
     @on(Alert)
     def alerted(self, alert: Alert) -> None:
         with self._lock:
@@ -158,8 +203,28 @@ class HomeAssistant(Node[HomeAssistantOptions]):
                 next_off = min(self._on_until.values(), default=None)
             for camera, what in quiet:
                 self._say(f"{camera}-{what}", OFF)
+            for camera in self._forget_visitors(now):
+                self._say_visitors(camera)
+            if any(self._visitors.values()):
+                next_off = min(next_off or math.inf, now + self.options.visit_quiet / 4)
             wait = _REMEMBER_EVERY if next_off is None else min(_REMEMBER_EVERY, next_off - now)
             self.sleep(wait)
+
+    def _forget_visitors(self, now: float) -> list[str]:
+        """The cameras some visit of which went unheard of for too long (forgotten)."""
+        changed = []
+        with self._lock:
+            for camera, visitors in self._visitors.items():
+                gone = [
+                    v
+                    for v, (_, heard) in visitors.items()
+                    if now - heard > self.options.visit_quiet
+                ]
+                for visit in gone:
+                    del visitors[visit]
+                if gone:
+                    changed.append(camera)
+        return changed
 
     def _kept(self, camera: str, now: float) -> bool:
         if self.options.cameras:
@@ -173,6 +238,7 @@ class HomeAssistant(Node[HomeAssistantOptions]):
             for what in _PRESENCES
         ]
         configs.append(discovery.sentence(camera, self._state_topic(f"{camera}-seen"), me))
+        configs.append(discovery.visitors(camera, self._state_topic(f"{camera}-visitors"), me))
         configs.append(discovery.snapshot(camera, self._snapshot_topic(camera), me))
         return configs
 
@@ -182,12 +248,15 @@ class HomeAssistant(Node[HomeAssistantOptions]):
         for what in _PRESENCES:
             key = f"{camera}-{what}"
             self._say(key, self._said.get(key, OFF))
+        self._say_visitors(camera)
 
     def _remove_camera(self, camera: str) -> None:
         """Its entities go (an empty config), and what brain kept for them. Under the lock."""
         for config in self._camera_configs(camera):
             self.bus.publish_raw(config.topic, b"", qos=1, retain=True)
-        for name in (*(f"{camera}-{what}" for what in _PRESENCES), f"{camera}-seen"):
+        self._visitors.pop(camera, None)
+        names = (*(f"{camera}-{what}" for what in _PRESENCES), f"{camera}-seen")
+        for name in (*names, f"{camera}-visitors"):
             self.bus.clear_retained(State, node=self.name, name=name)
             self._said.pop(name, None)
         self._publish_snapshot(camera, b"")
@@ -262,3 +331,12 @@ class HomeAssistant(Node[HomeAssistantOptions]):
 
     def current_stats(self) -> dict[str, StatValue]:
         return {"cameras": len(self._seen), "rules": len(self._rules), "nodes": len(self._nodes)}
+
+
+def _who(identity: str | None) -> str:
+    """A visitor as the sensor says it: a name, "a stranger", "someone"."""
+    if identity == STRANGER:
+        return "a stranger"
+    if identity in (UNIDENTIFIED, None):
+        return "someone"
+    return said_name(identity)

@@ -17,9 +17,11 @@ from brain import testing
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
 from effectors.alerts import Alerts
+from brain.visits import Visits
 from effectors.homeassistant import HomeAssistant
 from schemas import Alert, Label, Perception, Snapshot, State
 from tests.support import Broker, NodeProcess, Recorder, publish, topic_is
+from tests.walks import face, perceived, walking
 
 #: What Home Assistant's MQTT platforms require and accept, from its documentation
 #: (home-assistant.io/integrations/{component}.mqtt) and the DISCOVERY_SCHEMA of
@@ -184,6 +186,29 @@ def test_a_person_goes_off_after_the_quiet_time(tmp_path: Path) -> None:
     assert values == ["OFF", "ON", "OFF"]
 
 
+def test_the_visitors_sensor_says_who_is_at_the_camera_visit_by_visit(tmp_path: Path) -> None:
+    """Alice walks up and her face is told; a stranger joins her; both leave."""
+    visits = {"state_file": tmp_path / "visits.json", "lost_after": 1.0}
+    with (
+        home(tmp_path, cameras=["frontdoor"]) as (broker, node),
+        running(Visits, broker, options=visits),
+    ):
+        config = configs(broker, "sensor:frontdoor_visitors")["sensor:frontdoor_visitors"]
+        check_schema("sensor", config)
+        said = recording(broker, State, node="homeassistant", name="frontdoor-visitors")
+        alice, stranger = list(walking(3, start=40)), list(walking(3, start=400, y=20))
+        for n, ((at, box), (_, other)) in enumerate(zip(alice, stranger, strict=True)):
+            boxes = (box, other) if n >= 5 else (box,)
+            faces = (face("alice", box),) if n == 2 else ()
+            send(broker, perceived(at, *boxes, faces=faces))
+        said.wait_for(lambda state: state.value == "nobody" and state is not said.events[0])
+        node.idle()
+    values = [render(config["value_template"], state.to_json()) for state in said.events]
+    assert values[0] == "nobody"
+    assert "Alice" in values and "Alice, someone" in values
+    assert values[-1] == "nobody"
+
+
 def test_configs_are_said_again_when_home_assistant_comes_back(tmp_path: Path) -> None:
     with home(tmp_path, cameras=["door"]) as (broker, node):
         node.idle()
@@ -235,10 +260,12 @@ def test_after_a_broker_restart_the_entities_come_back(
     mosquitto.start()
     node.wait_for_log('"event": "reconnected"')
     again = record(mosquitto, "homeassistant/#")
-    said = again.wait_for(topic_is("homeassistant/+/brain_brain/+/config"), count=5, timeout=60)
+    said = again.wait_for(topic_is("homeassistant/+/brain_brain/+/config"), count=6, timeout=60)
     components = sorted(topic.split("/")[1] for topic, _ in said)
-    assert components == ["binary_sensor", "binary_sensor", "binary_sensor", "image", "sensor"]
-    for topic, payload in said:  # the camera's four, and the homeassistant node's own
+    assert components == [
+        "binary_sensor", "binary_sensor", "binary_sensor", "image", "sensor", "sensor"
+    ]  # fmt: skip
+    for topic, payload in said:  # the camera's five, and the homeassistant node's own
         check_schema(topic.split("/")[1], json.loads(payload))
     # The last alert's picture too: the broker lost it with the rest.
     [(_, picture)] = record(mosquitto, "brain/snapshots/door").wait_for(topic_is("#"))

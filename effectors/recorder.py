@@ -31,13 +31,13 @@ from brain.recording import (
     event_type,
     free_space,
 )
-from schemas import Alert, Clip, Event, StatValue
+from schemas import Alert, Clip, Event, StatValue, Track
 
 _GB, _MB = 1024**3, 1024**2
 #: How often the free space is looked at (and, while paused, whether there is room):
 #: after this long, or after this many bytes came, whichever is first.
 CHECK_SECONDS, CHECK_BYTES = 1.0, 256 * 1024
-#: Alerts and clips that could not be indexed yet (a full disk), kept to try again.
+#: Alerts, clips and visits that could not be indexed yet (a full disk), kept to try again.
 _UNINDEXED = 1000
 
 
@@ -104,7 +104,7 @@ class Recorder(Node[RecorderOptions]):
         kind = self._kind_of(topic)
         if not payload or kind is False:
             return
-        if kind is Alert or kind is Clip:  # whether or not the recording has room
+        if kind in (Alert, Clip, Track):  # whether or not the recording has room
             self._index(topic, payload, kind)
         self._since_check += len(payload)
         if self._since_check >= CHECK_BYTES or time.monotonic() >= self._next_check:
@@ -158,7 +158,7 @@ class Recorder(Node[RecorderOptions]):
 
     def _index(self, topic: str, payload: bytes, kind: type[Event]) -> None:
         try:
-            event = kind.model_validate_json(payload)  # an Alert or a Clip
+            event = kind.model_validate_json(payload)  # an Alert, a Clip or a Track
         except ValidationError as error:
             self.bus.report_error(describe_rejection(error, kind), topic=topic, payload=payload)
             return
@@ -167,6 +167,8 @@ class Recorder(Node[RecorderOptions]):
                 self._events.add_alert(event)
             elif isinstance(event, Clip):
                 self._events.add_clip(event)
+            elif isinstance(event, Track):
+                self._events.add_track(event)
         except (OSError, sqlite3.Error) as error:  # a full disk: again when there is room
             self._unindexed.append((topic, payload, kind))
             self.stats.add("index_retries")

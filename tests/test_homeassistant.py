@@ -16,8 +16,8 @@ from PIL import Image
 from brain import testing
 from brain.testing import MemoryBroker, Running, running, send
 from brain.testing import record as recording
-from effectors.alerts import Alerts
 from brain.visits import Visits
+from effectors.alerts import Alerts
 from effectors.homeassistant import HomeAssistant
 from schemas import Alert, Label, Perception, Snapshot, State
 from tests.support import Broker, NodeProcess, Recorder, publish, topic_is

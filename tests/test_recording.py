@@ -31,11 +31,13 @@ from brain.recording import (
     recordings,
     replay,
 )
-from brain.testing import MemoryBroker, running
+from brain.testing import MemoryBroker, running, send
 from brain.testing import record as recording
+from brain.visits import Visits
 from effectors.recorder import Recorder as RecorderNode
-from schemas import Alert, Label, Perception, Snapshot, TranscriptEvent
-from tests.support import Broker, NodeProcess, Recorder, cortex, topic_is
+from schemas import Alert, Clip, Label, Perception, Snapshot, Track, TranscriptEvent
+from tests.support import Broker, NodeProcess, Recorder, brain_command, cortex, topic_is
+from tests.walks import face, perceived, walking
 
 TOPICS = Topics()
 
@@ -157,6 +159,40 @@ def test_brain_events_lists_what_happened(tmp_path: Path) -> None:
     assert json.loads(line)["id"] == "a1" and json.loads(line)["has_snapshot"] is True
     wrong = runner.invoke(main, ["events", "--store", str(tmp_path), "--since", "soon"])
     assert wrong.exit_code == 2 and "'soon' is no duration" in wrong.output
+
+
+def test_brain_events_lists_visits_with_who_how_long_and_what_they_fired(tmp_path: Path) -> None:
+    """The recorder indexes each visit as its track says it; `brain events` lists it
+    with the alert it fired and that alert's clip, and not that alert a second time."""
+    broker = MemoryBroker()
+    visits = {"state_file": tmp_path / "visits.json", "lost_after": 1.0}
+    store = tmp_path / "recordings"
+    with (
+        running(RecorderNode, broker, options={"directory": store}) as recorder,
+        running(Visits, broker, options=visits),
+    ):
+        ended = recording(broker, Track)
+        for n, (at, box) in enumerate(walking(6)):
+            shows = (face("stranger", box, 0.8),) if n == 10 else ()
+            send(broker, perceived(at, box, faces=shows))
+        last = ended.wait_for(lambda t: t.state == "ended")
+        picture = Snapshot(content_type="image/jpeg", data=b"\xff\xd8", width=1, height=1)
+        alert = Alert(id="v1-door", source="frontdoor", rule="door", snapshot=picture,
+                      perception=perceived(1.0, last.box), track=last)  # fmt: skip
+        send(broker, alert)
+        send(broker, Clip(source="frontdoor", alert="v1-door", rule="door", data=b"mp4",
+                          seconds=9.5, frames=95, width=640, height=480))  # fmt: skip
+        recorder.idle()
+    listed = brain_command("events", "--store", store, "--since", "400d")
+    [line] = listed.stdout.splitlines()
+    assert "frontdoor: a stranger, 6 s, alert door, clip " in line
+    assert line.endswith("v1-door.mp4")
+    [as_json] = brain_command(
+        "events", "--store", store, "--since", "400d", "--json"
+    ).stdout.splitlines()
+    visit = json.loads(as_json)
+    assert visit["kind"] == "visit" and visit["identity"] == "stranger"
+    assert visit["seconds"] == 5.8 and visit["alerts"] == ["door"]
 
 
 # -- on a real broker, the recorder and brain record as processes -----------------------

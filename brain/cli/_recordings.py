@@ -7,6 +7,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -17,7 +18,16 @@ from brain._topics import Topics
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
 from brain.cli._run import run_one
-from brain.recording import Events, RecordingError, files_of, moment, read, replay
+from brain.recording import (
+    Events,
+    Happened,
+    RecordingError,
+    Visit,
+    files_of,
+    moment,
+    read,
+    replay,
+)
 
 log = structlog.get_logger()
 
@@ -129,8 +139,8 @@ def replay_command(
 
 @main.command()
 @click.option("--since", default="1d", show_default=True, help="How far back: 30m, 2h, 7d.")
-@click.option("--rule", help="Only this rule's alerts.")
-@click.option("--source", help="Only this camera's alerts.")
+@click.option("--rule", help="Only this rule's alerts (and the visits that fired it).")
+@click.option("--source", help="Only this camera's.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.option(
     "--store",
@@ -146,7 +156,8 @@ def events(
     as_json: bool,
     store: Path | None,
 ) -> None:
-    """What happened: the alerts the recorder kept, newest first, with their clips."""
+    """What happened, newest first: the visits (who, how long, what they fired, their
+    clips) and the alerts of rules that judge frames."""
     with user_errors():
         recorder = options.catalog().node("recorder")
         recorder_options = options.settings().options_for("recorder", recorder.Options)
@@ -158,24 +169,54 @@ def events(
         )
     index = Events(folder)
     try:
-        happened = index.list(since=time.time() - seconds, rule=rule, source=source)
+        start = time.time() - seconds
+        visits = [
+            v for v in index.visits(since=start, source=source) if rule is None or rule in v.alerts
+        ]
+        alerts = [a for a in index.list(since=start, rule=rule, source=source) if a.track is None]
     finally:
         index.close()
+    both: list[Visit | Happened] = [*visits, *alerts]
+    happened = sorted(both, key=_started, reverse=True)
     for event in happened:
-        if as_json:
-            line = dataclasses.asdict(event) | {
-                "at": event.at.isoformat(),
-                "clip": str(event.clip) if event.clip else None,
-            }
-            click.echo(json.dumps(line))
-            continue
-        who = f" ({', '.join(event.who)})" if event.who else ""
-        clip = f"  clip {event.clip}" if event.clip else ""
-        muted = "" if event.armed else "  [disarmed]"
-        click.echo(f"{event.at:%Y-%m-%d %H:%M:%S}  {event.rule}  {event.source}  "
-                   f"{event.text}{who}{muted}{clip}")  # fmt: skip
+        click.echo(_as_json(event) if as_json else _as_line(event))
     if not happened and not as_json:
         click.echo(f"nothing happened in the last {since}")
+
+
+def _started(event: Visit | Happened) -> datetime:
+    return event.first_seen if isinstance(event, Visit) else event.at
+
+
+def _as_line(event: Visit | Happened) -> str:
+    """``14:02:05-14:02:43 frontdoor: a stranger, 38 s, snapshot, alert door, clip F``."""
+    if isinstance(event, Visit):
+        who = event.text.split(" was at ")[0].split(" is at ")[0]
+        parts = [f"{who[:1].lower()}{who[1:]}" if who.startswith(("A ", "An ")) else who]
+        parts.append(f"{round(event.seconds)} s" + ("" if event.ended else ", still there"))
+        parts += ["snapshot"] * event.has_snapshot + [f"alert {r}" for r in event.alerts]
+        parts += [f"clip {event.clip}"] * (event.clip is not None)
+        return (f"{event.first_seen:%Y-%m-%d %H:%M:%S}-{event.last_seen:%H:%M:%S}  "
+                f"{event.source}: {', '.join(parts)}")  # fmt: skip
+    who = f" ({', '.join(event.who)})" if event.who else ""
+    clip = f"  clip {event.clip}" if event.clip else ""
+    muted = "" if event.armed else "  [disarmed]"
+    return (f"{event.at:%Y-%m-%d %H:%M:%S}  {event.rule}  {event.source}  "
+            f"{event.text}{who}{muted}{clip}")  # fmt: skip
+
+
+def _as_json(event: Visit | Happened) -> str:
+    line = dataclasses.asdict(event) | {"clip": str(event.clip) if event.clip else None}
+    if isinstance(event, Visit):
+        line |= {
+            "kind": "visit",
+            "first_seen": event.first_seen.isoformat(),
+            "last_seen": event.last_seen.isoformat(),
+            "seconds": round(event.seconds, 1),
+        }
+    else:
+        line |= {"kind": "alert", "at": event.at.isoformat()}
+    return json.dumps(line)
 
 
 def _seconds(text: str) -> float:

@@ -1,5 +1,5 @@
 """The brain remembers: the bus recorded into MCAP files, read back, and the index of
-what happened (alerts and their clips) that ``brain events`` and the page's review use.
+what happened (visits, alerts and their clips) that ``brain events`` and the page's review use.
 
 ``RollingWriter`` writes (the recorder node), ``read`` reads (``brain replay``), and
 ``Events`` is the index of a recordings folder.
@@ -8,7 +8,7 @@ what happened (alerts and their clips) that ``brain events`` and the page's revi
 from pathlib import Path
 
 from brain._config import state_dir
-from brain.recording._events import Events, Happened
+from brain.recording._events import Events, Happened, Visit
 from brain.recording._reader import Recorded, RecordingError, files_of, read
 from brain.recording._replay import Replayed, moment, replay
 from brain.recording._writer import (
@@ -33,6 +33,7 @@ __all__ = [
     "RecordingError",
     "Replayed",
     "RollingWriter",
+    "Visit",
     "default_folder",
     "event_type",
     "files_of",

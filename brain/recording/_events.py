@@ -1,8 +1,10 @@
-"""What happened, at a glance: the alerts and their clips, indexed beside the recordings.
+"""What happened, at a glance: the visits, the alerts and their clips, indexed beside
+the recordings.
 
 The recordings hold everything, frames included; reading hours of them to list a
 day's alerts would take long. So the recorder also keeps this small SQLite index: one
-row an alert, with its snapshot and, once it comes, the file of its clip.
+row a visit (as its track last said it: who, how long, its best view), one row an
+alert, with its snapshot, the visit it was of and, once it comes, its clip's file.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from brain._files import OutsideFolderError, inside, open_database, write_whole
 from brain.recording._writer import CLIPS
-from schemas import Alert, Clip
+from schemas import Alert, Clip, Track
 
 INDEX = "events.sqlite3"
 
@@ -33,7 +35,21 @@ CREATE TABLE IF NOT EXISTS alerts (
     clip_seconds REAL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (ts);
+CREATE TABLE IF NOT EXISTS visits (
+    track TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    label TEXT NOT NULL,
+    identity TEXT,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    ended INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    snapshot BLOB
+);
+CREATE INDEX IF NOT EXISTS visits_by_time ON visits (first_seen);
 """
+#: Columns added since the index was first written, and how (an older index gets them).
+_ADDED = {("alerts", "track"): "ALTER TABLE alerts ADD COLUMN track TEXT"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,28 @@ class Happened:
     has_snapshot: bool
     clip: Path | None
     clip_seconds: float | None
+    track: str | None = None  # the visit it was of, for a rule that judges visits
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One visit, as the review lists it: who, where, how long, and what it fired."""
+
+    track: str
+    source: str
+    label: str
+    identity: str | None
+    first_seen: datetime
+    last_seen: datetime
+    ended: bool
+    text: str
+    has_snapshot: bool
+    alerts: list[str]  # the rules it fired
+    clip: Path | None  # its first alert's
+
+    @property
+    def seconds(self) -> float:
+        return (self.last_seen - self.first_seen).total_seconds()
 
 
 class Events:
@@ -64,22 +102,51 @@ class Events:
             fix="choose another folder for the recordings (recorder.directory)",
         )
         self._lock = threading.Lock()
+        for (table, column), change in _ADDED.items():
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(change)
 
     def add_alert(self, alert: Alert) -> None:
         who = [label.label for label in alert.perception.labels if label.distance is not None]
+        if alert.track is not None and alert.track.identity and not who:
+            who = [alert.track.identity]
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO alerts (id, ts, rule, source, text, who, armed, snapshot)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO alerts (id, ts, rule, source, text, who, armed, snapshot,"
+                " track) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     alert.id,
                     alert.ts.timestamp(),
                     alert.rule,
                     alert.source,
-                    alert.perception.text,
+                    alert.track.text if alert.track else alert.perception.text,
                     ",".join(who),
                     int(alert.armed),
                     alert.snapshot.data if alert.snapshot else None,
+                    alert.track.track if alert.track else None,
+                ),
+            )
+
+    def add_track(self, track: Track) -> None:
+        """A visit, as its newest event says it; an ended one stays as it ended."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO visits (track, source, label, identity, first_seen, last_seen, ended,"
+                " text, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track) DO UPDATE"
+                " SET identity = excluded.identity, last_seen = excluded.last_seen,"
+                " ended = excluded.ended, text = excluded.text,"
+                " snapshot = COALESCE(excluded.snapshot, snapshot) WHERE NOT ended",
+                (
+                    track.track,
+                    track.source,
+                    track.label,
+                    track.identity,
+                    track.first_seen.timestamp(),
+                    track.last_seen.timestamp(),
+                    int(track.state == "ended"),
+                    track.text,
+                    track.snapshot.data if track.snapshot else None,
                 ),
             )
 
@@ -93,6 +160,47 @@ class Events:
                 (path.name, clip.seconds, clip.alert),
             )
         return path
+
+    def visits(
+        self, *, since: float | None = None, source: str | None = None, limit: int = 500
+    ) -> list[Visit]:
+        """The visits, newest first, with the rules each fired and its first clip."""
+        where, args = ["first_seen >= ?"], [since or 0.0, source][: 1 + (source is not None)]
+        if source is not None:
+            where.append("source = ?")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT track, source, label, identity, first_seen, last_seen, ended, text,"
+                " snapshot IS NOT NULL, (SELECT group_concat(rule) FROM alerts"
+                " WHERE alerts.track = visits.track), (SELECT clip FROM alerts WHERE"
+                " alerts.track = visits.track AND clip IS NOT NULL ORDER BY ts LIMIT 1)"
+                f" FROM visits WHERE {' AND '.join(where)} ORDER BY first_seen DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [
+            Visit(
+                track=row[0],
+                source=row[1],
+                label=row[2],
+                identity=row[3],
+                first_seen=datetime.fromtimestamp(row[4]).astimezone(),
+                last_seen=datetime.fromtimestamp(row[5]).astimezone(),
+                ended=bool(row[6]),
+                text=row[7],
+                has_snapshot=bool(row[8]),
+                alerts=sorted(set((row[9] or "").split(",")) - {""}),
+                clip=self._clip_file(row[10]),
+            )
+            for row in rows
+        ]
+
+    def visit_snapshot(self, track: str) -> bytes | None:
+        """A visit's best view."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT snapshot FROM visits WHERE track = ?", (track,)
+            ).fetchone()
+        return row[0] if row else None
 
     def list(
         self,
@@ -117,7 +225,8 @@ class Events:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, ts, rule, source, text, who, armed, snapshot IS NOT NULL, clip,"
-                f" clip_seconds FROM alerts WHERE {' AND '.join(where)} ORDER BY ts DESC LIMIT ?",
+                f" clip_seconds, track FROM alerts WHERE {' AND '.join(where)}"
+                " ORDER BY ts DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
         return [
@@ -132,6 +241,7 @@ class Events:
                 has_snapshot=bool(row[7]),
                 clip=self._clip_file(row[8]),
                 clip_seconds=row[9],
+                track=row[10],
             )
             for row in rows
         ]
@@ -174,6 +284,7 @@ class Events:
                 "SELECT clip FROM alerts WHERE ts < ? AND clip IS NOT NULL", (moment,)
             ).fetchall()
             count = self._db.execute("DELETE FROM alerts WHERE ts < ?", (moment,)).rowcount
+            self._db.execute("DELETE FROM visits WHERE last_seen < ?", (moment,))
         for (name,) in clips:
             path = self._clip_file(name)
             if path is not None:

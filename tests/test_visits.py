@@ -131,7 +131,7 @@ def test_the_tracker_restarted_mid_visit_goes_on_with_the_same_track(
         tracks.wait_for(lambda t: t.state == "started")
         first.idle()
     saved = json.loads(Path(str(options["state_file"])).read_text())
-    assert len(saved["cameras"]["frontdoor"]["tracks"]) == 1
+    assert len(saved["frontdoor"]["tracks"]) == 1
     with running(Visits, broker, options=options):
         for at, box in walk[15:]:
             send(broker, perceived(at, box))

@@ -10,17 +10,18 @@ change while it lasts (a face turns up) and holds once it has ended.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from dataclasses import dataclass, field
 
 from schemas import STRANGER, UNIDENTIFIED, Label
 
 
-class Votes(BaseModel):
+@dataclass(slots=True)
+class Votes:
     """The faces told apart in one visit: how many for each name (or ``stranger``),
     and the best distance each got."""
 
-    counts: dict[str, int] = Field(default_factory=dict)
-    nearest: dict[str, float] = Field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    nearest: dict[str, float] = field(default_factory=dict)
 
     def add(self, face: Label) -> None:
         """Count one face, as the cortex told it apart (its label and distance)."""

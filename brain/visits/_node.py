@@ -13,10 +13,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from brain._config import state_dir
 from brain._files import write_whole
@@ -123,7 +123,7 @@ class Visits(Node[VisitsOptions]):
         width = perception.width or (frame.width if frame else max(d.box.right for d in found))
         height = perception.height or (frame.height if frame else max(d.box.bottom for d in found))
         seen = Frame(
-            at=perception.taken or perception.ts,
+            at=(perception.taken or perception.ts).timestamp(),
             width=max(1, width),
             height=max(1, height),
             zones=self.options.zones.get(perception.source, {}),
@@ -210,7 +210,7 @@ class Visits(Node[VisitsOptions]):
         if not could_beat(track.view, detection.box, face=face):
             return
         last = track.view_at if track.snapshot is not None else None
-        if last is not None and (track.last_seen - last).total_seconds() < VIEW_EVERY:
+        if last is not None and track.last_seen - last < VIEW_EVERY:
             return
         rgb = pixels.get()
         if rgb is None:
@@ -226,7 +226,7 @@ class Visits(Node[VisitsOptions]):
         """Something new (who, where, a better view), or a while since it was last said."""
         if track.said is None or _signature(track) != track.said_as:
             return True
-        return (track.last_seen - track.said).total_seconds() >= self.options.update_every
+        return track.last_seen - track.said >= self.options.update_every
 
     def _say(self, source: str, track: Trail, state: TrackState) -> None:
         identity = track.votes.who() if track.label == "person" else None
@@ -242,8 +242,8 @@ class Visits(Node[VisitsOptions]):
                 box=track.box,
                 width=track.width,
                 height=track.height,
-                first_seen=track.first_seen,
-                last_seen=track.last_seen,
+                first_seen=datetime.fromtimestamp(track.first_seen, UTC),
+                last_seen=datetime.fromtimestamp(track.last_seen, UTC),
                 zones=[ZoneTime(zone=z, seconds=round(s, 1)) for z, s in track.zones.items()],
                 snapshot=track.snapshot,
                 text=sentence(source, track.label, identity, state, track.seconds()),
@@ -269,7 +269,7 @@ class Visits(Node[VisitsOptions]):
                 quiet = now - self._heard.get(source, now)
                 if camera.latest is None or quiet <= self.options.lost_after:
                     continue
-                moved_on = camera.latest + timedelta(seconds=quiet)
+                moved_on = camera.latest + quiet
                 for track in camera.expire(moved_on, lost_after=self.options.lost_after):
                     self._say(source, track, "ended")
                     self._dirty = True
@@ -281,7 +281,7 @@ class Visits(Node[VisitsOptions]):
         except FileNotFoundError:
             return {}
         try:
-            return _Saved.model_validate_json(text).cameras
+            return _SAVED.validate_json(text)
         except ValidationError as error:
             self.log.error(
                 "the saved tracks cannot be read; starting without them",
@@ -295,7 +295,7 @@ class Visits(Node[VisitsOptions]):
         with self._lock:
             if not self._dirty:
                 return
-            data = _Saved(cameras=self._cameras).model_dump_json().encode()
+            data = _SAVED.dump_json(self._cameras)
             self._dirty = False
         try:
             write_whole(self.options.state_file, data)
@@ -363,7 +363,5 @@ def sentence(
     return f"{who} is at the {place}."
 
 
-class _Saved(BaseModel):
-    """The ``state_file``: each camera's tracks."""
-
-    cameras: dict[str, CameraTracks]
+#: The ``state_file``: each camera's tracks.
+_SAVED = TypeAdapter(dict[str, CameraTracks])

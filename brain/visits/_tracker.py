@@ -17,13 +17,10 @@ camera saw it, however late the perceptions come.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
-from pydantic import BaseModel, Field
 from scipy.optimize import linear_sum_assignment
 
 from brain._masks import zones_of
@@ -64,40 +61,42 @@ class Frame:
     """The frame a camera's detections were found in: when it was taken, its size and
     the zones of its view (polygons in its proportions, by name)."""
 
-    at: datetime
+    at: float  # seconds since the epoch
     width: int
     height: int
     zones: Mapping[str, Polygon] = field(default_factory=dict)
 
 
-class Trail(BaseModel):
-    """What is known of one track: kept as it is across a restart of its tracker."""
+@dataclass(slots=True, eq=False)
+class Trail:
+    """What is known of one track: kept as it is across a restart of its tracker (a
+    dataclass, not a model: it changes on every frame, and pydantic saves it as well)."""
 
-    id: str = Field(default_factory=new_id)
     label: str
     score: float
     box: Box
     width: int
     height: int
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: float  # seconds since the epoch, as frames are taken
+    last_seen: float
+    id: str = field(default_factory=new_id)
     velocity: tuple[float, float] = (0.0, 0.0)  # its box's centre, pixels per second
     look: Look | None = None  # how it looks (``_looks``)
     hits: int = 1
     confirmed: bool = False
-    votes: Votes = Field(default_factory=Votes)
-    zones: dict[str, float] = Field(default_factory=dict)  # seconds in each
-    inside: list[str] = Field(default_factory=list)  # the zones it stands in now
+    votes: Votes = field(default_factory=Votes)
+    zones: dict[str, float] = field(default_factory=dict)  # seconds in each
+    inside: list[str] = field(default_factory=list)  # the zones it stands in now
     view: float = 0.0  # how good its best view is (``snapshot``)
-    view_at: datetime | None = None  # when a view of it was last taken
+    view_at: float | None = None  # when a view of it was last taken
     snapshot: Snapshot | None = None
     cause: str = ""  # the perception that last changed it
     frame: str | None = None  # and that perception's frame
-    said: datetime | None = None  # when its last event went out (frame time)
+    said: float | None = None  # when its last event went out (frame time)
     said_as: str = ""  # what was known of it then (who, where, how good a view)
 
     def seconds(self) -> float:
-        return (self.last_seen - self.first_seen).total_seconds()
+        return self.last_seen - self.first_seen
 
 
 @dataclass
@@ -110,11 +109,12 @@ class Changes:
     ended: list[Trail] = field(default_factory=list)
 
 
-class CameraTracks(BaseModel):
+@dataclass(slots=True)
+class CameraTracks:
     """The tracks of one camera, and the time of its newest frame."""
 
-    tracks: list[Trail] = Field(default_factory=list)
-    latest: datetime | None = None
+    tracks: list[Trail] = field(default_factory=list)
+    latest: float | None = None
 
     def update(
         self,
@@ -159,11 +159,11 @@ class CameraTracks(BaseModel):
         changes.ended = self.expire(at, lost_after=lost_after)
         return changes
 
-    def expire(self, now: datetime, *, lost_after: float) -> list[Trail]:
+    def expire(self, now: float, *, lost_after: float) -> list[Trail]:
         """Drop the tracks not seen for too long: confirmed ones have ended (returned)."""
         ended, kept = [], []
         for track in self.tracks:
-            missed = (now - track.last_seen).total_seconds()
+            missed = now - track.last_seen
             if track.confirmed and missed > lost_after:
                 ended.append(track)
             elif missed <= lost_after:
@@ -201,7 +201,7 @@ def _new_track(detection: Detection, frame: Frame) -> Trail:
 
 def _follow(track: Trail, detection: Detection, frame: Frame) -> None:
     """The track was seen again: where, how fast it moves, who its faces are."""
-    elapsed = (frame.at - track.last_seen).total_seconds()
+    elapsed = frame.at - track.last_seen
     if elapsed > 0:
         (x0, y0), (x1, y1) = _centre(track.box), _centre(detection.box)
         vx, vy = track.velocity
@@ -221,6 +221,8 @@ def _follow(track: Trail, detection: Detection, frame: Frame) -> None:
 def _stand(track: Trail, frame: Frame, *, elapsed: float) -> None:
     """Which zones the track stands in now; the time since it was last seen counts in
     each it stood in then and still does."""
+    if not frame.zones and not track.inside:
+        return
     inside = zones_of(track.box, frame.zones, width=frame.width, height=frame.height)
     for zone in inside:
         was_there = zone in track.inside
@@ -229,7 +231,7 @@ def _stand(track: Trail, frame: Frame, *, elapsed: float) -> None:
 
 
 def _assign(
-    tracks: list[Trail], found: list[Detection], at: datetime, looks: _Looks
+    tracks: list[Trail], found: list[Detection], at: float, looks: _Looks
 ) -> tuple[list[tuple[Trail, Detection]], list[Detection]]:
     """Which detection is which track (Hungarian, on overlap then nearness); and the
     detections that are no track yet. A box that overlaps its track's clearly is its,
@@ -238,25 +240,37 @@ def _assign(
     ago, and only if it looks like it."""
     if not tracks or not found:
         return [], list(found)
-    guessed = np.array([_guess(track, at) for track in tracks], np.float64)
+    known = np.array(
+        [
+            (b.x, b.y, b.x + b.width, b.y + b.height, *t.velocity, at - t.last_seen)
+            for t in tracks
+            for b in (t.box,)
+        ],
+        np.float64,
+    )
+    missed = known[:, 6:7]
+    moved = known[:, 4:6] * np.minimum(np.maximum(missed, 0.0), MOMENT)  # for a moment
+    guessed = known[:, :4] + np.concatenate([moved, moved], axis=1)
     boxes = _box_array([d.box for d in found])
     overlap = _iou(guessed, boxes)
-    size = np.maximum(guessed[:, 2] - guessed[:, 0], guessed[:, 3] - guessed[:, 1])[:, None]
-    centres = (guessed[:, None, :2] + guessed[:, None, 2:]) / 2
-    distance = np.linalg.norm(centres - (boxes[None, :, :2] + boxes[None, :, 2:]) / 2, axis=2)
-    near = distance / np.maximum(size, 1.0)
+    # How far apart their centres are, in the track's box sizes (twice over: the sums
+    # of corners are twice the centres, and the widths or heights, halved, sizes).
+    sums, box_sums = guessed[:, :2] + guessed[:, 2:], boxes[:, :2] + boxes[:, 2:]
+    sizes = np.maximum(np.max(guessed[:, 2:] - guessed[:, :2], axis=1, keepdims=True), 1.0)
+    near = np.hypot(*(sums[:, None, :] - box_sums[None, :, :]).transpose(2, 0, 1)) / (2 * sizes)
     cost = np.where(overlap > 0.1, 1.0 - overlap, np.where(near < NEAR, 1.0 + near, _NEVER))
-    missed = np.array([(at - track.last_seen).total_seconds() for track in tracks])
-    cost[(missed > MOMENT)[:, None] & (overlap < STILL_OVERLAP)] = _NEVER
-    unsure = (overlap < CLEAR_OVERLAP) | (missed > MOMENT)[:, None]
-    for row, column in zip(*np.nonzero((cost < _NEVER) & unsure), strict=True):
+    lost = missed > MOMENT
+    cost[lost & (overlap < STILL_OVERLAP)] = _NEVER
+    for row, column in zip(
+        *np.nonzero((cost < _NEVER) & ((overlap < CLEAR_OVERLAP) | lost)), strict=True
+    ):
         if not looks.alike(tracks[row], column):
             cost[row, column] = _NEVER
     return _pairs(tracks, found, cost)
 
 
 def _recognise(
-    lost: list[Trail], found: list[Detection], at: datetime, looks: _Looks
+    lost: list[Trail], found: list[Detection], at: float, looks: _Looks
 ) -> tuple[list[tuple[Trail, Detection]], list[Detection]]:
     """Which detections are lost tracks back again: near where they went and looking
     like them; or, where there is no frame to look at, where their walk would have
@@ -264,7 +278,7 @@ def _recognise(
     cost = np.full((len(lost), len(found)), _NEVER)
     for row, track in enumerate(lost):
         size = max(track.box.width, track.box.height, 1)
-        (x, y), guessed = _centre(track.box), _guess(track, at, longest=math.inf)
+        (x, y), guessed = _centre(track.box), _guess(track, at)
         (gx, gy) = ((guessed[0] + guessed[2]) / 2, (guessed[1] + guessed[3]) / 2)
         for column, detection in enumerate(found):
             (u, v) = _centre(detection.box)
@@ -304,8 +318,10 @@ def _pairs(
 ) -> tuple[list[tuple[Trail, Detection]], list[Detection]]:
     """The cheapest pairing of tracks and detections of one label (Hungarian), leaving
     out what costs "never"; and the detections left over."""
-    labels = np.array([t.label for t in tracks])[:, None] == np.array([d.label for d in found])
-    cost = np.where(labels, cost, _NEVER)
+    kinds = [t.label for t in tracks]
+    if len(set(kinds).union(d.label for d in found)) > 1:  # a person is never a car's track
+        same = np.array(kinds)[:, None] == np.array([d.label for d in found])
+        cost = np.where(same, cost, _NEVER)
     rows, columns = linear_sum_assignment(cost)
     pairs = [
         (tracks[r], found[c]) for r, c in zip(rows, columns, strict=True) if cost[r, c] < _NEVER
@@ -314,12 +330,9 @@ def _pairs(
     return pairs, [d for d in found if id(d) not in taken]
 
 
-def _guess(
-    track: Trail, at: datetime, *, longest: float = MOMENT
-) -> tuple[float, float, float, float]:
-    """Where the track's box should be at ``at``: moved on by its velocity, for
-    ``longest`` seconds at most."""
-    ahead = min(longest, max(0.0, (at - track.last_seen).total_seconds()))
+def _guess(track: Trail, at: float) -> tuple[float, float, float, float]:
+    """Where the track's box should be at ``at``, moved on by its velocity."""
+    ahead = max(0.0, at - track.last_seen)
     dx, dy = track.velocity[0] * ahead, track.velocity[1] * ahead
     box = track.box
     return (box.x + dx, box.y + dy, box.right + dx, box.bottom + dy)
@@ -335,7 +348,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     top = np.maximum(a[:, None, 1], b[None, :, 1])
     right = np.minimum(a[:, None, 2], b[None, :, 2])
     bottom = np.minimum(a[:, None, 3], b[None, :, 3])
-    common = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    common = np.maximum(right - left, 0.0) * np.maximum(bottom - top, 0.0)
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - common

@@ -4,6 +4,9 @@ where it stood and its best view; through the faults a home's camera meets."""
 from __future__ import annotations
 
 import json
+import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,11 @@ from skimage import data as skimage_data
 from brain.testing import MemoryBroker, Recording, frame, record, running, send
 from brain.visits import Visits
 from schemas import Box, Label, Track
+from tests.support import Broker, NodeProcess, Recorder, publish_many, topic_is
 from tests.walks import face, perceived, walking
+
+TOPIC = "brain/perceptions/camera/frontdoor"
+TRACKS = "brain/tracks/frontdoor"
 
 
 @pytest.fixture
@@ -235,3 +242,40 @@ def test_perceptions_without_boxes_make_no_track(options: dict[str, object]) -> 
             send(broker, perceived(step, label="x").model_copy(update={"labels": [guess]}))
         node.idle()
     assert tracks.events == []
+
+
+# -- as a process on a real broker -------------------------------------------------------
+
+
+def test_the_visits_node_killed_mid_visit_goes_on_with_the_same_track(
+    mosquitto: Broker,
+    record: Callable[..., Recorder],
+    brain_process: Callable[..., NodeProcess],
+    tmp_path: Path,
+) -> None:
+    """Killed at once (SIGKILL): the broker holds the perceptions that come meanwhile
+    (its session is persistent), and the tracks it saved take them up again."""
+    heard = record(mosquitto, "brain/tracks/#")
+    state = tmp_path / "visits.json"
+
+    def start() -> NodeProcess:
+        node = brain_process("--mqtt", mosquitto.url, "--set", f'visits.state_file="{state}"',
+                             "--set", "visits.lost_after=3", "node", "visits")  # fmt: skip
+        node.wait_online(mosquitto, "visits")
+        return node
+
+    walk = [perceived(at, box).to_json() for at, box in walking(8)]
+    node = start()
+    publish_many(mosquitto, [(TOPIC, payload) for payload in walk[:15]])
+    heard.wait_for(lambda topic, payload: b'"started"' in payload)
+    while "frontdoor" not in (state.read_text() if state.exists() else ""):
+        time.sleep(0.05)  # saved every second
+    node.stop(signal.SIGKILL)
+    publish_many(mosquitto, [(TOPIC, payload) for payload in walk[15:]])
+    node = start()
+    [(_, ended)] = heard.wait_for(lambda topic, payload: b'"ended"' in payload, timeout=60)
+    node.stop()
+    said = [Track.model_validate_json(payload) for _, payload in heard.matching(topic_is(TRACKS))]
+    assert {track.track for track in said} == {Track.model_validate_json(ended).track}
+    assert [track.state for track in said].count("started") == 1
+    assert Track.model_validate_json(ended).seconds >= 7.5

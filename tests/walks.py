@@ -11,10 +11,10 @@ from functools import partial
 from pathlib import Path
 
 import cv2
+import numpy as np
 
-from brain._model import Model
-from brain.visits import CameraTracks, Detection, Frame
-from brain.visits._looks import look_of
+from brain import Model
+from brain.visits import CameraTracks, Detection, Frame, look_of
 from schemas import Box, Label, Perception
 from tests.scenes import opencv_samples
 
@@ -124,7 +124,7 @@ def track_vtest(model: Model, *, fps: float = 10.0) -> OnVideo:
         index += 1
         if round(index * fps / 10) == round((index - 1) * fps / 10):
             continue
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
         [labels] = model.classify([rgb])
         found = [
             Detection(label=label.label, score=label.score, box=label.box)

@@ -37,7 +37,7 @@ def look_of(pixels: RGB, box: Box) -> Look | None:
     hsv = cv2.cvtColor(np.ascontiguousarray(middle), cv2.COLOR_RGB2HSV)
     histogram = cv2.calcHist([hsv], [0, 1], None, [HUES, SATURATIONS], [0, 180, 0, 256])
     total = float(histogram.sum())
-    return [round(float(v) / total, 5) for v in histogram.ravel()] if total else None
+    return (histogram.ravel() / total).tolist() if total else None
 
 
 def alike(a: Look, b: Look) -> float:

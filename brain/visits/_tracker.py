@@ -253,19 +253,20 @@ def _assign(
     guessed = known[:, :4] + np.concatenate([moved, moved], axis=1)
     boxes = _box_array([d.box for d in found])
     overlap = _iou(guessed, boxes)
-    # How far apart their centres are, in the track's box sizes (twice over: the sums
-    # of corners are twice the centres, and the widths or heights, halved, sizes).
+    # How far apart their centres are, in the track's box sizes, squared (the sums of
+    # corners are twice the centres; the longer sides, doubled, twice the sizes).
     sums, box_sums = guessed[:, :2] + guessed[:, 2:], boxes[:, :2] + boxes[:, 2:]
     sizes = np.maximum(np.max(guessed[:, 2:] - guessed[:, :2], axis=1, keepdims=True), 1.0)
-    near = np.hypot(*(sums[:, None, :] - box_sums[None, :, :]).transpose(2, 0, 1)) / (2 * sizes)
-    cost = np.where(overlap > 0.1, 1.0 - overlap, np.where(near < NEAR, 1.0 + near, _NEVER))
+    apart = sums[:, None, :] - box_sums[None, :, :]
+    near = (apart[..., 0] ** 2 + apart[..., 1] ** 2) / (2 * sizes) ** 2
+    cost = np.where(overlap > 0.1, 1.0 - overlap, np.where(near < NEAR**2, 1.0 + near, _NEVER))
     lost = missed > MOMENT
     cost[lost & (overlap < STILL_OVERLAP)] = _NEVER
-    for row, column in zip(
-        *np.nonzero((cost < _NEVER) & ((overlap < CLEAR_OVERLAP) | lost)), strict=True
-    ):
-        if not looks.alike(tracks[row], column):
-            cost[row, column] = _NEVER
+    if any(track.look is not None for track in tracks):
+        unsure = (cost < _NEVER) & ((overlap < CLEAR_OVERLAP) | lost)
+        for row, column in zip(*np.nonzero(unsure), strict=True):
+            if not looks.alike(tracks[row], column):
+                cost[row, column] = _NEVER
     return _pairs(tracks, found, cost)
 
 

@@ -430,7 +430,7 @@ def test_a_stranger_in_an_alert_is_named_on_the_page_and_known_from_then_on(
         "cortex",
     )
     wait_until_serving(node, mosquitto)
-    rule = 'name = "stranger"\nlabels = ["stranger"]\nwindow = 1\ncooldown = 0'
+    rule = 'name = "stranger"\nlabels = ["stranger"]\nper = "frame"\nwindow = 1\ncooldown = 0'
     alerts_node(mosquitto, brain_process, tmp_path, rule)
     seen = record(mosquitto, "brain/perceptions/#", "brain/commands/cortex/#")
     page.goto(server.page_url(source="hall", eye="closed"))

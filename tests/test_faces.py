@@ -241,7 +241,8 @@ def test_a_stranger_at_the_door_is_an_alert_with_its_snapshot_and_the_family_is_
     camera_sized(photos / "obama2.jpg", door / "1-obama.jpg")
     camera_sized(photos / "hopper.jpg", door / "2-hopper.jpg")
     assert faces("add", "obama", photos / "obama.jpg", "--gallery", gallery).returncode == 0
-    rule = "window = 1\ncooldown = 0\nmin_score = 0.5\n"
+    # Rules on frames: the camera plays two photos in turn, so no visit lasts.
+    rule = 'per = "frame"\nwindow = 1\ncooldown = 0\nmin_score = 0.5\n'
     (tmp_path / "brain.toml").write_text(
         f'[camera]\nsource = "{door}"\nname = "frontdoor"\nfps = 1\n'
         f'[cortex]\nmodel = "faces"\ngallery = "{gallery}"\n'

@@ -27,6 +27,7 @@ def test_every_event_type_has_a_topic_under_the_prefix() -> None:
         "TranscriptEvent": "home/senses/microphone/+/transcript",
         "MentionEvent": "home/senses/twitter/+/mention",
         "Perception": "home/perceptions/+/+",
+        "Track": "home/tracks/+",
         "Alert": "home/alerts/+",
         "Clip": "home/clips/+",
         "Command": "home/commands/+/+",

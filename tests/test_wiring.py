@@ -67,13 +67,24 @@ def test_every_built_in_node_declares_what_it_reads_and_writes() -> None:
             },
             {"ImageEvent", "TranscriptEvent", "Command"},
         ),
-        "speaker": ({("Perception", "perceive")}, set()),
+        "visits": ({("Perception", "perceive"), ("ImageEvent", "remember")}, {"Track"}),
+        "speaker": ({("Perception", "perceive"), ("Track", "visit")}, set()),
         "alerts": (
-            {("Perception", "perceive"), ("ImageEvent", "remember"), ("Command", "obey")},
+            {
+                ("Perception", "perceive"),
+                ("Track", "visit"),
+                ("ImageEvent", "remember"),
+                ("Command", "obey"),
+            },
             {"Alert", "Clip", "State"},
         ),
         "homeassistant": (
-            {("Perception", "perceived"), ("Alert", "alerted"), ("State", "rule_state")},
+            {
+                ("Perception", "perceived"),
+                ("Track", "visited"),
+                ("Alert", "alerted"),
+                ("State", "rule_state"),
+            },
             {"State"},
         ),
         "metrics": ({("Stats", "stats_came")}, set()),

@@ -1,11 +1,12 @@
 """The alerts: a person at the door fires a rule; people hear of it, even if their phone is off.
 
-Rules are judged on the inbox thread (a window of scores and a cooldown), and a rule
-that fires raises its alert there too: the snapshot is downscaled (a millisecond or
-two), the alert written to the outbox and published, before the broker has the
-perception's acknowledgement (``before_ack``). The deliveries, which may take
-seconds, run in ``run``, with retries and backoff. The node keeps a persistent
-session: the broker holds the perceptions that come while it restarts.
+Rules are judged on the inbox thread (a visit once, or frames by a window of scores;
+and a cooldown), and a rule that fires raises its alert there too: the snapshot is
+downscaled (a millisecond or two), the alert written to the outbox and published,
+before the broker has the perception's (the track's) acknowledgement
+(``before_ack``). The deliveries, which may take seconds, run in ``run``, with
+retries and backoff. The node keeps a persistent session: the broker holds the
+perceptions and tracks that come while it restarts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,6 +28,7 @@ from effectors._clip import ClipError, Clips
 from effectors._cooldown import Cooldown
 from effectors._notify import privately, send
 from effectors._outbox import Delivery, Outbox
+from effectors._recent import newest
 from effectors._rules import DEFAULT_RULES, Rule, validate_rules
 from effectors._snapshot import SnapshotError, downscale
 from schemas import (
@@ -45,8 +46,6 @@ from schemas import (
 )
 
 E = TypeVar("E", ImageEvent, Perception)
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 #: Cameras whose recent frames and scores are kept at once.
 _CAMERAS = 64
 #: Seconds of boxed perceptions with no visit before the node says the visits node is missing.
@@ -170,7 +169,7 @@ class Alerts(Effector[AlertsOptions]):
 
     def _keep(self, recent: dict[str, deque[E]], event: E) -> None:
         """The newest events of each camera: ``frames`` of them, of ``_CAMERAS`` cameras."""
-        kept = _newest(recent, event.source, lambda: deque(maxlen=self.options.frames), _CAMERAS)
+        kept = newest(recent, event.source, lambda: deque(maxlen=self.options.frames), _CAMERAS)
         kept.append(event)
 
     @on(Perception, keep=Queue(size=1000, before_ack=True))
@@ -230,7 +229,7 @@ class Alerts(Effector[AlertsOptions]):
             self._visits_heard = True  # said once
 
     def _fires(self, rule: Rule, perception: Perception) -> bool:
-        scores = _newest(
+        scores = newest(
             self._scores,
             (rule.name, perception.source),
             lambda: deque(maxlen=rule.window),
@@ -395,13 +394,3 @@ class Alerts(Effector[AlertsOptions]):
 
     def current_stats(self) -> dict[str, StatValue]:
         return {"outbox_waiting": self._outbox.waiting(), "cameras": len(self._frames)}
-
-
-def _newest(recent: dict[K, V], key: K, new: Callable[[], V], most: int) -> V:
-    """``recent[key]`` (made with ``new`` the first time), moved to the newest end; past
-    ``most`` keys, the one used longest ago goes (a dict keeps its keys in order)."""
-    value = recent.pop(key) if key in recent else new()
-    recent[key] = value
-    if len(recent) > most:
-        del recent[next(iter(recent))]
-    return value

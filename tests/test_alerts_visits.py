@@ -22,7 +22,8 @@ from tests.webhook import Webhook
 def watching(
     tmp_path: Path, *rules: dict[str, Any], zones: dict[str, Any] | None = None
 ) -> Iterator[tuple[MemoryBroker, Recording[Alert], Recording[Track]]]:
-    """The visits and the alerts nodes, with ``rules``; the alerts and tracks they say."""
+    """The visits and the alerts nodes, with ``rules``; the alerts and tracks they say,
+    all of them once the ``with`` ends (both nodes have handled all they were given)."""
     broker = MemoryBroker()
     alerts, tracks = recording(broker, Alert), recording(broker, Track)
     visits = {"state_file": tmp_path / "visits.json", "lost_after": 3.0, "zones": zones or {}}
@@ -32,8 +33,13 @@ def watching(
         "clips": tmp_path / "clips",
         "rules": list(rules),
     }
-    with running(Visits, broker, options=visits), running(Alerts, broker, options=options):
+    with (
+        running(Visits, broker, options=visits) as visiting,
+        running(Alerts, broker, options=options) as alerting,
+    ):
         yield broker, alerts, tracks
+        visiting.idle()
+        alerting.idle()
 
 
 def walk_by(broker: MemoryBroker, seconds: float, *, shows: str | None = None) -> None:

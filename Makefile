@@ -70,6 +70,7 @@ bench: setup test-system
 	$(BIN)/python -m benchmarks.recorder
 	$(BIN)/python -m benchmarks.identity
 	$(BIN)/python -m benchmarks.people
+	$(BIN)/python -m benchmarks.visits
 	$(BIN)/python -m benchmarks.faults
 
 clean:

@@ -278,6 +278,58 @@ def test_a_stranger_at_the_door_is_an_alert_with_its_snapshot_and_the_family_is_
     assert run.stop() == 0
 
 
+def test_the_familys_visit_fires_no_stranger_alert_and_a_strangers_fires_one(
+    photos: Path, tmp_path: Path
+) -> None:
+    """camera -> cortex (faces, Obama enrolled) -> visits -> alerts, in this process: Obama
+    stands at the door for a few frames, goes, and Grace Hopper comes. His visit is his;
+    hers is a stranger's, and the rule on strangers fires once for it, not once a frame."""
+    from brain.cortex import Cortex
+    from brain.testing import MemoryBroker, running
+    from brain.testing import record as recording
+    from brain.visits import Visits
+    from effectors.alerts import Alerts
+    from schemas import Track
+    from senses.camera import Camera
+
+    gallery, door = tmp_path / "gallery", tmp_path / "door"
+    door.mkdir()
+    for n in range(6):
+        camera_sized(photos / "obama2.jpg", door / f"{n:02d}-obama.jpg")
+        camera_sized(photos / "hopper.jpg", door / f"{n + 10:02d}-hopper.jpg")
+    for n in range(6, 10):  # nobody at the door for 4 s
+        Image.new("RGB", (640, 480), (90, 90, 90)).save(door / f"{n:02d}-nobody.jpg")
+    assert faces("add", "obama", photos / "obama.jpg", "--gallery", gallery).returncode == 0
+    broker = MemoryBroker()
+    alerts, tracks = recording(broker, Alert), recording(broker, Track)
+    rules = [{"name": "stranger", "labels": ["stranger"], "cooldown": 0}]
+    camera = {"source": str(door), "name": "frontdoor", "fps": 1, "loop": False,
+              "motion": False}  # fmt: skip
+    with (
+        running(Cortex, broker, options={"model": "faces", "gallery": str(gallery)}) as cortex,
+        running(Visits, broker, options={"state_file": tmp_path / "v.json", "lost_after": 2}),
+        running(
+            Alerts,
+            broker,
+            options={
+                "outbox": tmp_path / "o.sqlite3",
+                "rules": rules,
+                "armed_file": tmp_path / "a.json",
+            },
+        ) as alerting,  # fmt: skip
+    ):
+        with running(Camera, broker, options=camera) as eye:
+            eye.wait_stopped()
+        cortex.idle()
+        ended = tracks.wait_for(lambda t: t.state == "ended" and t.identity == "stranger")
+        alerting.idle()
+    who = {t.track: t.identity for t in tracks.events if t.state == "ended"}
+    assert "obama" in who.values(), who
+    [alert] = alerts.events
+    assert alert.track is not None and alert.track.track == ended.track
+    assert alert.track.text == "A stranger is at the frontdoor."
+
+
 def test_a_damaged_gallery_at_start_still_leaves_people_seen_and_says_why(
     photos: Path, tmp_path: Path
 ) -> None:

@@ -47,6 +47,9 @@ from schemas import (
 #: Cameras whose tracks and frames are kept at once: a flood of made-up camera names
 #: (anyone who may publish perceptions can name any) costs at most this many.
 MAX_CAMERAS = 64
+#: Recent frames kept per camera, for the best views: a cortex perceives a frame well
+#: within this many of the camera's frames.
+FRAMES = 16
 #: Detections taken from one perception at most (the best): a crowd stays bounded.
 MAX_DETECTIONS = 256
 #: Seconds between two looks for a better view of one track.
@@ -112,7 +115,7 @@ class Visits(Node[VisitsOptions]):
     def remember(self, frame: ImageEvent) -> None:
         if frame.source not in self._frames and len(self._frames) >= MAX_CAMERAS:
             del self._frames[next(iter(self._frames))]
-        self._frames.setdefault(frame.source, deque(maxlen=32)).append(frame)
+        self._frames.setdefault(frame.source, deque(maxlen=FRAMES)).append(frame)
 
     @on(Perception, keep=Queue(size=1000))
     def perceive(self, perception: Perception) -> None:

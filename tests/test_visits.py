@@ -13,7 +13,7 @@ import pytest
 from skimage import data as skimage_data
 
 from brain.testing import MemoryBroker, Recording, frame, record, running, send
-from brain.visits import Visits
+from brain.visits import Visits, VisitsOptions
 from schemas import Box, Label, Track
 from tests.support import Broker, NodeProcess, Recorder, publish_many, topic_is
 from tests.walks import face, perceived, walking
@@ -242,6 +242,24 @@ def test_perceptions_without_boxes_make_no_track(options: dict[str, object]) -> 
             send(broker, perceived(step, label="x").model_copy(update={"labels": [guess]}))
         node.idle()
     assert tracks.events == []
+
+
+def test_what_no_track_can_say_is_refused_and_the_node_goes_on(
+    options: dict[str, object],
+) -> None:
+    """A plugin model's label longer than a track may carry is left out; more zones
+    than a track can name are refused at start, with the option's name."""
+    many = {f"zone{n}": [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)] for n in range(17)}
+    with pytest.raises(ValueError, match=r"zones\.frontdoor"):
+        VisitsOptions.model_validate({**options, "zones": {"frontdoor": many}})
+    broker = MemoryBroker()
+    tracks = record(broker, Track)
+    with running(Visits, broker, options=options):
+        for at, box in walking(1):
+            send(broker, perceived(at, box, label="x" * 65))
+            send(broker, perceived(at, box))
+        started = tracks.wait_for(lambda t: t.state == "started")
+    assert started.label == "person"
 
 
 # -- as a process on a real broker -------------------------------------------------------

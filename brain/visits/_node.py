@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -30,6 +31,7 @@ from brain.visits._looks import Look, look_of
 from brain.visits._tracker import CameraTracks, Detection, Frame, Trail
 from brain.visits._views import could_beat, view_of
 from schemas import (
+    MAX_MASKS,
     STRANGER,
     UNIDENTIFIED,
     Box,
@@ -52,8 +54,14 @@ MAX_CAMERAS = 64
 FRAMES = 16
 #: Detections taken from one perception at most (the best): a crowd stays bounded.
 MAX_DETECTIONS = 256
+#: The longest label a track may have (the contract's): a longer one is no thing.
+MAX_LABEL = 64
 #: Seconds between two looks for a better view of one track.
 VIEW_EVERY = 1.0
+
+
+#: A camera's zones: named polygons, as many as a track can say it stood in.
+Zones = Annotated[dict[TopicName, Polygon], Field(max_length=MAX_MASKS)]
 
 
 def _default_state_file() -> Path:
@@ -74,10 +82,10 @@ class VisitsOptions(NodeOptions):
     labels: list[str] = Field(
         default_factory=list, description="Only these are tracked (person, car...); empty: all."
     )
-    zones: dict[TopicName, dict[TopicName, Polygon]] = Field(
+    zones: dict[TopicName, Zones] = Field(
         default_factory=dict,
         description="Per camera, named areas of its view (polygons in the frame's "
-        "proportions): a track says which it stood in, and for how long.",
+        "proportions), 16 at most: a track says which it stood in, and for how long.",
     )
     max_tracks: int = Field(default=512, ge=1, description="Tracks kept per camera at most.")
     update_every: float = Field(
@@ -181,6 +189,7 @@ class Visits(Node[VisitsOptions]):
                 if label.box is not None
                 and label.distance is None
                 and label.score >= self.options.min_score
+                and len(label.label) <= MAX_LABEL
                 and (not wanted or label.label in wanted)
             ),
             key=lambda detection: -detection.score,

@@ -135,7 +135,7 @@ class CameraTracks:
             self._add_faces_late(found)
             return changes
         self.latest = at
-        pairs, unmatched = _assign(self.tracks, found, at, _Looks(looks, found))
+        pairs, unmatched = _assign(self.tracks, found, at, looks)
         taken = {id(track) for track, _ in pairs}
         lost = [t for t in self.tracks if t.confirmed and id(t) not in taken]
         if lost and unmatched:
@@ -231,13 +231,13 @@ def _stand(track: Trail, frame: Frame, *, elapsed: float) -> None:
 
 
 def _assign(
-    tracks: list[Trail], found: list[Detection], at: float, looks: _Looks
+    tracks: list[Trail], found: list[Detection], at: float, looks: Callable[[Box], Look | None]
 ) -> tuple[list[tuple[Trail, Detection]], list[Detection]]:
-    """Which detection is which track (Hungarian, on overlap then nearness); and the
-    detections that are no track yet. A box that overlaps its track's clearly is its,
-    however long since it was seen (a car parked, a keep-alive frame every 10 s);
-    one that overlaps a little or is only near is taken from a track seen a moment
-    ago, and only if it looks like it."""
+    """Which detection is which track, and the detections that are no track yet: first
+    by how much their boxes overlap (Hungarian); then, for the tracks seen a moment
+    ago that no box overlapped, by nearness. A box that overlaps its track's clearly
+    is its, however long since it was seen (a car parked, a keep-alive frame every
+    10 s); one that overlaps a little, or is only near, only if it looks like it."""
     if not tracks or not found:
         return [], list(found)
     known = np.array(
@@ -248,26 +248,46 @@ def _assign(
         ],
         np.float64,
     )
-    missed = known[:, 6:7]
-    moved = known[:, 4:6] * np.minimum(np.maximum(missed, 0.0), MOMENT)  # for a moment
+    missed = known[:, 6]
+    moved = known[:, 4:6] * np.minimum(np.maximum(missed, 0.0), MOMENT)[:, None]
     guessed = known[:, :4] + np.concatenate([moved, moved], axis=1)
+    overlap = _iou(guessed, _box_array([d.box for d in found]))
+    lost = (missed > MOMENT)[:, None]
+    cost = np.where(overlap > np.where(lost, STILL_OVERLAP, 0.1), 1.0 - overlap, _NEVER)
+    _unless_alike(cost, (overlap < CLEAR_OVERLAP) | lost, tracks, _Looks(looks, found))
+    pairs, rest = _pairs(tracks, found, cost)
+    taken = {id(track) for track, _ in pairs}
+    left = [i for i, t in enumerate(tracks) if id(t) not in taken and missed[i] <= MOMENT]
+    if left and rest:
+        near, rest = _near([tracks[i] for i in left], guessed[left], rest, _Looks(looks, rest))
+        pairs += near
+    return pairs, rest
+
+
+def _near(
+    tracks: list[Trail], guessed: np.ndarray, found: list[Detection], looks: _Looks
+) -> tuple[list[tuple[Trail, Detection]], list[Detection]]:
+    """Detections less than ``NEAR`` of a box from where their track should be (a
+    walker's box that left its last one behind), and looking like it."""
     boxes = _box_array([d.box for d in found])
-    overlap = _iou(guessed, boxes)
-    # How far apart their centres are, in the track's box sizes, squared (the sums of
-    # corners are twice the centres; the longer sides, doubled, twice the sizes).
-    sums, box_sums = guessed[:, :2] + guessed[:, 2:], boxes[:, :2] + boxes[:, 2:]
-    sizes = np.maximum(np.max(guessed[:, 2:] - guessed[:, :2], axis=1, keepdims=True), 1.0)
-    apart = sums[:, None, :] - box_sums[None, :, :]
-    near = (apart[..., 0] ** 2 + apart[..., 1] ** 2) / (2 * sizes) ** 2
-    cost = np.where(overlap > 0.1, 1.0 - overlap, np.where(near < NEAR**2, 1.0 + near, _NEVER))
-    lost = missed > MOMENT
-    cost[lost & (overlap < STILL_OVERLAP)] = _NEVER
+    # Centres apart in track sizes, squared: sums of corners are twice the centres, and
+    # the longer sides, doubled, twice the sizes.
+    apart = (guessed[:, None, :2] + guessed[:, None, 2:]) - (
+        boxes[None, :, :2] + boxes[None, :, 2:]
+    )
+    sizes = 2 * np.maximum(np.max(guessed[:, 2:] - guessed[:, :2], axis=1), 1.0)[:, None]
+    near = (apart[..., 0] ** 2 + apart[..., 1] ** 2) / sizes**2
+    cost = np.where(near < NEAR**2, 1.0 + near, _NEVER)
+    _unless_alike(cost, cost < _NEVER, tracks, looks)
+    return _pairs(tracks, found, cost)
+
+
+def _unless_alike(cost: np.ndarray, unsure: np.ndarray, tracks: list[Trail], looks: _Looks) -> None:
+    """Rule out the ``unsure`` pairs whose track and detection do not look alike."""
     if any(track.look is not None for track in tracks):
-        unsure = (cost < _NEVER) & ((overlap < CLEAR_OVERLAP) | lost)
-        for row, column in zip(*np.nonzero(unsure), strict=True):
+        for row, column in zip(*np.nonzero((cost < _NEVER) & unsure), strict=True):
             if not looks.alike(tracks[row], column):
                 cost[row, column] = _NEVER
-    return _pairs(tracks, found, cost)
 
 
 def _recognise(

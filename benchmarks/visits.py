@@ -8,9 +8,10 @@ same work, what the visits node costs, and what tracking makes of a real video.
      kept in numpy arrays, new ones added and old ones dropped: ids and nothing else;
    - brain's tracker (``CameraTracks.update``): the same, and a velocity guess, nearness
      where boxes do not overlap, confirmation after 3 detections, lost tracks, zones.
-   ``ratio`` is bare / brain (1.0: brain's costs nothing more). The best of 7 rounds of
-   each, interleaved. What a look costs (a colour histogram of a box, taken only when
-   boxes overlap little or a lost track may be back) is measured apart.
+   ``ratio`` is bare / brain (1.0: brain's costs nothing more). The best of 15 rounds
+   of each, interleaved: a shared VM's speed moves from run to run, their ratio much
+   less. What a look costs (a colour histogram of a box, taken only when boxes overlap
+   little or a lost track may be back) is measured apart.
 2. The visits node on a broker in memory: the same detections as perceptions (JSON, as
    the bus brings them), and the time until it has handled them all, per detection.
 3. The walks of ``tests/walks.py`` (twelve followed by eye): detections, tracks, walks
@@ -41,7 +42,7 @@ from schemas import Label, Perception, Track
 from tests.scenes import CACHE, opencv_samples
 from tests.walks import OnVideo, track_vtest
 
-ROUNDS = 7
+ROUNDS = 15
 
 
 def bare(frames: list[list[Detection]]) -> None:

@@ -136,8 +136,8 @@ class CameraTracks:
             return changes
         self.latest = at
         pairs, unmatched = _assign(self.tracks, found, at, looks)
-        taken = {id(track) for track, _ in pairs}
-        lost = [t for t in self.tracks if t.confirmed and id(t) not in taken]
+        taken = {track for track, _ in pairs}  # a Trail is hashed by identity
+        lost = [t for t in self.tracks if t.confirmed and t not in taken]
         if lost and unmatched:
             found_again, unmatched = _recognise(lost, unmatched, at, _Looks(looks, unmatched))
             pairs += found_again
@@ -151,8 +151,8 @@ class CameraTracks:
             if track.confirmed:
                 changes.seen.append((track, detection))
         # A track not yet confirmed and missing from this frame was a glitch (SORT's way).
-        matched = {id(track) for track, _ in pairs}
-        self.tracks = [t for t in self.tracks if t.confirmed or id(t) in matched]
+        matched = {track for track, _ in pairs}
+        self.tracks = [t for t in self.tracks if t.confirmed or t in matched]
         room = max(0, most - len(self.tracks))
         for detection in sorted(unmatched, key=lambda d: -d.score)[:room]:
             self.tracks.append(_new_track(detection, frame))
@@ -202,13 +202,12 @@ def _new_track(detection: Detection, frame: Frame) -> Trail:
 def _follow(track: Trail, detection: Detection, frame: Frame) -> None:
     """The track was seen again: where, how fast it moves, who its faces are."""
     elapsed = frame.at - track.last_seen
-    if elapsed > 0:
-        (x0, y0), (x1, y1) = _centre(track.box), _centre(detection.box)
+    if elapsed > 0:  # its velocity: half the old, half the move since
+        old, new = track.box, detection.box
+        dx = (new.x + new.width / 2) - (old.x + old.width / 2)
+        dy = (new.y + new.height / 2) - (old.y + old.height / 2)
         vx, vy = track.velocity
-        track.velocity = (
-            0.5 * vx + 0.5 * (x1 - x0) / elapsed,
-            0.5 * vy + 0.5 * (y1 - y0) / elapsed,
-        )
+        track.velocity = (0.5 * vx + 0.5 * dx / elapsed, 0.5 * vy + 0.5 * dy / elapsed)
     track.box, track.last_seen = detection.box, frame.at
     track.width, track.height = frame.width, frame.height
     track.hits += 1
@@ -256,8 +255,8 @@ def _assign(
     cost = np.where(overlap > np.where(lost, STILL_OVERLAP, 0.1), 1.0 - overlap, _NEVER)
     _unless_alike(cost, (overlap < CLEAR_OVERLAP) | lost, tracks, _Looks(looks, found))
     pairs, rest = _pairs(tracks, found, cost)
-    taken = {id(track) for track, _ in pairs}
-    left = [i for i, t in enumerate(tracks) if id(t) not in taken and missed[i] <= MOMENT]
+    taken = {track for track, _ in pairs}
+    left = [i for i, t in enumerate(tracks) if t not in taken and missed[i] <= MOMENT]
     if left and rest:
         near, rest = _near([tracks[i] for i in left], guessed[left], rest, _Looks(looks, rest))
         pairs += near

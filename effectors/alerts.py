@@ -295,7 +295,8 @@ class Alerts(Effector[AlertsOptions]):
             "alert",
             rule=rule.name,
             source=perception.source,
-            text=perception.text,
+            text=track.text if track else perception.text,
+            track=track.track if track else None,
             snapshot=snapshot is not None,
         )
 

@@ -192,7 +192,8 @@ def _as_line(event: Visit | Happened) -> str:
     """``14:02:05-14:02:43 frontdoor: a stranger, 38 s, snapshot, alert door, clip F``."""
     if isinstance(event, Visit):
         who = event.text.split(" was at ")[0].split(" is at ")[0]
-        parts = [f"{who[:1].lower()}{who[1:]}" if who.startswith(("A ", "An ")) else who]
+        common = who.startswith(("A ", "An ", "Someone"))  # not a name
+        parts = [f"{who[:1].lower()}{who[1:]}" if common else who]
         parts.append(f"{round(event.seconds)} s" + ("" if event.ended else ", still there"))
         parts += ["snapshot"] * event.has_snapshot + [f"alert {r}" for r in event.alerts]
         parts += [f"clip {event.clip}"] * (event.clip is not None)

@@ -193,7 +193,8 @@ def _new_track(detection: Detection, frame: Frame) -> Trail:
         first_seen=frame.at,
         last_seen=frame.at,
     )
-    _stand(track, frame, elapsed=0.0)
+    if frame.zones:
+        _stand(track, frame, elapsed=0.0)
     for face in detection.faces:
         track.votes.add(face)
     return track
@@ -211,8 +212,10 @@ def _follow(track: Trail, detection: Detection, frame: Frame) -> None:
     track.box, track.last_seen = detection.box, frame.at
     track.width, track.height = frame.width, frame.height
     track.hits += 1
-    track.score = max(track.score, detection.score)
-    _stand(track, frame, elapsed=elapsed)
+    if detection.score > track.score:
+        track.score = detection.score
+    if frame.zones or track.inside:
+        _stand(track, frame, elapsed=elapsed)
     for face in detection.faces:
         track.votes.add(face)
 
@@ -220,8 +223,6 @@ def _follow(track: Trail, detection: Detection, frame: Frame) -> None:
 def _stand(track: Trail, frame: Frame, *, elapsed: float) -> None:
     """Which zones the track stands in now; the time since it was last seen counts in
     each it stood in then and still does."""
-    if not frame.zones and not track.inside:
-        return
     inside = zones_of(track.box, frame.zones, width=frame.width, height=frame.height)
     for zone in inside:
         was_there = zone in track.inside
@@ -343,11 +344,11 @@ def _pairs(
         same = np.array(kinds)[:, None] == np.array([d.label for d in found])
         cost = np.where(same, cost, _NEVER)
     rows, columns = linear_sum_assignment(cost)
-    pairs = [
-        (tracks[r], found[c]) for r, c in zip(rows, columns, strict=True) if cost[r, c] < _NEVER
-    ]
-    taken = {id(d) for _, d in pairs}
-    return pairs, [d for d in found if id(d) not in taken]
+    possible = cost[rows, columns] < _NEVER
+    rows, columns = rows[possible].tolist(), columns[possible].tolist()
+    taken = set(columns)
+    pairs = [(tracks[r], found[c]) for r, c in zip(rows, columns, strict=True)]
+    return pairs, [d for c, d in enumerate(found) if c not in taken]
 
 
 def _guess(track: Trail, at: float) -> tuple[float, float, float, float]:

@@ -20,11 +20,10 @@ from pathlib import Path
 from pydantic import Field
 
 from brain import Latest, Node, NodeOptions, on, state_dir
-from brain.faces import said_name
+from brain.faces import visitor
 from brain.files import write_whole
 from effectors._discovery import OFF, ON, Config, Discovery
 from schemas import (
-    STRANGER,
     UNIDENTIFIED,
     Alert,
     Command,
@@ -166,7 +165,8 @@ class HomeAssistant(Node[HomeAssistantOptions]):
             if track.state == "ended":
                 visitors.pop(track.track, None)
             else:
-                visitors[track.track] = (_who(track.identity), time.monotonic())
+                who = visitor(track.identity or UNIDENTIFIED)
+                visitors[track.track] = (who, time.monotonic())
         self._say_visitors(track.source)
         self.wake()
 
@@ -331,12 +331,3 @@ class HomeAssistant(Node[HomeAssistantOptions]):
 
     def current_stats(self) -> dict[str, StatValue]:
         return {"cameras": len(self._seen), "rules": len(self._rules), "nodes": len(self._nodes)}
-
-
-def _who(identity: str | None) -> str:
-    """A visitor as the sensor says it: a name, "a stranger", "someone"."""
-    if identity == STRANGER:
-        return "a stranger"
-    if identity in (UNIDENTIFIED, None):
-        return "someone"
-    return said_name(identity)

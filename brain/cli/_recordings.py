@@ -18,6 +18,7 @@ from brain._topics import Topics
 from brain.cli._group import main
 from brain.cli._options import SharedOptions, user_errors, with_shared
 from brain.cli._run import run_one
+from brain.faces import visitor
 from brain.recording import (
     Events,
     Happened,
@@ -191,9 +192,7 @@ def _started(event: Visit | Happened) -> datetime:
 def _as_line(event: Visit | Happened) -> str:
     """``14:02:05-14:02:43 frontdoor: a stranger, 38 s, snapshot, alert door, clip F``."""
     if isinstance(event, Visit):
-        who = event.text.split(" was at ")[0].split(" is at ")[0]
-        common = who.startswith(("A ", "An ", "Someone"))  # not a name
-        parts = [f"{who[:1].lower()}{who[1:]}" if common else who]
+        parts = [visitor(event.identity, event.label)]
         parts.append(f"{round(event.seconds)} s" + ("" if event.ended else ", still there"))
         parts += ["snapshot"] * event.has_snapshot + [f"alert {r}" for r in event.alerts]
         parts += [f"clip {event.clip}"] * (event.clip is not None)

@@ -9,7 +9,7 @@ from brain.faces._embedding import (
     FaceFinder,
     identity_availability,
 )
-from brain.faces._gallery import Gallery, GalleryError, Match, Person, name_of, said_name
+from brain.faces._gallery import Gallery, GalleryError, Match, Person, name_of, said_name, visitor
 from brain.faces._photos import PhotoError, photos_in, read_photo
 from schemas import STRANGER
 
@@ -31,4 +31,5 @@ __all__ = [
     "photos_in",
     "read_photo",
     "said_name",
+    "visitor",
 ]

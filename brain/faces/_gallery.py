@@ -29,7 +29,7 @@ from brain._errors import BrainError
 from brain._files import OutsideFolderError, inside, write_whole
 from brain._model import RGB
 from brain.faces._embedding import EMBEDDING, Vector
-from schemas import STRANGER  # what the cortex says of a face that is no one enrolled
+from schemas import STRANGER, UNIDENTIFIED
 
 FORMAT = "brain.gallery/1"
 _RESERVED = {STRANGER, "person"}
@@ -56,6 +56,18 @@ def name_of(given: str) -> str:
 def said_name(name: str) -> str:
     """How a label's name is said: ``anna-maria`` -> ``Anna Maria``."""
     return name.replace("-", " ").title()
+
+
+def visitor(identity: str | None, label: str = "person") -> str:
+    """How a visit's visitor is said: "Alice", "a stranger", "someone" (no face told),
+    or the thing it is ("a car") when it has no identity."""
+    if identity == STRANGER:
+        return "a stranger"
+    if identity == UNIDENTIFIED:
+        return "someone"
+    if identity is not None:
+        return said_name(identity)
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,12 @@ from brain._inbox import Queue
 from brain._model import RGB
 from brain._node import Node, NodeOptions
 from brain._wiring import on
-from brain.faces import said_name
+from brain.faces import visitor
 from brain.visits._looks import Look, look_of
 from brain.visits._tracker import CameraTracks, Detection, Frame, Trail
 from brain.visits._views import could_beat, view_of
 from schemas import (
     MAX_MASKS,
-    STRANGER,
-    UNIDENTIFIED,
     Box,
     ImageEvent,
     Label,
@@ -361,14 +359,8 @@ def sentence(
 ) -> str:
     """What a track is, said as it is: "Alice is at the front door.", "A stranger was at
     the frontdoor for 38 s."."""
-    if identity == STRANGER:
-        who = "A stranger"
-    elif identity == UNIDENTIFIED:
-        who = "Someone"
-    elif identity is not None:
-        who = said_name(identity)
-    else:
-        who = f"{'An' if label[:1].lower() in 'aeiou' else 'A'} {label}"
+    who = visitor(identity, label)
+    who = who[:1].upper() + who[1:]
     place = source.replace("_", " ").replace("-", " ")
     if state == "ended":
         return f"{who} was at the {place} for {round(seconds)} s."

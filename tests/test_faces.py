@@ -223,7 +223,7 @@ def test_a_rule_can_ignore_the_family_when_no_one_else_is_there() -> None:
 
 def test_names_are_one_word_in_lower_case() -> None:
     assert name_of("Anna Maria") == "anna-maria"
-    for bad in ("person", "Stranger", "a/b", "", "x" * 40):
+    for bad in ("person", "Stranger", "unidentified", "a/b", "", "x" * 40):
         with pytest.raises(GalleryError, match="cannot be a name"):
             name_of(bad)
 

@@ -32,7 +32,7 @@ from brain.faces._embedding import EMBEDDING, Vector
 from schemas import STRANGER, UNIDENTIFIED
 
 FORMAT = "brain.gallery/1"
-_RESERVED = {STRANGER, "person"}
+_RESERVED = {STRANGER, UNIDENTIFIED, "person"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _THUMBNAIL_PIXELS = 160
 

@@ -277,10 +277,12 @@ class Alerts(Effector[AlertsOptions]):
             self.publish(alert)
             self.stats.add("fired_disarmed")
             return
-        best = perception.labels[0] if perception.labels else None
         title = f"brain: {rule.name} at {perception.source}"
-        body = perception.text + (f" ({best.label}, {best.score:.0%})" if best else "")
-        body = track.text if track is not None else body
+        if track is not None:
+            body = track.text
+        else:
+            best = perception.labels[0] if perception.labels else None
+            body = perception.text + (f" ({best.label}, {best.score:.0%})" if best else "")
         # On disk before anyone hears of it: a crash now delays the alert, never loses it.
         self._outbox.add(
             alert_id=alert.id,

@@ -239,7 +239,7 @@ class Visits(Node[VisitsOptions]):
         return track.last_seen - track.said >= self.options.update_every
 
     def _say(self, source: str, track: Trail, state: TrackState) -> None:
-        identity = track.votes.who() if track.label == "person" else None
+        identity = track.who()
         self.publish(
             Track(
                 source=source,
@@ -350,8 +350,7 @@ def _holder(face: Box, things: list[Detection]) -> int | None:
 
 
 def _signature(track: Trail) -> str:
-    who = track.votes.who() if track.label == "person" else ""
-    return f"{who}|{','.join(sorted(track.zones))}|{track.view:.0f}"
+    return f"{track.who()}|{','.join(sorted(track.zones))}|{track.view:.0f}"
 
 
 def sentence(

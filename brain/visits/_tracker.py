@@ -98,6 +98,10 @@ class Trail:
     def seconds(self) -> float:
         return self.last_seen - self.first_seen
 
+    def who(self) -> str | None:
+        """A person's identity (an enrolled name, stranger, unidentified); a thing has none."""
+        return self.votes.who() if self.label == "person" else None
+
 
 @dataclass
 class Changes:
@@ -136,11 +140,12 @@ class CameraTracks:
             return changes
         self.latest = at
         pairs, unmatched = _assign(self.tracks, found, at, looks)
-        taken = {track for track, _ in pairs}  # a Trail is hashed by identity
-        lost = [t for t in self.tracks if t.confirmed and t not in taken]
+        matched = {track for track, _ in pairs}  # a Trail is hashed by identity
+        lost = [t for t in self.tracks if t.confirmed and t not in matched]
         if lost and unmatched:
             found_again, unmatched = _recognise(lost, unmatched, at, _Looks(looks, unmatched))
             pairs += found_again
+            matched.update(track for track, _ in found_again)
         for track, detection in pairs:
             _follow(track, detection, frame)
             if track.hits % LOOK_EVERY == 0 or (track.hits >= min_hits and track.look is None):
@@ -151,7 +156,6 @@ class CameraTracks:
             if track.confirmed:
                 changes.seen.append((track, detection))
         # A track not yet confirmed and missing from this frame was a glitch (SORT's way).
-        matched = {track for track, _ in pairs}
         self.tracks = [t for t in self.tracks if t.confirmed or t in matched]
         room = max(0, most - len(self.tracks))
         for detection in sorted(unmatched, key=lambda d: -d.score)[:room]:
@@ -176,8 +180,10 @@ class CameraTracks:
             if not detection.faces:
                 continue
             same = [t for t in self.tracks if t.label == detection.label]
-            overlaps = [_iou(_box_array([t.box]), _box_array([detection.box]))[0, 0] for t in same]
-            if overlaps and max(overlaps) >= 0.3:
+            if not same:
+                continue
+            overlaps = _iou(_box_array([t.box for t in same]), _box_array([detection.box]))[:, 0]
+            if overlaps.max() >= 0.3:
                 track = same[int(np.argmax(overlaps))]
                 for face in detection.faces:
                     track.votes.add(face)

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,6 +38,11 @@ class Video:
     frames: int
     width: int
     height: int
+    start: datetime  # when its first frame was taken
+
+    def moment_of(self, at: datetime) -> float:
+        """Seconds into the video at which ``at`` happened (0 if before its first frame)."""
+        return max(0.0, (at - self.start).total_seconds())
 
 
 def encode_clip(frames: list[ImageEvent], *, size: int = CLIP_SIZE) -> Video:
@@ -72,7 +77,7 @@ def encode_clip(frames: list[ImageEvent], *, size: int = CLIP_SIZE) -> Video:
             last_ms = at_ms
         container.mux(stream.encode(None))
     seconds = (pictures[-1][0].ts - start).total_seconds()
-    return Video(out.getvalue(), seconds, len(pictures), width, height)
+    return Video(out.getvalue(), seconds, len(pictures), width, height, start)
 
 
 @dataclass

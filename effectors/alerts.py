@@ -360,6 +360,7 @@ class Alerts(Effector[AlertsOptions]):
                 rule=alert.rule,
                 data=made.data,
                 seconds=made.seconds,
+                moment=made.moment_of(alert.perception.taken or alert.ts),
                 frames=made.frames,
                 width=made.width,
                 height=made.height,

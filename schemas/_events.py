@@ -252,6 +252,9 @@ class Clip(Event):
     content_type: Literal["video/mp4"] = "video/mp4"
     data: Base64Bytes = Field(max_length=MAX_IMAGE_BYTES, description="The video (H.264).")
     seconds: float = Field(ge=0, description="How long it lasts.")
+    moment: float | None = Field(
+        default=None, ge=0, description="Seconds into the clip at which the alert fired."
+    )
     frames: PositiveInt
     width: PositiveInt
     height: PositiveInt

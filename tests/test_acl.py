@@ -27,7 +27,7 @@ JOBS: dict[str, tuple[str, set[str]]] = {
     "a clip": ("brain/clips/person", {"alerts"}),
     "a rule's state": ("brain/state/alerts/person", {"alerts"}),
     "arming a rule": ("brain/commands/alerts/person", {"browser", "hass", "owner"}),
-    "enrolling a face": ("brain/commands/cortex/frontdoor", {"browser", "owner"}),
+    "enrolling a face": ("brain/commands/cortex/frontdoor", {"owner"}),
     "closing a camera": ("brain/commands/camera/frontdoor", {"cortex", "owner"}),
     "a discovery config": ("homeassistant/switch/brain/person/config", {"homeassistant"}),
     "Home Assistant's birth": ("homeassistant/status", {"homeassistant", "hass"}),

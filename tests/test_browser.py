@@ -29,7 +29,7 @@ from brain import testing
 from brain.faces import Gallery, identity_availability
 from brain.processes import EXIT_FATAL
 from brain.testing import free_port
-from effectors.browser._node import _network_address, _shown_host
+from effectors.browser._address import network_address, shown_host
 from schemas import Alert, Clip, Command, ImageEvent, Label, Perception, TranscriptEvent
 from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
 from tests.people import camera_sized, people_photos
@@ -590,9 +590,9 @@ def test_the_review_shows_an_alert_with_its_snapshot_and_its_clip_playing(
 
 
 def test_listening_on_every_address_shows_an_address_a_phone_can_type() -> None:
-    if _network_address() is None:
+    if network_address() is None:
         pytest.skip("this machine has no network but its loopback")
-    shown = _shown_host("0.0.0.0")
-    assert shown == _network_address() and not shown.startswith("127.")  # not a host name
+    shown = shown_host("0.0.0.0")
+    assert shown == network_address() and not shown.startswith("127.")  # not a host name
     with socket.socket() as sock:
         sock.bind((shown, 0))  # one of this machine's own addresses

@@ -13,13 +13,14 @@ from brain.cli._group import main
 from brain.cli._options import SharedOptions, shared_options, user_errors, with_shared
 from brain.cli._progress import saying
 from brain.cortex import CortexOptions
-from brain.cortex.faces import default_gallery
 from brain.faces import (
     Embedder,
     Face,
     FaceFinder,
     Gallery,
     PhotoError,
+    default_gallery,
+    face_to_enrol,
     name_of,
     photos_in,
     read_photo,
@@ -64,7 +65,7 @@ def add(
         for path in photos_in(list(photos)):
             try:
                 frame = read_photo(path)
-                face = _the_face(finder.find(frame, embedder), pick)
+                face = face_to_enrol(finder.find(frame, embedder), largest=pick == "largest")
             except PhotoError as error:
                 click.echo(f"skipped {path}: {error}")
                 skipped += 1
@@ -136,6 +137,19 @@ def remove(options: SharedOptions, name: str, gallery: Path) -> None:
     click.echo(f"removed {name} from {library.directory}")
 
 
+@faces.command()
+@click.argument("name")
+@click.argument("new_name")
+@_gallery_option
+@with_shared
+def rename(options: SharedOptions, name: str, new_name: str, gallery: Path) -> None:
+    """Call NAME NEW_NAME from now on (their faces are kept)."""
+    with user_errors():
+        library = _open(_cortex(options), gallery)
+        library.rename(name, new_name)
+    click.echo(f"renamed {name} to {name_of(new_name)} in {library.directory}")
+
+
 def _face_models() -> tuple[FaceFinder, Embedder]:
     """MTCNN and dlib's embedder, said first on standard error: loading them (and
     TensorFlow) takes seconds that would otherwise pass without a word."""
@@ -150,17 +164,6 @@ def _cortex(options: SharedOptions) -> CortexOptions:
 
 def _open(cortex: CortexOptions, given: Path | None) -> Gallery:
     return Gallery.open(given or cortex.gallery or default_gallery())
-
-
-def _the_face(found: list[Face], pick: str | None) -> Face:
-    """The one face a photo enrols; ``PhotoError`` says why there is none."""
-    usable = [face for face in found if face.vector is not None]
-    if not usable:
-        small = " big enough to tell" if found else ""
-        raise PhotoError(f"no face{small} found")
-    if len(usable) > 1 and pick != "largest":
-        raise PhotoError(f"{len(usable)} faces; give a photo of one person, or --pick largest")
-    return max(usable, key=lambda face: face.area)
 
 
 def _seen(face: Face, library: Gallery, threshold: float) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 import structlog
 
-from brain._config import state_dir
 from brain._model import RGB, Model
 from brain.faces import (
     STRANGER,
@@ -24,16 +23,13 @@ from brain.faces import (
     FaceFinder,
     Gallery,
     GalleryError,
+    default_gallery,
     identity_availability,
     name_of,
 )
 from schemas import Box, Label
 
 log = structlog.get_logger()
-
-
-def default_gallery() -> Path:
-    return state_dir() / "faces"
 
 
 class Faces(Model):

@@ -37,8 +37,8 @@ from brain.cortex._engines import apart
 from brain.cortex._npm import NpmFiles
 from brain.cortex._runtimes import tflite_outputs
 from brain.cortex._tfjs import GraphFunction, graph_model, graph_tflite
-from brain.cortex.faces import Faces, default_gallery
-from brain.faces import Gallery, GalleryError
+from brain.cortex.faces import Faces
+from brain.faces import Gallery, GalleryError, default_gallery
 from schemas import Box, Label
 
 #: The file of the network's weights, in the package.

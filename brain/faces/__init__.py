@@ -7,10 +7,20 @@ from brain.faces._embedding import (
     Embedder,
     Face,
     FaceFinder,
+    Vector,
     identity_availability,
 )
-from brain.faces._gallery import Gallery, GalleryError, Match, Person, name_of, said_name, visitor
-from brain.faces._photos import PhotoError, photos_in, read_photo
+from brain.faces._gallery import (
+    Gallery,
+    GalleryError,
+    Match,
+    Person,
+    default_gallery,
+    name_of,
+    said_name,
+    visitor,
+)
+from brain.faces._photos import PhotoError, face_to_enrol, photo_pixels, photos_in, read_photo
 from schemas import STRANGER
 
 __all__ = [
@@ -26,8 +36,12 @@ __all__ = [
     "Match",
     "Person",
     "PhotoError",
+    "Vector",
+    "default_gallery",
+    "face_to_enrol",
     "identity_availability",
     "name_of",
+    "photo_pixels",
     "photos_in",
     "read_photo",
     "said_name",

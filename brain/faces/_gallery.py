@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from brain._config import state_dir
 from brain._errors import BrainError
 from brain._files import OutsideFolderError, inside, write_whole
 from brain._model import RGB
@@ -35,6 +36,11 @@ FORMAT = "brain.gallery/1"
 _RESERVED = {STRANGER, UNIDENTIFIED, "person"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _THUMBNAIL_PIXELS = 160
+
+
+def default_gallery() -> Path:
+    """The face library's folder unless ``cortex.gallery`` says another."""
+    return state_dir() / "faces"
 
 
 class GalleryError(BrainError, ValueError):
@@ -163,16 +169,31 @@ class Gallery:
         self._write_index(sorted({*people, name}))
         self.reload()
 
+    def photo_ids(self, name: str) -> list[str]:
+        """The ids of ``name``'s enrolled faces, oldest first."""
+        return [photo["id"] for photo in self._photos(self._enrolled(name))]
+
+    def photo_file(self, name: str, photo: str) -> Path | None:
+        """The thumbnail of one enrolled face; None when there is no such face."""
+        name = self._enrolled(name)
+        if photo not in self.photo_ids(name):
+            return None
+        return self._person_dir(name) / f"{photo}.jpg"
+
+    def rename(self, name: str, new: str) -> None:
+        """Call ``name`` ``new`` from now on: their faces, thumbnails and record move."""
+        old, new = self._enrolled(name), name_of(new)
+        people = self._read_index()
+        if new in people:
+            raise GalleryError(f"{new!r} is enrolled already: remove them first, or pick a name")
+        self._person_dir(old).rename(self._person_dir(new))
+        self._write_index(sorted({*people, new} - {old}))
+        self.reload()
+
     def remove(self, name: str) -> None:
         """Forget ``name``: their embeddings, thumbnails and record are deleted."""
-        people = self._read_index()
-        key = "-".join(name.strip().lower().split())
-        if key not in people:
-            who = ", ".join(people) or "no one yet"
-            raise GalleryError(
-                f"there is no {name!r} in the gallery {self.directory} (it holds: {who})"
-            )
-        self._write_index([p for p in people if p != key])  # gone for readers at once
+        key = self._enrolled(name)
+        self._write_index([p for p in self._read_index() if p != key])  # gone for readers at once
         folder = self._person_dir(key)
         doomed = folder.with_name(f".removed-{key}-{secrets.token_hex(4)}")
         folder.rename(doomed)
@@ -180,6 +201,17 @@ class Gallery:
         self.reload()
 
     # -- on disk -------------------------------------------------------------------
+
+    def _enrolled(self, name: str) -> str:
+        """``name`` as the gallery keys it; ``GalleryError`` when no one is called so."""
+        people = self._read_index()
+        key = "-".join(name.strip().lower().split())
+        if key not in people:
+            who = ", ".join(people) or "no one yet"
+            raise GalleryError(
+                f"there is no {name!r} in the gallery {self.directory} (it holds: {who})"
+            )
+        return key
 
     def _person_dir(self, name: str) -> Path:
         try:

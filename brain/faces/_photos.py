@@ -10,6 +10,7 @@ import numpy as np
 from brain._errors import BrainError
 from brain._images import DecodeError, decode_bytes
 from brain._model import RGB
+from brain.faces._embedding import Face
 
 #: A phone's photo, with room to spare; a bigger one is refused before decoding.
 MAX_PHOTO_PIXELS = 64_000_000
@@ -38,6 +39,12 @@ def read_photo(path: Path) -> RGB:
         data = path.read_bytes()
     except OSError as error:
         raise PhotoError(f"cannot be read ({error.strerror or error})") from None
+    return photo_pixels(data)
+
+
+def photo_pixels(data: bytes) -> RGB:
+    """An encoded photo (JPEG or PNG) as RGB pixels, its longest side at most
+    ``WORKING_SIDE``."""
     try:
         pixels = decode_bytes(data, max_pixels=MAX_PHOTO_PIXELS)
     except DecodeError as error:
@@ -50,3 +57,15 @@ def read_photo(path: Path) -> RGB:
     import cv2  # here: importing brain loads no image library (OpenCV sets LD_LIBRARY_PATH)
 
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def face_to_enrol(found: list[Face], *, largest: bool) -> Face:
+    """The one face a photo enrols (with ``largest``, the largest of several);
+    ``PhotoError`` says why there is none."""
+    usable = [face for face in found if face.vector is not None]
+    if not usable:
+        small = " big enough to tell" if found else ""
+        raise PhotoError(f"no face{small} found")
+    if len(usable) > 1 and not largest:
+        raise PhotoError(f"{len(usable)} faces; give a photo of one person, or --pick largest")
+    return max(usable, key=lambda face: face.area)

@@ -49,7 +49,10 @@ CREATE TABLE IF NOT EXISTS visits (
 CREATE INDEX IF NOT EXISTS visits_by_time ON visits (first_seen);
 """
 #: Columns added since the index was first written, and how (an older index gets them).
-_ADDED = {("alerts", "track"): "ALTER TABLE alerts ADD COLUMN track TEXT"}
+_ADDED = {
+    ("alerts", "track"): "ALTER TABLE alerts ADD COLUMN track TEXT",
+    ("alerts", "clip_moment"): "ALTER TABLE alerts ADD COLUMN clip_moment REAL",
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Happened:
     clip: Path | None
     clip_seconds: float | None
     track: str | None = None  # the visit it was of, for a rule that judges visits
+    clip_moment: float | None = None  # seconds into the clip at which it fired
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,9 @@ class Visit:
     text: str
     has_snapshot: bool
     alerts: list[str]  # the rules it fired
-    clip: Path | None  # its first alert's
+    clip: Path | None  # its first alert's...
+    clip_alert: str | None = None  # ... which is this alert
+    clip_moment: float | None = None  # the seconds into that clip at which the alert fired
 
     @property
     def seconds(self) -> float:
@@ -156,25 +162,39 @@ class Events:
         write_whole(path, clip.data)
         with self._lock:
             self._db.execute(
-                "UPDATE alerts SET clip = ?, clip_seconds = ? WHERE id = ?",
-                (path.name, clip.seconds, clip.alert),
+                "UPDATE alerts SET clip = ?, clip_seconds = ?, clip_moment = ? WHERE id = ?",
+                (path.name, clip.seconds, clip.moment, clip.alert),
             )
         return path
 
     def visits(
-        self, *, since: float | None = None, source: str | None = None, limit: int = 500
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        source: str | None = None,
+        track: str | None = None,
+        limit: int = 500,
     ) -> list[Visit]:
         """The visits, newest first, with the rules each fired and its first clip."""
-        where, args = ["first_seen >= ?"], [since or 0.0, source][: 1 + (source is not None)]
-        if source is not None:
-            where.append("source = ?")
+        where: list[str] = ["first_seen >= ?"]
+        args: list[object] = [since or 0.0]
+        for clause, value in (
+            ("first_seen < ?", until),
+            ("v.source = ?", source),
+            ("v.track = ?", track),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
         with self._lock:
             rows = self._db.execute(
-                "SELECT track, source, label, identity, first_seen, last_seen, ended, text,"
-                " snapshot IS NOT NULL, (SELECT group_concat(rule) FROM alerts"
-                " WHERE alerts.track = visits.track), (SELECT clip FROM alerts WHERE"
-                " alerts.track = visits.track AND clip IS NOT NULL ORDER BY ts LIMIT 1)"
-                f" FROM visits WHERE {' AND '.join(where)} ORDER BY first_seen DESC LIMIT ?",
+                "SELECT v.track, v.source, label, identity, first_seen, last_seen, ended, v.text,"
+                " v.snapshot IS NOT NULL, (SELECT group_concat(rule) FROM alerts"
+                " WHERE alerts.track = v.track), a.clip, a.id, a.clip_moment"
+                " FROM visits v LEFT JOIN alerts a ON a.id = (SELECT id FROM alerts"
+                " WHERE alerts.track = v.track AND clip IS NOT NULL ORDER BY ts LIMIT 1)"
+                f" WHERE {' AND '.join(where)} ORDER BY first_seen DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
         return [
@@ -190,6 +210,8 @@ class Events:
                 has_snapshot=bool(row[8]),
                 alerts=sorted(set((row[9] or "").split(",")) - {""}),
                 clip=self._clip_file(row[10]),
+                clip_alert=row[11],
+                clip_moment=row[12],
             )
             for row in rows
         ]
@@ -225,7 +247,7 @@ class Events:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, ts, rule, source, text, who, armed, snapshot IS NOT NULL, clip,"
-                f" clip_seconds, track FROM alerts WHERE {' AND '.join(where)}"
+                f" clip_seconds, track, clip_moment FROM alerts WHERE {' AND '.join(where)}"
                 " ORDER BY ts DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
@@ -242,6 +264,7 @@ class Events:
                 clip=self._clip_file(row[8]),
                 clip_seconds=row[9],
                 track=row[10],
+                clip_moment=row[11],
             )
             for row in rows
         ]

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
-import socket
 import ssl
 import threading
 from pathlib import Path
@@ -20,24 +18,32 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import Field, ValidationError
 
-from brain import FatalError, Node, NodeOptions, on, state_dir
+from brain import FatalError, Latest, Node, NodeOptions, on, state_dir
 from brain.bus import describe_rejection
-from brain.faces import name_of
-from brain.images import DecodeError, image_header
+from brain.faces import STRANGER, default_gallery, identity_availability
+from brain.images import DecodeError, decode, image_header
 from brain.recording import default_folder
+from effectors.browser._address import shown_host, tls_context
+from effectors.browser._faces import MAX_UPLOAD_BYTES, FaceModels, Strangers, add_faces
 from effectors.browser._gate import Gate, lasting_token
+from effectors.browser._health import Health, add_health
+from effectors.browser._live import Cameras, add_live
 from effectors.browser._pages import Page, Pages
 from effectors.browser._server import Limits, limit_connections, open_files_allowed, page_app
+from effectors.browser._visits import FalseAlarms, Index, add_visits
 from schemas import (
     MAX_IMAGE_BYTES,
     Alert,
     Clip,
     Command,
+    ErrorEvent,
     Event,
     ImageEvent,
     Perception,
     State,
+    Stats,
     StatValue,
+    Track,
     TranscriptEvent,
 )
 
@@ -65,7 +71,11 @@ class BrowserOptions(NodeOptions):
     )
     recordings: Path = Field(
         default_factory=default_folder,
-        description="The recorder's folder, whose alerts and clips the page reviews.",
+        description="The recorder's folder, whose visits, alerts and clips the page shows.",
+    )
+    gallery: Path = Field(
+        default_factory=default_gallery,
+        description="The face library the page shows and changes: cortex.gallery's folder.",
     )
     idle_timeout: float = Field(
         default=15.0,
@@ -89,19 +99,33 @@ class Browser(Node[BrowserOptions]):
 
     def start(self) -> None:
         options = self.options
-        tls = _tls(options)
+        tls = tls_context(options.host, options.cert, options.key)
         token = options.token or lasting_token(state_dir() / "browser-token")
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
         self._pages = Pages(self._loop)
         self._rules: dict[str, str] = {}  # each alert rule's state, for pages that open later
+        self._cameras, self._health = Cameras(), Health()
+        self._strangers = Strangers(models := FaceModels())
+        self._faces_told = identity_availability()[0]
         app = page_app(
             gate=Gate(token, frozenset(options.origins)),
             pages=self._pages,
             uplink=self,
             limits=Limits(fps=options.max_fps, frame_bytes=options.max_frame_bytes),
-            recordings=options.recordings,
+            max_upload=MAX_UPLOAD_BYTES,
         )
+        index = Index(options.recordings)
+        false_alarms = FalseAlarms(state_dir() / "browser-false-alarms.json")
+        add_live(app, self._cameras)
+        add_visits(app, index, false_alarms)
+        add_faces(
+            app, gallery=options.gallery, strangers=self._strangers, models=models, index=index
+        )
+        add_health(
+            app, self._health, recordings=options.recordings, false_alarms=false_alarms.__len__
+        )
+        self.listen(self.topics.status(), self.node_status)
         # A connection that sends no whole request is closed after idle_timeout, however
         # slowly it sends: idle and half-sent requests do not pile up.
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=options.idle_timeout)
@@ -111,7 +135,7 @@ class Browser(Node[BrowserOptions]):
             self.close()
             raise
         scheme = "https" if tls else "http"
-        self.address = f"{scheme}://{_shown_host(options.host)}:{port}/?token={token}"
+        self.address = f"{scheme}://{shown_host(options.host)}:{port}/?token={token}"
         self.log.info("open the page", url=self.address)
 
     async def _listen(self, tls: ssl.SSLContext | None) -> int:
@@ -188,19 +212,15 @@ class Browser(Node[BrowserOptions]):
         self.publish(event)
 
     def text(self, page: Page, data: str) -> None:
-        """A transcript (what the user said or typed), a name for a face in an alert, or
-        an alert rule to arm or disarm."""
+        """A transcript (what the user said or typed), or an alert rule to arm or disarm."""
         kind: type[Event] = TranscriptEvent
         try:
             message = json.loads(data)
             if not isinstance(message, dict) or message.get("type") not in _TEXT_MESSAGES:
-                raise ValueError(
-                    "a text message must be a JSON object: a 'transcript', a 'name' or an 'arm'"
-                )
-            what = message.pop("type")
-            if what != "transcript":
+                raise ValueError("a text message must be a JSON object: a 'transcript' or an 'arm'")
+            if message.pop("type") == "arm":
                 kind = Command
-                (self._named if what == "name" else self._armed)(page, message)
+                self._armed(page, message)
                 return
             transcript = TranscriptEvent.model_validate({**message, "source": page.source})
         except ValidationError as error:
@@ -212,7 +232,7 @@ class Browser(Node[BrowserOptions]):
         except RecursionError:
             page.tell("refused", "a text message is nested too deeply to be a transcript")
             return
-        except ValueError as error:  # a GalleryError too: a name that cannot be one
+        except ValueError as error:
             page.tell("refused", str(error))
             return
         self.stats.add("transcripts")
@@ -231,22 +251,52 @@ class Browser(Node[BrowserOptions]):
         self.stats.add("arming")
         self.publish(command, node="alerts", target=rule)
 
-    def _named(self, _page: Page, message: dict[str, object]) -> None:
-        """ "This is Bob": the cortex that saw the frame enrols the face at the box."""
-        command = Command.model_validate({**message, "command": "enrol"})
-        name = name_of(str(command.name or ""))
-        self.stats.add("names")
-        enrol = command.model_copy(update={"name": name, "reason": "named on the page"})
-        self.publish(enrol, node="cortex", target=command.source)
-
     # -- down: from the bus (on the inbox thread, on to the pages' loop) --------------
+
+    @on(ImageEvent, keep=Latest(per="source"))
+    def frame_came(self, frame: ImageEvent) -> None:
+        """A camera's newest frame: every page's live grid fetches it when it can."""
+        self._pages.deliver(None, {"type": "frame", **self._cameras.add(frame)})
 
     @on(Perception)
     def perceived(self, perception: Perception) -> None:
-        # Mentions are for everyone; the rest only for the page that saw or heard it.
-        source = None if perception.kind == "mention" else perception.source
+        # Every page: the page that saw it shows it on its eye, the others on their grid.
         message = {"type": "perception", "perception": perception.model_dump(mode="json")}
-        self._pages.deliver(source, message, cause=perception.cause)
+        self._pages.deliver(None, message, cause=perception.cause)
+        if perception.sense == "camera" and self._faces_told:
+            self._keep_strangers(perception)
+
+    def _keep_strangers(self, perception: Perception) -> None:
+        """The faces the cortex called strangers, for the face library's "seen lately"."""
+        boxes = [label.box for label in perception.labels if label.label == STRANGER]
+        frame = self._cameras.frame(perception.source, perception.cause) if boxes else None
+        if frame is None:
+            return
+        try:
+            pixels = decode(frame)
+        except DecodeError:
+            return
+        for box in boxes:
+            if box is not None:
+                self._strangers.see(perception.source, pixels, box)
+
+    @on(Track)
+    def tracked(self, track: Track) -> None:
+        """Who is at each camera now, for the grid's tiles."""
+        shown = track.model_dump(mode="json", include=_TRACK_SHOWN)
+        self._pages.deliver(None, {"type": "track", "track": shown})
+
+    @on(Stats)
+    def stats_came(self, stats: Stats) -> None:
+        self._health.stats(stats)
+
+    @on(ErrorEvent)
+    def error_came(self, error: ErrorEvent) -> None:
+        self._health.error(error)
+
+    def node_status(self, topic: str, payload: bytes) -> None:
+        said = payload[:16].decode("ascii", errors="replace")
+        self._health.status(self.topics.status_of(topic), said)
 
     @on(Command, node="camera", with_keys=True)
     def command_camera(self, command: Command, keys: dict[str, str]) -> None:
@@ -275,58 +325,9 @@ class Browser(Node[BrowserOptions]):
         return {"pages": len(self._pages), "url": self.address.split("?")[0]}
 
 
-_TEXT_MESSAGES = ("transcript", "name", "arm")
-
-
-def _tls(options: BrowserOptions) -> ssl.SSLContext | None:
-    """https when a certificate is given; required away from localhost (getUserMedia)."""
-    if options.cert is None and options.key is None:
-        if not _is_loopback(options.host):
-            raise FatalError(
-                f"listening on {options.host} needs https, since browsers only open the "
-                "webcam on a secure page: give --set browser.cert=FILE and browser.key=FILE"
-            )
-        return None
-    if options.cert is None or options.key is None:
-        raise FatalError("https needs both browser.cert and browser.key; give the missing one")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(options.cert, options.key)
-    except (OSError, ssl.SSLError) as error:
-        raise FatalError(
-            f"cannot use the certificate {options.cert} with the key {options.key} ({error}); "
-            "give a PEM certificate and its private key"
-        ) from None
-    return context
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _shown_host(host: str) -> str:
-    """An address a phone on the same network can type, when listening on every address:
-    this machine's own on that network (a phone seldom resolves its name)."""
-    if host not in {"0.0.0.0", "::", ""}:
-        return f"[{host}]" if ":" in host else host
-    return _network_address() or socket.getfqdn()
-
-
-def _network_address() -> str | None:
-    """The address this machine's default route leaves from; None without a network.
-    Connecting a UDP socket only looks the route up: no packet is sent."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1 (RFC 5737): never a real host
-        except OSError:
-            return None
-        address = str(probe.getsockname()[0])
-    return None if address.startswith("127.") else address
+_TEXT_MESSAGES = ("transcript", "arm")
+#: What a page is told of a track: enough to say who is where, not its best view.
+_TRACK_SHOWN = {"source", "track", "state", "label", "identity", "box", "width", "height", "text"}
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:

@@ -23,7 +23,6 @@ from structlog.typing import FilteringBoundLogger as BoundLogger
 from effectors.browser._gate import Gate
 from effectors.browser._limits import FrameLimiter
 from effectors.browser._pages import Page, Pages
-from effectors.browser._review import add_review
 from schemas import TopicName
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -55,8 +54,10 @@ class Limits:
 
 
 def page_app(
-    *, gate: Gate, pages: Pages, uplink: Uplink, limits: Limits, recordings: Path
+    *, gate: Gate, pages: Pages, uplink: Uplink, limits: Limits, max_upload: int
 ) -> web.Application:
+    """The page, its files and its websocket; the node adds the views' routes."""
+
     @web.middleware
     async def token_needed(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not gate.admits(request):
@@ -64,6 +65,9 @@ def page_app(
                 text="This page needs its token: open the address that the browser node "
                 "printed, with ?token=... in it.\n"
             )
+        # What changes something comes only from our own page, never from another site.
+        if request.method not in ("GET", "HEAD") and not gate.trusts_origin(request):
+            raise web.HTTPForbidden(text="Only the brain's own page may change things.\n")
         return await handler(request)
 
     async def index(request: web.Request) -> web.StreamResponse:
@@ -82,11 +86,10 @@ def page_app(
         await _serve(page, pages, uplink, limits)
         return socket
 
-    app = web.Application(middlewares=[token_needed])
+    app = web.Application(middlewares=[token_needed], client_max_size=max_upload)
     app.router.add_get("/", index)
     app.router.add_get("/ws", websocket)
     app.router.add_static("/static", STATIC)
-    add_review(app, recordings)
     app.on_shutdown.append(lambda _app: pages.close_all())
     return app
 

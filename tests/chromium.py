@@ -1,12 +1,22 @@
-"""A real headless Chromium with a fake webcam, for the page's tests and benchmark."""
+"""A real headless Chromium with a fake webcam, and the browser node's page in it on a real
+broker: for the page's tests and benchmark. Each view's test looks at it at a phone's
+size and a desktop's (``look_at``), with axe-core checking it."""
 
 from __future__ import annotations
 
 import shutil
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import Browser, Playwright
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from brain.cortex._npm import NpmFiles
+from brain.testing import free_port
+from tests.support import ROOT, Broker, NodeProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -60,3 +70,110 @@ def launch(playwright: Playwright, *, video: Path) -> Browser:
             "--autoplay-policy=no-user-gesture-required",
         ],
     )
+
+
+# -- the page on a real broker, and what every view's test checks ---------------------
+
+TOKEN = "test-token-0123456789abcdef"
+ARTIFACTS = ROOT / "test-artifacts"
+#: The sizes every view is tried at: a phone (390 x 844) and a desktop.
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
+#: The accessibility engine, as npm ships it (MPL-2.0), checked against these hashes.
+AXE = NpmFiles(
+    package="axe-core",
+    version="4.14.1",
+    integrity="sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+    files={
+        "package/axe.min.js": "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+    },
+)
+
+
+@dataclass
+class Server:
+    node: NodeProcess
+    port: int
+    scheme: str = "http"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def page_url(self, view: str = "", **query: str) -> str:
+        address = f"{self.origin}/?{urllib.parse.urlencode({'token': TOKEN, **query})}"
+        return f"{address}#{view}" if view else address
+
+
+def start_browser_node(
+    broker: Broker, start: Callable[..., NodeProcess], tmp_path: Path, *sets: str
+) -> Server:
+    port = free_port()
+    node = start(
+        "--mqtt",
+        broker.url,
+        "--set",
+        f"browser.port={port}",
+        "--set",
+        f'browser.token="{TOKEN}"',
+        "--set",
+        f'browser.gallery="{tmp_path / "gallery"}"',
+        *sets,
+        "node",
+        "browser",
+        env={"XDG_STATE_HOME": str(tmp_path / "state")},
+    )
+    node.wait_online(broker, "browser")  # its page is served before it connects
+    return Server(node, port)
+
+
+@pytest.fixture
+def server(mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path) -> Server:
+    return start_browser_node(mosquitto, brain_process, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    video = write_y4m(tmp_path_factory.mktemp("webcam") / "blue.y4m", blue_frames())
+    with sync_playwright() as playwright:
+        browser = launch(playwright, video=video)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(bypass_csp=True)  # the page forbids eval; Playwright needs it
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def axe_script() -> Path:
+    """axe-core's script, fetched from npm once and kept in ``.cache/``."""
+    folder = ROOT / ".cache" / "axe-core"
+    if AXE.damaged(folder) is not None:
+        AXE.fetch(folder)
+    return folder / "axe.min.js"
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now (WCAG 2 A and AA)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe_script()))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']}))"
+        ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join('; ')})`)"
+    )
+    return [str(line) for line in found]
+
+
+def look_at(page: Page, name: str) -> None:
+    """Screenshots of the page at a phone's size and a desktop's, into ``test-artifacts/``,
+    each checked by axe-core: no serious or critical violation at either size."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(300)  # one layout at the new size
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
+        assert serious_violations(page) == [], f"{name} at the {size}'s size"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.chromium import chromium, page, server
 from tests.production import production_broker
 from tests.scenes import people_weights
 from tests.support import brain_process, broker, inception_weights, mosquitto, own_home, record
@@ -14,12 +15,15 @@ from tests.webhook import webhook
 __all__ = [
     "brain_process",
     "broker",
+    "chromium",
     "inception_weights",
     "mosquitto",
     "own_home",
+    "page",
     "people_weights",
     "production_broker",
     "record",
+    "server",
     "webhook",
 ]
 

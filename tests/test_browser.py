@@ -14,28 +14,25 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from brain import testing
 from brain.faces import Gallery, identity_availability
 from brain.processes import EXIT_FATAL
-from brain.testing import free_port
 from effectors.browser._address import network_address, shown_host
 from schemas import Alert, Clip, Command, ImageEvent, Label, Perception, TranscriptEvent
-from tests.chromium import CHROMIUM, blue_frames, launch, write_y4m
+from tests.chromium import ARTIFACTS, CHROMIUM, TOKEN, Server, start_browser_node
 from tests.people import camera_sized, people_photos
 from tests.shapes import bomb_jpeg
 from tests.support import (
-    ROOT,
     Broker,
     NodeProcess,
     Recorder,
@@ -48,64 +45,6 @@ from tests.support import (
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 T = TypeVar("T")
-TOKEN = "test-token-0123456789abcdef"
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-@dataclass
-class Server:
-    node: NodeProcess
-    port: int
-    scheme: str = "http"
-
-    @property
-    def origin(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def page_url(self, **query: str) -> str:
-        return f"{self.origin}/?{urllib.parse.urlencode({'token': TOKEN, **query})}"
-
-
-def start_browser_node(
-    broker: Broker, start: Callable[..., NodeProcess], tmp_path: Path, *sets: str
-) -> Server:
-    port = free_port()
-    node = start(
-        "--mqtt",
-        broker.url,
-        "--set",
-        f"browser.port={port}",
-        "--set",
-        f'browser.token="{TOKEN}"',
-        *sets,
-        "node",
-        "browser",
-        env={"XDG_STATE_HOME": str(tmp_path / "state")},
-    )
-    node.wait_online(broker, "browser")  # its page is served before it connects
-    return Server(node, port)
-
-
-@pytest.fixture
-def server(mosquitto: Broker, brain_process: Callable[..., NodeProcess], tmp_path: Path) -> Server:
-    return start_browser_node(mosquitto, brain_process, tmp_path)
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    video = write_y4m(tmp_path_factory.mktemp("webcam") / "blue.y4m", blue_frames())
-    with sync_playwright() as playwright:
-        browser = launch(playwright, video=video)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(bypass_csp=True)  # the page forbids eval; Playwright needs it
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def alerts_node(
@@ -368,7 +307,7 @@ def test_mentions_and_alerts_appear_and_a_sentence_is_said_once(
     page.wait_for_function("document.querySelectorAll('#feed li').length === 2")
     news = page.locator("#feed li").all_inner_texts()
     assert any("@alice mentioned you: hello brain" in item for item in news)
-    assert any("Alert (person-at-door): I see a person." in item for item in news)
+    assert any("Alert (person-at-door) at hall: I see a person." in item for item in news)
     page.wait_for_function("window.spoken.includes('I see a person.')")
     time.sleep(0.5)
     assert page.evaluate("window.spoken.filter((text) => text === 'I see a person.').length") == 1

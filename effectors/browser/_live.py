@@ -85,7 +85,7 @@ def add_live(app: web.Application, cameras: Cameras) -> None:
     """``/live``: every camera's state; ``/live/{camera}``: its newest frame."""
 
     async def states(_request: web.Request) -> web.StreamResponse:
-        return web.json_response({"cameras": cameras.states()})
+        return web.json_response({"cameras": cameras.states(), "stale_after": ONLINE_FOR})
 
     async def newest(request: web.Request) -> web.StreamResponse:
         asked = request.match_info["camera"]

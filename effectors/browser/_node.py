@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError
 
 from brain import FatalError, Latest, Node, NodeOptions, on, state_dir
 from brain.bus import describe_rejection
-from brain.faces import STRANGER, default_gallery, identity_availability
+from brain.faces import STRANGER, default_gallery, identity_availability, visitor
 from brain.images import DecodeError, decode, image_header
 from brain.recording import default_folder
 from effectors.browser._address import shown_host, tls_context
@@ -284,6 +284,7 @@ class Browser(Node[BrowserOptions]):
     def tracked(self, track: Track) -> None:
         """Who is at each camera now, for the grid's tiles."""
         shown = track.model_dump(mode="json", include=_TRACK_SHOWN)
+        shown["who"] = visitor(track.identity, track.label)
         self._pages.deliver(None, {"type": "track", "track": shown})
 
     @on(Stats)

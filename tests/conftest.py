@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.chromium import chromium, page, server
+from tests.people import family_gallery
 from tests.production import production_broker
 from tests.scenes import people_weights
 from tests.support import brain_process, broker, inception_weights, mosquitto, own_home, record
@@ -16,6 +17,7 @@ __all__ = [
     "brain_process",
     "broker",
     "chromium",
+    "family_gallery",
     "inception_weights",
     "mosquitto",
     "own_home",
@@ -29,8 +31,8 @@ __all__ = [
 
 #: Fixtures that start something real: a broker, a process, a server, a browser.
 _SLOW_FIXTURES = {
-    "brain_process", "broker", "inception_weights", "mosquitto", "page", "production_broker",
-    "prometheus", "record", "server", "small_disk", "webhook",
+    "brain_process", "broker", "chromium", "family_gallery", "inception_weights", "mosquitto",
+    "page", "production_broker", "prometheus", "record", "server", "small_disk", "webhook",
 }  # fmt: skip
 #: Modules whose every test loads TensorFlow, OpenVINO, a model or a real photo set, or
 #: starts brain itself.

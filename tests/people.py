@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib.cbook
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data as skimage_data
 
@@ -64,3 +65,15 @@ def side_by_side(left: Path, right: Path, target: Path) -> Path:
     images = [Image.open(p).convert("RGB").resize((400, 600)) for p in (left, right)]
     Image.fromarray(np.hstack([np.asarray(i) for i in images])).save(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def family_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gallery with Obama enrolled from one photo, as ``brain faces add`` does it: made
+    once; copy it (``shutil.copytree``) to change it."""
+    gallery = tmp_path_factory.mktemp("family") / "gallery"
+    enrol = ["faces", "add", "obama", str(people_photos() / "obama.jpg"), "--gallery", str(gallery)]
+    subprocess.run(
+        [sys.executable, "-m", "brain", *enrol], check=True, capture_output=True, timeout=300
+    )
+    return gallery

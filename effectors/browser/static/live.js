@@ -117,15 +117,21 @@ function paint(canvas, tile) {
   context.drawImage(image, 0, 0);
   const perception = tile.perception;
   const fresh = perception && performance.now() - tile.seenAt < BOXES_FOR_MS;
-  const boxed = fresh ? perception.labels.filter((label) => label.box) : [];
+  const boxed = fresh ? drawn(perception.labels) : [];
   const scale = perception && perception.width ? image.width / perception.width : 1;
-  context.lineWidth = Math.max(2, image.width / 200);
-  context.font = `${Math.max(12, Math.round(image.width / 32))}px system-ui, sans-serif`;
+  const size = Math.max(14, Math.round(image.width / 28));
+  context.lineWidth = Math.max(3, image.width / 160);
+  context.font = `600 ${size}px system-ui, sans-serif`;
   for (const label of boxed) {
-    const { x, y, width, height } = label.box;
+    const [x, y, width, height] = [label.box.x, label.box.y, label.box.width, label.box.height].map((v) => v * scale);
     context.strokeStyle = context.fillStyle = colourOf(label);
-    context.strokeRect(x * scale, y * scale, width * scale, height * scale);
-    context.fillText(nameOf(label), x * scale + 4, Math.max(14, y * scale - 4));
+    context.strokeRect(x, y, width, height);
+    // The name on a tag of the box's colour, above the box (inside it at the frame's top).
+    const name = nameOf(label);
+    const top = y >= size + 6 ? y - size - 6 : y;
+    context.fillRect(x - context.lineWidth / 2, top, context.measureText(name).width + 10, size + 6);
+    context.fillStyle = "#000";
+    context.fillText(name, x + 5, top + size);
   }
   canvas.setAttribute("aria-label", describe(tile, boxed));
   tile.button.dataset.frame = tile.drawnId;
@@ -133,14 +139,25 @@ function paint(canvas, tile) {
   tile.button.dataset.labels = boxed.map(nameOf).join(",");
 }
 
+// The boxed labels, one per box: a face told apart is its name, not "person" as well.
+function drawn(labels) {
+  const told = labels.filter((label) => label.box && isTold(label));
+  const same = (a, b) => a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
+  return labels.filter((label) => label.box && (isTold(label) || !told.some((t) => same(t.box, label.box))));
+}
+
+function isTold(label) {
+  return label.distance !== null && label.distance !== undefined;
+}
+
 function nameOf(label) {
   if (label.label === "stranger") return "a stranger";
-  return label.distance !== null && label.distance !== undefined ? said(label.label) : label.label;
+  return isTold(label) ? said(label.label) : label.label;
 }
 
 function colourOf(label) {
   if (label.label === "stranger") return "#ff5252";
-  return label.distance !== null && label.distance !== undefined ? "#69f0ae" : "#ffd740";
+  return isTold(label) ? "#69f0ae" : "#ffd740";
 }
 
 function describe(tile, boxed) {

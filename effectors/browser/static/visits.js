@@ -66,8 +66,7 @@ export function visitItem(visit) {
     el(
       "span",
       { class: "what" },
-      el("strong", {}, visit.who),
-      ` at ${visit.camera}`,
+      el("span", {}, el("strong", {}, visit.who), ` at ${visit.camera}`),
       el("span", { class: "when" }, `${timeOf(visit.start)}${length ? ` · ${length}` : ""}`),
       el("span", { class: "tags" }, tags.filter(Boolean).join(" · ")),
     ),

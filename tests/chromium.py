@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from brain.cortex._npm import NpmFiles
 from brain.testing import free_port
@@ -77,7 +77,8 @@ def launch(playwright: Playwright, *, video: Path) -> Browser:
 TOKEN = "test-token-0123456789abcdef"
 ARTIFACTS = ROOT / "test-artifacts"
 #: The sizes every view is tried at: a phone (390 x 844) and a desktop.
-PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=900)
 #: The accessibility engine, as npm ships it (MPL-2.0), checked against these hashes.
 AXE = NpmFiles(
     package="axe-core",

@@ -114,8 +114,8 @@ def test_a_perception_whose_id_is_a_path_raises_no_alert(
     assert not Path("/tmp/brain-attack").exists()
 
 
-def test_the_review_serves_only_the_clips_it_indexed(tmp_path: Path) -> None:
-    store = tmp_path / "recordings"
+def test_the_page_serves_only_the_clips_and_faces_it_indexed(tmp_path: Path) -> None:
+    store, gallery = tmp_path / "recordings", tmp_path / "gallery"
     index = Events(store)
     index.add_alert(
         Alert(
@@ -130,27 +130,35 @@ def test_the_review_serves_only_the_clips_it_indexed(tmp_path: Path) -> None:
     secret = tmp_path / "elsewhere" / "secret.mp4"
     secret.parent.mkdir()
     secret.write_bytes(b"not yours")
-    options = {"port": 0, "token": "t" * 16, "recordings": store}
+    options = {"port": 0, "token": "t" * 16, "recordings": store, "gallery": gallery}
     with running(Browser, MemoryBroker(), options=options) as browser:
         origin = browser.node.address.split("/?")[0]
 
-        def status(name: str) -> int:
-            url = f"{origin}/review/clip/{urllib.parse.quote(name, safe='')}?token={'t' * 16}"
+        def answer(path: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
+            request = urllib.request.Request(
+                f"{origin}/{path}?token={'t' * 16}", method=method, headers=headers or {}
+            )
             try:
-                with urllib.request.urlopen(url, timeout=30) as answer:
-                    return int(answer.status)
+                with urllib.request.urlopen(request, timeout=30) as answered:
+                    return int(answered.status)
             except urllib.error.HTTPError as error:
                 return error.code
 
-        assert status(alert_id) == 200
+        assert answer(f"alerts/{alert_id}/clip") == 200
         for name in (str(secret.with_suffix("")), "../elsewhere/secret", "..%2Felsewhere%2Fsecret"):
-            assert status(name) == 404, name
+            assert answer(f"alerts/{urllib.parse.quote(name, safe='')}/clip") in (400, 404), name
+        for path in ("faces/people/..%2F..%2Fx/secret", "live/..%2Fetc", "faces/people/x/y"):
+            assert answer(path) in (400, 404), path
         for day in ("9999-12-31", "0001-01-01"):
-            url = f"{origin}/review/events?day={day}&token={'t' * 16}"
+            url = f"{origin}/visits?day={day}&token={'t' * 16}"
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(url, timeout=30)
             assert refused.value.code == 400
             assert b"give YYYY-MM-DD" in refused.value.read()
+        # Another site's page cannot change anything, even with the token.
+        elsewhere = {"Origin": "https://evil.example", "Content-Type": "application/json"}
+        assert answer("faces/people/obama", "DELETE", elsewhere) == 403
+        assert answer(f"visits/{alert_id}/false-alarm", "POST", elsewhere) == 403
 
 
 def test_a_gallery_index_naming_a_path_is_damage_not_a_way_out(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The page's round trip: from capturing a frame to showing its perception.
+"""The page's round trip, from capturing a frame to showing its perception; and the live
+grid's latency, from a camera's frame published to its drawing (``_live_grid``).
 
 Pages run in Debian's headless Chromium with a fake webcam and send 5 frames/s;
 a cortex that answers at once (a plain paho client) turns each image event into a
@@ -7,6 +8,8 @@ against the same page talking to a bare aiohttp websocket that answers each fram
 at once (no bus, no node): what the browser node and the bus add.
 
     python -m benchmarks.browser [--seconds 15]
+
+The live grid: 8 cameras at 2 frames/s on one page at 1280 x 900; goal: p99 under 500 ms.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from aiohttp import WSMsgType, web
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, sync_playwright
 
+from benchmarks._live_grid import bare_live_server, cameras_publishing, live_figures
 from benchmarks._support import cpu_seconds, start_mosquitto, start_node
 from brain.testing import free_port
 from effectors.browser import STATIC
@@ -70,9 +74,10 @@ def bare_server(port: int) -> Callable[[], None]:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         seq = 0
+        said = {**answer, "perception": {**answer["perception"], "source": request.query["source"]}}
         async for message in socket:
             if message.type is WSMsgType.BINARY:
-                await socket.send_str(json.dumps({**answer, "seq": seq}))
+                await socket.send_str(json.dumps({**said, "seq": seq}))
                 seq += 1
         return socket
 
@@ -131,7 +136,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
     video = write_y4m(workdir / "webcam.y4m", blue_frames(30, width=640, height=480), fps=30)
     port, broker = start_mosquitto(workdir)
-    web_port, bare_port = free_port(), free_port()
+    web_port, bare_port, bare_live_port = free_port(), free_port(), free_port()
     node = start_node(
         port,
         "browser",
@@ -143,6 +148,7 @@ def main() -> None:
     )
     cortex = instant_cortex(port)
     stop_bare = bare_server(bare_port)
+    stop_bare_live = bare_live_server(bare_live_port, port)
     figures: dict[str, object] = {"fps_per_page": FPS}
     try:
         with sync_playwright() as playwright:
@@ -160,9 +166,17 @@ def main() -> None:
                         figures[f"node_cpu_ms_per_frame_{pages}_pages"] = round(
                             used_ms / max(1, len(times)), 2
                         )
+            with cameras_publishing(port):
+                figures["live_grid"] = live_figures(
+                    chromium,
+                    node=f"http://127.0.0.1:{web_port}/?token={TOKEN}",
+                    bare=f"http://127.0.0.1:{bare_live_port}/?token={TOKEN}",
+                    seconds=args.seconds,
+                )
             chromium.close()
     finally:
         stop_bare()
+        stop_bare_live()
         cortex.loop_stop()
         node.terminate()
         node.wait()

@@ -12,18 +12,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import psutil
 from aiohttp import web
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser
 
+from benchmarks._support import cpu_seconds, descendants
 from brain import testing
 from effectors.browser import STATIC
 from schemas import ImageEvent
@@ -133,11 +135,11 @@ def grid_latency(chromium: Browser, address: str, seconds: float) -> dict[str, f
     page.wait_for_timeout(2000)  # warm
     page.evaluate("window.brain.latencies.length = 0")
     browsers = _chromium_processes()
-    used_before = sum(_cpu(p) for p in browsers)
+    used_before = sum(_cpu(pid) for pid in browsers)
     started = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
     elapsed = time.monotonic() - started
-    used = sum(_cpu(p) for p in browsers) - used_before
+    used = sum(_cpu(pid) for pid in browsers) - used_before
     times = sorted(page.evaluate("window.brain.latencies"))
     context.close()
     return {
@@ -148,17 +150,19 @@ def grid_latency(chromium: Browser, address: str, seconds: float) -> dict[str, f
     }
 
 
-def _chromium_processes() -> list[psutil.Process]:
-    mine = psutil.Process().children(recursive=True)
-    return [p for p in mine if "chrom" in p.name().lower()]
+def _chromium_processes() -> list[int]:
+    """Chromium's processes: the browser, its renderers, its GPU and network services."""
+    return [
+        pid for pid in descendants(os.getpid())
+        if "chrom" in Path(f"/proc/{pid}/comm").read_text(errors="replace").lower()
+    ]  # fmt: skip
 
 
-def _cpu(process: psutil.Process) -> float:
+def _cpu(pid: int) -> float:
     try:
-        times = process.cpu_times()
-    except psutil.NoSuchProcess:
+        return cpu_seconds(pid)
+    except OSError:  # it ended
         return 0.0
-    return float(times.user + times.system)
 
 
 def live_figures(chromium: Browser, *, node: str, bare: str, seconds: float) -> dict[str, object]:

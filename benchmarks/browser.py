@@ -64,17 +64,19 @@ def instant_cortex(port: int) -> mqtt.Client:
 
 def bare_server(port: int) -> Callable[[], None]:
     """The same page served by bare aiohttp, whose websocket answers each frame at once."""
-    answer = {
-        "type": "perception",
-        "perception": {"kind": "vision", "labels": [{"label": "blue", "score": 0.9}]}
-        | {"text": "I see a blue.", "sense": "camera"},
+    perception = {"kind": "vision", "labels": [{"label": "blue", "score": 0.9}]} | {
+        "text": "I see a blue.",
+        "sense": "camera",
     }
 
     async def websocket(request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         seq = 0
-        said = {**answer, "perception": {**answer["perception"], "source": request.query["source"]}}
+        said = {
+            "type": "perception",
+            "perception": {**perception, "source": request.query["source"]},
+        }
         async for message in socket:
             if message.type is WSMsgType.BINARY:
                 await socket.send_str(json.dumps({**said, "seq": seq}))

@@ -4,6 +4,7 @@ and the faces model telling the family from strangers."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import types
 from collections.abc import Callable
@@ -120,6 +121,27 @@ def test_removing_a_person_deletes_all_that_was_kept_of_them(photos: Path, tmp_p
     unknown = faces("remove", "obama", "--gallery", gallery)
     assert unknown.returncode == 1
     assert "there is no 'obama' in the gallery" in unknown.stderr and "biden" in unknown.stderr
+
+
+def test_renaming_a_person_keeps_their_faces_under_the_new_name(
+    family_gallery: Path, tmp_path: Path
+) -> None:
+    gallery = tmp_path / "gallery"
+    shutil.copytree(family_gallery, gallery)
+    faces_before = Gallery.open(gallery).photo_ids("obama")
+
+    done = faces("rename", "obama", "Barack Obama", "--gallery", gallery)
+    assert done.returncode == 0, done.stderr
+    assert "renamed obama to barack-obama" in done.stdout
+    renamed = Gallery.open(gallery)
+    assert [p.name for p in renamed.people()] == ["barack-obama"]
+    assert renamed.photo_ids("barack-obama") == faces_before
+    assert not (gallery / "people" / "obama").exists()
+
+    taken = faces("rename", "nobody", "x", "--gallery", gallery)
+    assert taken.returncode == 1 and "there is no 'nobody' in the gallery" in taken.stderr
+    reserved = faces("rename", "barack-obama", "stranger", "--gallery", gallery)
+    assert reserved.returncode == 1 and "'stranger' cannot be a name" in reserved.stderr
 
 
 def test_a_damaged_or_foreign_gallery_is_one_sentence(photos: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from brain import testing
 from brain.faces import Gallery, identity_availability
 from schemas import Perception
-from tests.chromium import Server, look_at, start_browser_node
+from tests.chromium import PHONE, Server, look_at, start_browser_node
 from tests.people import camera_sized, people_photos
 from tests.support import Broker, NodeProcess, Recorder, publish, wait_until_serving
 
@@ -40,6 +40,7 @@ def test_faces_added_named_renamed_and_removed_on_the_page_are_the_cortexs_from_
     )  # fmt: skip
     wait_until_serving(cortex, mosquitto)
     seen = record(mosquitto, "brain/perceptions/#")
+    page.set_viewport_size(PHONE)  # a phone's screen: what a home owner holds
     page.goto(server.page_url("faces", source="hall", eye="closed"))
     page.locator("#person-obama img").first.wait_for()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from brain import testing
-from tests.chromium import look_at, start_browser_node
+from tests.chromium import PHONE, look_at, start_browser_node
 from tests.support import Broker, NodeProcess, publish
 
 
@@ -32,6 +32,7 @@ def test_the_health_view_shows_a_node_going_down_within_seconds(
         "--set", 'camera.name="door"', "node", "camera",
     )  # fmt: skip
     camera.wait_online(mosquitto, "camera/door")
+    page.set_viewport_size(PHONE)  # a phone's screen: what a home owner holds
     page.goto(server.page_url("health", source="hall", eye="closed"))
     pill = page.locator("#node-camera-door .pill")
     pill.wait_for()

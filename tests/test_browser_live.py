@@ -89,6 +89,14 @@ def test_a_device_without_a_camera_says_so_and_the_page_has_no_broken_link(
         assert page.locator("#eye").is_hidden()
         assert page.locator("#no-cameras").is_visible()  # and no camera sent a frame yet
         look_at(page, "browser-live-empty")
+
+        # The keyboard alone goes from view to view: the first links are the views'.
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "to-visits"
+        page.keyboard.press("Enter")
+        page.locator("#visits-title").wait_for()
+        assert page.locator("#live").is_hidden()
     finally:
         bare.close()
     assert failed == []  # the favicon included

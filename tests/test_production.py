@@ -247,17 +247,18 @@ def test_home_assistant_gets_its_entities(
         home.wait_for(topic_is("homeassistant/switch/+/+/config"))
 
 
-def test_the_browser_page_sends_frames_names_faces_and_arms_rules(
+def test_the_browser_page_sends_frames_shows_the_cameras_and_the_health_and_arms_rules(
     production_broker: Broker, watch: Recorder, tmp_path: Path
 ) -> None:
     url = url_of(production_broker, "browser")
     options = {"port": 0, "token": TOKEN, "recordings": tmp_path / "recordings"}
     armed = State(source="alerts", node="alerts", name="person", value="armed")
     as_user(production_broker, "alerts", "brain/state/alerts/person", armed.to_json(), retain=True)
+    frame = testing.frame(jpeg(), source="frontdoor")
     with running(Browser, url, options=options) as browser:
         origin = browser.node.address.split("/?")[0]  # type: ignore[attr-defined]
 
-        async def page() -> None:
+        async def page() -> dict[str, Any]:
             async with (
                 aiohttp.ClientSession() as session,
                 session.ws_connect(
@@ -271,13 +272,18 @@ def test_the_browser_page_sends_frames_names_faces_and_arms_rules(
                 await socket_.send_str(
                     json.dumps({"type": "arm", "rule": "person", "armed": False})
                 )
-                await socket_.send_str(json.dumps({
-                    "type": "name", "name": "Grace", "source": "frontdoor", "frame": "f1",
-                    "box": {"x": 1, "y": 1, "width": 10, "height": 10},
-                }))  # fmt: skip
-                await asyncio.to_thread(watch.wait_for, topic_is("brain/commands/cortex/+"))
+                # A camera's frame reaches the page's live grid.
+                topic = "brain/senses/camera/frontdoor/image"
+                await asyncio.to_thread(
+                    as_user, production_broker, "camera", topic, frame.to_json()
+                )
+                while (await socket_.receive_json()).get("camera") != "frontdoor":
+                    pass
+                async with session.get(f"{origin}/health?token={TOKEN}") as answer:
+                    return dict(await answer.json())
 
-        asyncio.run(page())
+        health = asyncio.run(page())
+    assert {"node": "browser", "status": "online"}.items() <= health["nodes"][0].items()
     watch.wait_for(topic_is("brain/senses/camera/hall/image"))
     [(_, armed)] = watch.wait_for(topic_is("brain/commands/alerts/person"))
     assert Command.model_validate_json(armed).command == "disarm"

@@ -94,17 +94,21 @@ class Strangers:
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def see(self, camera: str, frame: RGB, box: Box) -> None:
-        """A face the cortex called a stranger; kept if its camera gave none this second."""
+    def due(self, camera: str) -> bool:
+        """Whether a stranger's face from ``camera`` is wanted now: none came this second."""
         now = time.time()
         with self._lock:
             if now - self._last.get(camera, 0.0) < STRANGER_EVERY:
-                return
+                return False
             self._last[camera] = now
+            return True
+
+    def see(self, camera: str, frame: RGB, box: Box) -> None:
+        """Keep a face the cortex called a stranger (ask ``due`` first)."""
         vector = self._models.embedder().embed(frame, box)
         face = Face(box=box, confidence=1.0, vector=vector).thumbnail(frame).copy()
         with self._lock:
-            self._seen.append(SeenFace(secrets.token_hex(6), camera, now, face, vector))
+            self._seen.append(SeenFace(secrets.token_hex(6), camera, time.time(), face, vector))
 
     def groups(self) -> list[list[SeenFace]]:
         """The faces, newest first, grouped with the first face they lie close to."""

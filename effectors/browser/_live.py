@@ -24,6 +24,8 @@ ONLINE_FOR = 30.0
 KEPT_FRAMES = 8
 #: The frames over which a camera's rate is measured.
 RATE_OVER = 10
+#: Cameras shown; frames from more are left out, so made-up sources cannot fill memory.
+MAX_CAMERAS = 64
 
 _CAMERA = TypeAdapter(TopicName)
 
@@ -55,10 +57,12 @@ class Cameras:
         self._cameras: dict[str, Camera] = {}
         self._lock = threading.Lock()
 
-    def add(self, frame: ImageEvent) -> dict[str, object]:
-        """Keep ``frame``; its camera's state, for the pages."""
+    def add(self, frame: ImageEvent) -> dict[str, object] | None:
+        """Keep ``frame``; its camera's state, for the pages (None: too many cameras)."""
         now = time.monotonic()
         with self._lock:
+            if frame.source not in self._cameras and len(self._cameras) >= MAX_CAMERAS:
+                return None
             camera = self._cameras.setdefault(frame.source, Camera(frame.source))
             camera.frames.append(frame)
             camera.arrivals.append(now)

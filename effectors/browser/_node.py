@@ -256,7 +256,11 @@ class Browser(Node[BrowserOptions]):
     @on(ImageEvent, keep=Latest(per="source"))
     def frame_came(self, frame: ImageEvent) -> None:
         """A camera's newest frame: every page's live grid fetches it when it can."""
-        self._pages.deliver(None, {"type": "frame", **self._cameras.add(frame)})
+        state = self._cameras.add(frame)
+        if state is None:
+            self.stats.add("cameras_refused")
+        else:
+            self._pages.deliver(None, {"type": "frame", **state})
 
     @on(Perception)
     def perceived(self, perception: Perception) -> None:
@@ -269,7 +273,9 @@ class Browser(Node[BrowserOptions]):
     def _keep_strangers(self, perception: Perception) -> None:
         """The faces the cortex called strangers, for the face library's "seen lately"."""
         boxes = [label.box for label in perception.labels if label.label == STRANGER]
-        frame = self._cameras.frame(perception.source, perception.cause) if boxes else None
+        if not boxes or not self._strangers.due(perception.source):
+            return
+        frame = self._cameras.frame(perception.source, perception.cause)
         if frame is None:
             return
         try:

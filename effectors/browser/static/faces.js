@@ -28,7 +28,7 @@ function faces(urls, who) {
 
 function personItem(person) {
   const id = `person-${person.name}`;
-  const upload = el("input", { type: "file", accept: "image/jpeg,image/png", multiple: true, class: "sr-only", id: `${id}-file` });
+  const upload = el("input", { type: "file", accept: "image/jpeg,image/png", multiple: true, class: "sr-only" });
   upload.onchange = async () => {
     for (const photo of upload.files) await addPhoto(person.name, photo);
   };
@@ -46,7 +46,7 @@ function personItem(person) {
     { id, class: "person" },
     el("h4", {}, person.said),
     faces(person.faces, person.said),
-    el("p", { class: "actions" }, el("label", { for: `${id}-file`, class: "button" }, "Add photos"), remove),
+    el("p", { class: "actions" }, el("label", { class: "button" }, "Add photos", upload), remove),
     renaming,
   );
 }

@@ -25,9 +25,8 @@ from aiohttp import web
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser
 
-from benchmarks._support import cpu_seconds, descendants
+from benchmarks._support import cpu_seconds, descendants, serve_page
 from brain import testing
-from effectors.browser import STATIC
 from schemas import ImageEvent
 
 CAMERAS = 8
@@ -99,19 +98,8 @@ def bare_live_server(port: int, broker_port: int) -> Callable[[], None]:
     async def cameras(_request: web.Request) -> web.Response:
         return web.json_response({"cameras": [], "stale_after": 30})
 
-    async def index(_request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html")
-
-    app = web.Application()
-    app.router.add_get("/", index)
-    app.router.add_get("/ws", websocket)
-    app.router.add_get("/live", cameras)
-    app.router.add_get("/live/{camera}", frame)
-    app.router.add_static("/static", STATIC)
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    threading.Thread(target=loop.run_forever, daemon=True).start()
+    routes = {"/ws": websocket, "/live": cameras, "/live/{camera}": frame}
+    stop_serving = serve_page(port, routes, loop=loop)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
     client.on_message = heard
     client.connect("127.0.0.1", broker_port)
@@ -120,7 +108,7 @@ def bare_live_server(port: int, broker_port: int) -> Callable[[], None]:
 
     def stop() -> None:
         client.loop_stop()
-        loop.call_soon_threadsafe(loop.stop)
+        stop_serving()
 
     return stop
 

@@ -1,14 +1,21 @@
-"""What the benchmarks share: free ports and a fresh Mosquitto of their own."""
+"""What the benchmarks share: free ports, a fresh Mosquitto of their own, processes'
+CPU, and the page served by bare aiohttp."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
 from brain.testing import Mosquitto
+from effectors.browser import STATIC
 
 
 def start_mosquitto(workdir: Path, *, extra: str = "") -> tuple[int, subprocess.Popen[bytes]]:
@@ -70,3 +77,28 @@ def start_node(port: int, node: str, *options: str, ready: str) -> subprocess.Po
             break
     threading.Thread(target=process.stdout.read, daemon=True).start()  # keep the pipe flowing
     return process
+
+
+def serve_page(
+    port: int, routes: Mapping[str, Handler], *, loop: asyncio.AbstractEventLoop
+) -> Callable[[], None]:
+    """The page's files, and ``routes`` (a path and its GET handler each), served by bare
+    aiohttp on ``port`` from ``loop`` on a thread of its own; returns what stops it."""
+
+    async def index(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+    app.router.add_static("/static", STATIC)
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+
+    return stop

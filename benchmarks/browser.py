@@ -19,7 +19,6 @@ import asyncio
 import json
 import statistics
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,9 +28,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, sync_playwright
 
 from benchmarks._live_grid import bare_live_server, cameras_publishing, live_figures
-from benchmarks._support import cpu_seconds, start_mosquitto, start_node
+from benchmarks._support import cpu_seconds, serve_page, start_mosquitto, start_node
 from brain.testing import free_port
-from effectors.browser import STATIC
 from schemas import Label, Perception
 from tests.chromium import blue_frames, launch, write_y4m
 
@@ -83,23 +81,7 @@ def bare_server(port: int) -> Callable[[], None]:
                 seq += 1
         return socket
 
-    async def index(_request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html")
-
-    app = web.Application()
-    app.router.add_get("/", index)
-    app.router.add_get("/ws", websocket)
-    app.router.add_static("/static", STATIC)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-
-    def stop() -> None:
-        loop.call_soon_threadsafe(loop.stop)
-
-    return stop
+    return serve_page(port, {"/ws": websocket}, loop=asyncio.new_event_loop())
 
 
 def round_trips(chromium: Browser, address: str, pages: int, seconds: float) -> list[float]:

@@ -59,11 +59,15 @@ def test_every_built_in_node_declares_what_it_reads_and_writes() -> None:
         ),
         "browser": (
             {
+                ("ImageEvent", "frame_came"),
                 ("Perception", "perceived"),
+                ("Track", "tracked"),
                 ("Alert", "alerted"),
                 ("Command", "command_camera"),
                 ("State", "rule_state"),
                 ("Clip", "clip_ready"),
+                ("Stats", "stats_came"),
+                ("ErrorEvent", "error_came"),
             },
             {"ImageEvent", "TranscriptEvent", "Command"},
         ),

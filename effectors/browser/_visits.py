@@ -111,16 +111,11 @@ def add_visits(app: web.Application, index: Index, false_alarms: FalseAlarms) ->
     async def visit_snapshot(request: web.Request) -> web.StreamResponse:
         found = index.events()
         data = found.visit_snapshot(valid_id(request)) if found else None
-        if data is None:
-            raise web.HTTPNotFound(text="no best view for that visit\n")
-        return web.Response(body=data, content_type="image/jpeg")
+        return _jpeg(data, missing="no best view for that visit")
 
     async def alert_snapshot(request: web.Request) -> web.StreamResponse:
         found = index.events()
-        data = found.snapshot(valid_id(request)) if found else None
-        if data is None:
-            raise web.HTTPNotFound(text="no snapshot for that alert\n")
-        return web.Response(body=data, content_type="image/jpeg")
+        return _jpeg(found.snapshot(valid_id(request)) if found else None, missing="no snapshot")
 
     async def clip(request: web.Request) -> web.StreamResponse:
         found = index.events()
@@ -141,6 +136,12 @@ def add_visits(app: web.Application, index: Index, false_alarms: FalseAlarms) ->
     app.router.add_get("/alerts/{id}/snapshot", alert_snapshot)
     app.router.add_get("/alerts/{id}/clip", clip)
     app.on_cleanup.append(lambda _app: _closed(index))
+
+
+def _jpeg(data: bytes | None, *, missing: str) -> web.Response:
+    if data is None:
+        raise web.HTTPNotFound(text=f"{missing}\n")
+    return web.Response(body=data, content_type="image/jpeg")
 
 
 async def _closed(index: Index) -> None:

@@ -56,8 +56,7 @@ function noWebcam(sentence) {
   $("no-webcam").textContent = sentence;
   $("no-webcam").hidden = false;
   $("device").open = true;
-  $("video").hidden = true;
-  $("eye").hidden = true;
+  for (const unused of [$("video").parentElement, $("eye"), $("fps").parentElement]) unused.hidden = true;
   setEye(false);
   return false;
 }

@@ -46,6 +46,7 @@ export async function startCamera() {
   }
   $("video").srcObject = eye.stream;
   $("no-webcam").hidden = true;
+  $("device-tile").hidden = false; // one more camera in the grid
   $("device").open = true;
   const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
   $("flip").hidden = cameras.length < 2;
@@ -56,7 +57,7 @@ function noWebcam(sentence) {
   $("no-webcam").textContent = sentence;
   $("no-webcam").hidden = false;
   $("device").open = true;
-  for (const unused of [$("video").parentElement, $("eye"), $("fps").parentElement]) unused.hidden = true;
+  for (const unused of [$("device-tile"), $("eye"), $("fps").parentElement]) unused.hidden = true;
   setEye(false);
   return false;
 }

@@ -10,7 +10,7 @@ import { visitItem } from "./visits.js";
 const tiles = new Map(); // camera -> its tile
 const BOXES_FOR_MS = 2500; // a perception's boxes stay drawn until a newer one, or this long
 let staleAfter = 30; // seconds without a frame before a camera is offline (the node says)
-let ownSource = null; // this page's own camera: the device panel shows it
+let ownSource = null; // this page's own camera: its video is the "This device" tile
 let chosen = null; // the camera shown large
 
 // For the benchmark and whoever opens the console: ms from a frame's taking to its drawing.
@@ -46,7 +46,7 @@ function tileOf(camera) {
   const tile = { camera, canvas, who, state, button, image: null, drawnId: null, wanted: null };
   Object.assign(tile, { loading: false, perception: null, seenAt: 0, tracks: new Map() });
   Object.assign(tile, { fps: 0, lastAt: 0, at: null });
-  $("grid").append(el("li", {}, button));
+  $("grid").insertBefore(el("li", {}, button), $("device-tile")); // this device's camera last
   tiles.set(camera, tile);
   $("no-cameras").hidden = true;
   return tile;

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ from brain.testing import running
 from brain.visits import Visits
 from effectors.alerts import Alerts
 from effectors.browser import Browser
+from effectors.browser import _node as browser_node
 from effectors.homeassistant import HomeAssistant
 from effectors.metrics import Metrics
 from effectors.recorder import Recorder as RecorderNode
@@ -289,6 +291,38 @@ def test_the_browser_page_sends_frames_shows_the_cameras_and_the_health_and_arms
     assert Command.model_validate_json(armed).command == "disarm"
 
 
+@pytest.mark.parametrize("acl", ["shipped", "from before the page showed the house"])
+def test_the_page_says_when_the_acl_lets_it_hear_nothing_of_the_house(
+    acl: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = production_config(tmp_path)
+    if acl != "shipped":
+        shipped = (tmp_path / "brain.acl").read_text()
+        block = shipped[shipped.index("user browser\n") : shipped.index("user recorder")]
+        older = "".join(line for line in block.splitlines(True) if "read brain/st" not in line)
+        (tmp_path / "brain.acl").write_text(shipped.replace(block, older))
+    monkeypatch.setattr(browser_node, "HEARING_WAIT", 2.0)
+    options = {"port": 0, "token": TOKEN, "recordings": tmp_path / "recordings"}
+    with (
+        Broker("production", tmp_path, config=config) as broker,
+        structlog.testing.capture_logs() as logs,
+        running(Browser, url_of(broker, "browser"), options=options) as browser,
+    ):
+        origin = browser.node.address.split("/?")[0]  # type: ignore[attr-defined]
+
+        def said() -> list[dict[str, Any]]:
+            return [line for line in logs if "hear no node's presence" in str(line["event"])]
+
+        if acl == "shipped":  # it hears itself, as its Health view shows; then no word
+            assert _wait(lambda: "online" in _get(f"{origin}/health?token={TOKEN}"))
+            time.sleep(3)  # past the check
+            assert said() == []
+        else:
+            assert _wait(lambda: bool(said()))
+            assert "read brain/status/#" in said()[0]["fix"]
+            assert _get(f"{origin}/health?token={TOKEN}").count("online") == 0
+
+
 def connect_as(broker: Broker, user: str, client_id: str) -> mqtt.Client:
     client = client_of(user, client_id)
     answered = threading.Event()
@@ -332,6 +366,11 @@ def test_a_node_taken_over_again_and_again_says_so_once(
     said = [line for line in logs if "another client" in str(line.get("event"))]
     assert len(said) == 1, logs
     assert said[0]["fix"] == "give each process a user of its own (mosquitto/README.md)"
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return str(answer.read().decode())
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 30) -> bool:

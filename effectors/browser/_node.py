@@ -126,6 +126,7 @@ class Browser(Node[BrowserOptions]):
             app, self._health, recordings=options.recordings, false_alarms=false_alarms.__len__
         )
         self.listen(self.topics.status(), self.node_status)
+        self._heard_itself = threading.Event()
         # A connection that sends no whole request is closed after idle_timeout, however
         # slowly it sends: idle and half-sent requests do not pile up.
         self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=options.idle_timeout)
@@ -303,7 +304,30 @@ class Browser(Node[BrowserOptions]):
 
     def node_status(self, topic: str, payload: bytes) -> None:
         said = payload[:16].decode("ascii", errors="replace")
-        self._health.status(self.topics.status_of(topic), said)
+        node = self.topics.status_of(topic)
+        self._health.status(node, said)
+        if node == self.name:
+            self._heard_itself.set()
+
+    def connected(self) -> None:
+        if not self._heard_itself.is_set():  # asked once connected: our presence is out
+            with contextlib.suppress(RuntimeError):  # the loop has closed: we are stopping
+                self._loop.call_soon_threadsafe(
+                    self._loop.call_later, HEARING_WAIT, self._check_hearing
+                )
+
+    def _check_hearing(self) -> None:
+        """The broker grants a subscription its ACL refuses, then delivers nothing: an
+        ACL from before the page showed the house leaves Live and Health empty without a
+        word. Our own presence, which every node publishes, tells."""
+        if not self._heard_itself.is_set():
+            self.log.warning(
+                "the broker lets this node hear no node's presence: the page's Live and "
+                "Health views stay empty",
+                fix="give the browser's user in the broker's ACL what mosquitto/acl gives "
+                "it (read brain/status/#, brain/stats/#, brain/errors/#, readwrite "
+                "brain/senses/camera/#), then restart the broker",
+            )
 
     @on(Command, node="camera", with_keys=True)
     def command_camera(self, command: Command, keys: dict[str, str]) -> None:
@@ -333,6 +357,8 @@ class Browser(Node[BrowserOptions]):
 
 
 _TEXT_MESSAGES = ("transcript", "arm")
+#: Seconds after starting by which the node must have heard its own presence.
+HEARING_WAIT = 15.0
 #: What a page is told of a track: enough to say who is where, not its best view.
 _TRACK_SHOWN = {"source", "track", "state", "label", "identity", "box", "width", "height", "text"}
 

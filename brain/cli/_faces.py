@@ -20,7 +20,7 @@ from brain.faces import (
     Gallery,
     PhotoError,
     default_gallery,
-    face_to_enrol,
+    enrol_from,
     name_of,
     photos_in,
     read_photo,
@@ -65,13 +65,12 @@ def add(
         for path in photos_in(list(photos)):
             try:
                 frame = read_photo(path)
-                face = face_to_enrol(finder.find(frame, embedder), largest=pick == "largest")
+                found = finder.find(frame, embedder)
+                enrol_from(library, name, frame, found, largest=pick == "largest", origin=str(path))
             except PhotoError as error:
                 click.echo(f"skipped {path}: {error}")
                 skipped += 1
                 continue
-            assert face.vector is not None
-            library.add(name, face.vector, face.thumbnail(frame), origin=str(path))
             click.echo(f"added {path}")
             added += 1
     summary = f"{name}: {added} photos added, {skipped} skipped; gallery {library.directory}"

@@ -20,7 +20,7 @@ from brain.faces._gallery import (
     said_name,
     visitor,
 )
-from brain.faces._photos import PhotoError, face_to_enrol, photo_pixels, photos_in, read_photo
+from brain.faces._photos import PhotoError, enrol_from, photo_pixels, photos_in, read_photo
 from schemas import STRANGER
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
     "PhotoError",
     "Vector",
     "default_gallery",
-    "face_to_enrol",
+    "enrol_from",
     "identity_availability",
     "name_of",
     "photo_pixels",

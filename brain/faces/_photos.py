@@ -11,6 +11,7 @@ from brain._errors import BrainError
 from brain._images import DecodeError, decode_bytes
 from brain._model import RGB
 from brain.faces._embedding import Face
+from brain.faces._gallery import Gallery
 
 #: A phone's photo, with room to spare; a bigger one is refused before decoding.
 MAX_PHOTO_PIXELS = 64_000_000
@@ -59,13 +60,18 @@ def photo_pixels(data: bytes) -> RGB:
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.uint8)
 
 
-def face_to_enrol(found: list[Face], *, largest: bool) -> Face:
-    """The one face a photo enrols (with ``largest``, the largest of several);
-    ``PhotoError`` says why there is none."""
+def enrol_from(
+    gallery: Gallery, name: str, frame: RGB, found: list[Face], *, largest: bool, origin: str
+) -> None:
+    """Enrol ``name`` from a photo (``frame``) and the faces ``found`` in it: the one face
+    it shows (with ``largest``, the largest of several); ``PhotoError`` says why there
+    is none to enrol."""
     usable = [face for face in found if face.vector is not None]
     if not usable:
         small = " big enough to tell" if found else ""
         raise PhotoError(f"no face{small} found")
     if len(usable) > 1 and not largest:
         raise PhotoError(f"{len(usable)} faces; give a photo of one person, or --pick largest")
-    return max(usable, key=lambda face: face.area)
+    face = max(usable, key=lambda face: face.area)
+    assert face.vector is not None
+    gallery.add(name, face.vector, face.thumbnail(frame), origin=origin)

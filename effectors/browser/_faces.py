@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,7 +35,7 @@ from brain.faces import (
     GalleryError,
     PhotoError,
     Vector,
-    face_to_enrol,
+    enrol_from,
     identity_availability,
     name_of,
     photo_pixels,
@@ -157,7 +158,7 @@ def add_faces(
                 "faces": [f"faces/strangers/{face.id}" for face in group[:6]],
                 "count": len(group),
                 "cameras": sorted({face.camera for face in group}),
-                "last_seen": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(group[0].at)),
+                "last_seen": datetime.fromtimestamp(group[0].at).astimezone().isoformat(),
             }
             for group in strangers.groups()
         ]
@@ -182,14 +183,10 @@ def add_faces(
         name = await _gallery_work(lambda: name_of(request.match_info["name"]))
         data = await request.read()
 
-        def enrol() -> None:
-            frame = photo_pixels(data)
-            face = face_to_enrol(models.faces_in(frame), largest=True)
-            assert face.vector is not None
-            library().add(name, face.vector, face.thumbnail(frame), origin="uploaded on the page")
-
         await _gallery_work(
-            enrol, photo=f"a photo of {said_name(name)}", fix="give one where the face is clear"
+            lambda: _enrol_photo(library(), models, name, data, origin="uploaded on the page"),
+            photo=f"a photo of {said_name(name)}",
+            fix="give one where the face is clear",
         )
         return web.json_response({"name": name})
 
@@ -214,9 +211,9 @@ def add_faces(
         group = next((g for g in strangers.groups() if g[0].id == first), None)
         if group is None:
             raise web.HTTPNotFound(text="those faces are no longer kept; reload the page\n")
-        await _gallery_work(lambda: _enrol_seen(library(), name, group))
+        enrolled = await _gallery_work(lambda: _enrol_seen(library(), name, group))
         strangers.forget(group)
-        return web.json_response({"name": name_of(name), "faces": min(len(group), MAX_ENROLLED)})
+        return web.json_response({"name": name_of(name), "faces": enrolled})
 
     async def name_visit(request: web.Request) -> web.StreamResponse:
         track = valid_id(request)
@@ -229,19 +226,14 @@ def add_faces(
             visit.source, visit.first_seen.timestamp() - 2, visit.last_seen.timestamp() + 2
         )
         if seen:
-            await _gallery_work(lambda: _enrol_seen(library(), name, seen))
+            enrolled = await _gallery_work(lambda: _enrol_seen(library(), name, seen))
             strangers.forget(seen)
-            return web.json_response({"name": name_of(name), "faces": len(seen)})
-        snapshot = events.visit_snapshot(track)
-
-        def enrol() -> None:
-            frame = photo_pixels(snapshot or b"")
-            face = face_to_enrol(models.faces_in(frame), largest=True)
-            assert face.vector is not None
-            library().add(name, face.vector, face.thumbnail(frame), origin=f"visit {track}")
-
+            return web.json_response({"name": name_of(name), "faces": enrolled})
+        snapshot = events.visit_snapshot(track) or b""
         await _gallery_work(
-            enrol, photo="this visit's best view", fix="add a photo of them on the Faces view"
+            lambda: _enrol_photo(library(), models, name, snapshot, origin=f"visit {track}"),
+            photo="this visit's best view",
+            fix="add a photo of them on the Faces view",
         )
         return web.json_response({"name": name_of(name), "faces": 1})
 
@@ -282,9 +274,20 @@ def _people(gallery: Gallery) -> list[dict[str, object]]:
     ]
 
 
-def _enrol_seen(gallery: Gallery, name: str, faces: list[SeenFace]) -> None:
-    for seen in faces[:MAX_ENROLLED]:
+def _enrol_photo(
+    gallery: Gallery, models: FaceModels, name: str, photo: bytes, *, origin: str
+) -> None:
+    """Enrol the largest face in an encoded photo."""
+    frame = photo_pixels(photo)
+    enrol_from(gallery, name, frame, models.faces_in(frame), largest=True, origin=origin)
+
+
+def _enrol_seen(gallery: Gallery, name: str, faces: list[SeenFace]) -> int:
+    """Enrol the first ``MAX_ENROLLED`` of ``faces``; how many that was."""
+    chosen = faces[:MAX_ENROLLED]
+    for seen in chosen:
         gallery.add(name, seen.vector, seen.face, origin=f"seen at {seen.camera}")
+    return len(chosen)
 
 
 def _jpeg(face: RGB) -> bytes:

@@ -273,7 +273,8 @@ class Browser(Node[BrowserOptions]):
 
     def _keep_strangers(self, perception: Perception) -> None:
         """The faces the cortex called strangers, for the face library's "seen lately"."""
-        boxes = [label.box for label in perception.labels if label.label == STRANGER]
+        told = (label for label in perception.labels if label.label == STRANGER)
+        boxes = [label.box for label in told if label.box is not None]
         if not boxes or not self._strangers.due(perception.source):
             return
         frame = self._cameras.frame(perception.source, perception.cause)
@@ -284,8 +285,7 @@ class Browser(Node[BrowserOptions]):
         except DecodeError:
             return
         for box in boxes:
-            if box is not None:
-                self._strangers.see(perception.source, pixels, box)
+            self._strangers.see(perception.source, pixels, box)
 
     @on(Track)
     def tracked(self, track: Track) -> None:

@@ -57,9 +57,7 @@ class FalseAlarms:
         try:
             kept = json.loads(path.read_text())
             self._marked: dict[str, float] = {str(k): float(v) for k, v in kept.items()}
-        except FileNotFoundError:
-            self._marked = {}
-        except (OSError, ValueError, AttributeError, TypeError):  # damaged: start again
+        except (OSError, ValueError, AttributeError, TypeError):  # none yet, or damaged
             self._marked = {}
 
     def __contains__(self, key: str) -> bool:
@@ -164,7 +162,7 @@ def valid_id(request: web.Request) -> str:
     try:
         return _ID.validate_python(asked)
     except ValidationError:
-        raise web.HTTPBadRequest(text=f"{asked!r} is no visit's or alert's id\n") from None
+        raise web.HTTPBadRequest(text=f"{asked!r} is no id: letters, digits, - and _\n") from None
 
 
 def _day(asked: str | None) -> tuple[float, float | None]:

@@ -43,9 +43,12 @@ function tileOf(camera) {
     canvas,
     el("span", { class: "caption" }, name, who, state),
   );
-  const tile = { camera, canvas, who, state, button, image: null, drawnId: null, wanted: null };
-  Object.assign(tile, { loading: false, perception: null, seenAt: 0, tracks: new Map() });
-  Object.assign(tile, { fps: 0, lastAt: 0, at: null });
+  const tile = {
+    camera, canvas, who, state, button,
+    image: null, drawnId: null, wanted: null, loading: false, // the frame drawn, the next
+    perception: null, seenAt: 0, tracks: new Map(), // what is seen in it, who is there
+    fps: 0, lastAt: 0, at: null, // how the camera is doing
+  };
   $("grid").insertBefore(el("li", {}, button), $("device-tile")); // this device's camera last
   tiles.set(camera, tile);
   $("no-cameras").hidden = true;
